@@ -1,0 +1,102 @@
+"""Locations and errors that a user can act on.
+
+Every error pvgen reports about a file it read carries the file, line and
+column, and renders the way compilers do (``file:line:col: error: message``
+followed by the source line and a caret), so editors and CI logs can jump
+straight to the problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A 1-based line and column inside a named file."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One error, with enough context to print it like a compiler."""
+
+    location: Location
+    message: str
+    source_line: str | None = None
+
+    def render(self) -> str:
+        text = f"{self.location}: error: {self.message}"
+        if self.source_line is None:
+            return text
+        line = self.source_line.expandtabs(1)
+        caret = " " * max(self.location.column - 1, 0) + "^"
+        return f"{text}\n    {line}\n    {caret}"
+
+
+class PvgenError(Exception):
+    """Base of the errors pvgen reports to its user instead of a traceback."""
+
+    exit_status = 1
+
+    def render(self) -> str:
+        return str(self)
+
+
+class DefinitionError(PvgenError):
+    """One or more errors in a hypercall definition, each with a location."""
+
+    exit_status = 2
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
+        self.diagnostics = tuple(sorted(diagnostics, key=lambda d: d.location))
+        if not self.diagnostics:
+            raise ValueError("DefinitionError needs at least one diagnostic")
+        super().__init__(self.diagnostics[0].message)
+
+    @property
+    def first(self) -> Diagnostic:
+        return self.diagnostics[0]
+
+    def render(self) -> str:
+        return "\n".join(d.render() for d in self.diagnostics)
+
+
+class SourceText:
+    """The text of one input file, able to quote its own lines in errors."""
+
+    def __init__(self, text: str, name: str) -> None:
+        self.text = text
+        self.name = name
+        self._lines = text.splitlines()
+
+    @classmethod
+    def read(cls, path: Path) -> SourceText:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise PvgenError(f"{path}: error: no such file") from None
+        except UnicodeDecodeError as exc:
+            raise PvgenError(f"{path}: error: not UTF-8 text ({exc.reason})") from None
+        except OSError as exc:
+            raise PvgenError(f"{path}: error: cannot read: {exc.strerror}") from None
+        return cls(text, str(path))
+
+    def location(self, line: int, column: int) -> Location:
+        return Location(self.name, line, column)
+
+    def diagnostic(self, location: Location, message: str) -> Diagnostic:
+        index = location.line - 1
+        source_line = self._lines[index] if 0 <= index < len(self._lines) else None
+        return Diagnostic(location, message, source_line)
+
+    def error(self, location: Location, message: str) -> DefinitionError:
+        return DefinitionError([self.diagnostic(location, message)])

@@ -1,0 +1,778 @@
+"""Syntax nodes → the Interface model, with every semantic check.
+
+Errors are collected rather than raised one at a time, so that a user fixing
+a definition sees all of its problems in one run. Each message names the
+offending token's location.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from pvgen import model as m
+from pvgen import syntax as s
+from pvgen.arch import ARCHITECTURES, Architecture
+from pvgen.diagnostics import Diagnostic, DefinitionError, Location, SourceText
+
+_MAX_NUMBER = 0xFFFF_FFFF
+_FLAGS = ("noreturn", "fastpath")
+_ABI_SETTINGS = ("trap", "number", "arguments", "return", "word", "split64", "clobbers", "default")
+_REQUIRED_ABI_SETTINGS = ("trap", "number", "arguments", "return", "word")
+
+
+class _Collector:
+    def __init__(self, source: SourceText) -> None:
+        self.source = source
+        self.diagnostics: list[Diagnostic] = []
+
+    def error(self, location: Location, message: str) -> None:
+        self.diagnostics.append(self.source.diagnostic(location, message))
+
+
+def resolve(items: Sequence[s.Item], source: SourceText) -> m.Interface:
+    """Build the model; raise DefinitionError listing every problem found."""
+    resolver = _Resolver(source)
+    interface = resolver.run(items)
+    if resolver.errors.diagnostics or interface is None:
+        raise DefinitionError(resolver.errors.diagnostics)
+    return interface
+
+
+class _Resolver:
+    def __init__(self, source: SourceText) -> None:
+        self.source = source
+        self.errors = _Collector(source)
+        self.types: dict[str, m.Type] = dict(m.BUILTIN_SCALARS)
+        self.type_locations: dict[str, Location] = {}
+
+    # -- driver ---------------------------------------------------------------
+    def run(self, items: Sequence[s.Item]) -> m.Interface | None:
+        decl = self._interface_decl(items)
+        status = self._status([i for i in items if isinstance(i, s.StatusBlock)], decl)
+        if status is not None:
+            self.types["status"] = status
+        for item in items:
+            if isinstance(item, s.TypeAliasDecl | s.EnumDecl | s.StructDecl):
+                self._declare_type(item)
+        rejects = self._rejects([i for i in items if isinstance(i, s.RejectDecl)], status, decl)
+        abis = self._abis([i for i in items if isinstance(i, s.AbiDecl)], decl)
+        reserved = tuple(self._reserved(i) for i in items if isinstance(i, s.ReservedDecl))
+        hypercalls = self._hypercalls(
+            [i for i in items if isinstance(i, s.HypercallDecl)], reserved, abis
+        )
+        if decl is None or status is None or rejects is None:
+            return None
+        user_types = tuple(
+            t for name, t in self.types.items()
+            if name in self.type_locations and isinstance(t, m.Alias | m.Enum | m.Struct)
+        )
+        return m.Interface(
+            name=decl.name.text,
+            version=decl.version.value,
+            doc=decl.doc,
+            source=self.source.name,
+            status=status,
+            rejects=rejects,
+            types=user_types,
+            abis=abis,
+            reserved=reserved,
+            hypercalls=tuple(sorted(hypercalls, key=lambda h: h.number)),
+            locations={
+                "interface": decl.name.location,
+                **{f"type:{name}": loc for name, loc in self.type_locations.items()},
+                **{f"hypercall:{h.name}": h.location for h in hypercalls},
+            },
+        )
+
+    def _start(self) -> Location:
+        return self.source.location(1, 1)
+
+    # -- interface and status -------------------------------------------------
+    def _interface_decl(self, items: Sequence[s.Item]) -> s.InterfaceDecl | None:
+        decls = [i for i in items if isinstance(i, s.InterfaceDecl)]
+        if not decls:
+            self.errors.error(
+                self._start(), "no 'interface NAME version N;' declaration in the definition"
+            )
+            return None
+        for extra in decls[1:]:
+            self.errors.error(
+                extra.name.location,
+                f"second interface declaration (the first, '{decls[0].name.text}', is at "
+                f"line {decls[0].name.location.line}); a definition describes one interface",
+            )
+        decl = decls[0]
+        if not 0 <= decl.version.value <= _MAX_NUMBER:
+            self.errors.error(decl.version.location, "interface version must fit in 32 bits")
+        return decl
+
+    def _status(
+        self, blocks: list[s.StatusBlock], decl: s.InterfaceDecl | None
+    ) -> m.Enum | None:
+        codes = [c for b in blocks for c in b.codes]
+        if not codes:
+            where = decl.name.location if decl else self._start()
+            self.errors.error(where, "no status codes: add a 'status { OK = 0; ... }' block")
+            return None
+        members = self._enum_members(codes, m.BUILTIN_SCALARS["i32"], "status code")
+        return m.Enum("status", m.BUILTIN_SCALARS["i32"], members, "Status codes.", True)
+
+    def _enum_members(
+        self,
+        decls: Iterable[s.EnumMemberDecl | s.StatusCodeDecl],
+        base: m.Scalar,
+        what: str,
+    ) -> tuple[m.EnumMember, ...]:
+        members: list[m.EnumMember] = []
+        names: dict[str, Location] = {}
+        values: dict[int, str] = {}
+        for d in decls:
+            if d.name.text in names:
+                self.errors.error(
+                    d.name.location,
+                    f"duplicate {what} '{d.name.text}' (first defined at line "
+                    f"{names[d.name.text].line})",
+                )
+                continue
+            if d.value.value in values:
+                self.errors.error(
+                    d.value.location,
+                    f"{what} value {d.value.value} is already used by '{values[d.value.value]}'",
+                )
+                continue
+            if not base.min <= d.value.value <= base.max:
+                self.errors.error(
+                    d.value.location,
+                    f"{what} value {d.value.value} does not fit in {base.name} "
+                    f"({base.min}..{base.max})",
+                )
+                continue
+            names[d.name.text] = d.name.location
+            values[d.value.value] = d.name.text
+            members.append(m.EnumMember(d.name.text, d.value.value, d.doc))
+        return tuple(members)
+
+    def _rejects(
+        self,
+        decls: list[s.RejectDecl],
+        status: m.Enum | None,
+        decl: s.InterfaceDecl | None,
+    ) -> dict[m.RejectEvent, m.EnumMember] | None:
+        known = {e.value: e for e in m.RejectEvent}
+        rejects: dict[m.RejectEvent, m.EnumMember] = {}
+        for d in decls:
+            event = known.get(d.event.text)
+            if event is None:
+                self.errors.error(
+                    d.event.location,
+                    f"unknown rejection '{d.event.text}'; expected one of "
+                    + ", ".join(sorted(known)),
+                )
+                continue
+            if event in rejects:
+                self.errors.error(d.event.location, f"'{event.value}' is already given a status")
+                continue
+            member = status.member(d.status.text) if status else None
+            if member is None:
+                if status is not None:
+                    self.errors.error(d.status.location, f"unknown status code '{d.status.text}'")
+                continue
+            rejects[event] = member
+        missing = [e for e in m.RejectEvent if e not in rejects]
+        if missing and status is not None:
+            where = decl.name.location if decl else self._start()
+            for event in missing:
+                self.errors.error(
+                    where,
+                    f"no 'reject {event.value} = STATUS;': the dispatchers need the status to "
+                    f"return when {event.meaning}",
+                )
+            return None
+        return rejects if status is not None else None
+
+    # -- types ----------------------------------------------------------------
+    def _lookup_type(self, name: s.Name) -> m.Type | None:
+        found = self.types.get(name.text)
+        if found is None:
+            self.errors.error(name.location, f"unknown type '{name.text}'")
+        return found
+
+    def _declare_type(self, decl: s.TypeAliasDecl | s.EnumDecl | s.StructDecl) -> None:
+        name = decl.name
+        if name.text in self.types:
+            first = self.type_locations.get(name.text)
+            where = f" (first defined at line {first.line})" if first else " (a built-in type)"
+            self.errors.error(name.location, f"duplicate type '{name.text}'{where}")
+            return
+        built: m.Alias | m.Enum | m.Struct | None
+        if isinstance(decl, s.TypeAliasDecl):
+            target = self._lookup_type(decl.target)
+            built = m.Alias(name.text, target, decl.doc) if target else None
+        elif isinstance(decl, s.EnumDecl):
+            built = self._enum(decl)
+        else:
+            built = self._struct(decl)
+        if built is not None:
+            self.types[name.text] = built
+            self.type_locations[name.text] = name.location
+
+    def _enum(self, decl: s.EnumDecl) -> m.Enum | None:
+        base = self._lookup_type(decl.base)
+        if base is None:
+            return None
+        resolved = base.resolved
+        if not isinstance(resolved, m.Scalar) or resolved.kind is not m.ScalarKind.INT:
+            self.errors.error(
+                decl.base.location, f"enum base type must be an integer type, not '{base.name}'"
+            )
+            return None
+        if not decl.members:
+            self.errors.error(decl.name.location, f"enum '{decl.name.text}' has no members")
+            return None
+        members = self._enum_members(decl.members, resolved, "enum member")
+        return m.Enum(decl.name.text, resolved, members, decl.doc)
+
+    def _struct(self, decl: s.StructDecl) -> m.Struct | None:
+        if not decl.fields:
+            self.errors.error(decl.name.location, f"struct '{decl.name.text}' has no fields")
+            return None
+        fields: list[m.Field] = []
+        offset = 0
+        seen: set[str] = set()
+        ok = True
+        for f in decl.fields:
+            ftype = self._lookup_type(f.type)
+            if ftype is None:
+                ok = False
+                continue
+            if f.name.text in seen:
+                self.errors.error(f.name.location, f"duplicate field '{f.name.text}'")
+                ok = False
+                continue
+            seen.add(f.name.text)
+            if offset % ftype.align:
+                self.errors.error(
+                    f.name.location,
+                    f"field '{f.name.text}' would sit at offset {offset}, not a multiple of its "
+                    f"alignment {ftype.align}; add explicit padding fields so the layout is the "
+                    "same on every ABI",
+                )
+                ok = False
+            fields.append(m.Field(f.name.text, ftype, offset, f.doc))
+            offset += ftype.size
+        if not ok:
+            return None
+        struct = m.Struct(decl.name.text, tuple(fields), decl.doc)
+        if struct.size % struct.align:
+            self.errors.error(
+                decl.name.location,
+                f"struct '{decl.name.text}' is {struct.size} bytes, not a multiple of its "
+                f"alignment {struct.align}; add a trailing padding field",
+            )
+            return None
+        return struct
+
+    # -- ABIs -----------------------------------------------------------------
+    def _abis(self, decls: list[s.AbiDecl], decl: s.InterfaceDecl | None) -> tuple[m.Abi, ...]:
+        if not decls:
+            where = decl.name.location if decl else self._start()
+            self.errors.error(
+                where,
+                "no ABI: add an 'abi NAME for ARCH { ... }' block saying how hypercalls trap",
+            )
+            return ()
+        abis: list[m.Abi] = []
+        names: dict[str, Location] = {}
+        for d in decls:
+            if d.name.text in names:
+                self.errors.error(
+                    d.name.location,
+                    f"duplicate ABI '{d.name.text}' (first defined at line "
+                    f"{names[d.name.text].line})",
+                )
+                continue
+            names[d.name.text] = d.name.location
+            abi = _AbiBuilder(d, self.errors).build()
+            if abi is not None:
+                abis.append(abi)
+        self._check_defaults(abis)
+        return tuple(abis)
+
+    def _check_defaults(self, abis: list[m.Abi]) -> None:
+        by_arch: dict[str, list[m.Abi]] = {}
+        for abi in abis:
+            by_arch.setdefault(abi.arch.name, []).append(abi)
+        for arch, group in by_arch.items():
+            defaults = [a for a in group if a.default]
+            if len(group) > 1 and len(defaults) != 1:
+                where = (defaults[1] if len(defaults) > 1 else group[1]).location
+                self.errors.error(
+                    where,
+                    f"{len(group)} ABIs for {arch} and {len(defaults)} marked 'default;': "
+                    "mark exactly one, the one guests use unless they select another",
+                )
+
+    # -- reserved numbers -------------------------------------------------------
+    def _reserved(self, decl: s.ReservedDecl) -> m.ReservedRange:
+        if decl.last.value < decl.first.value:
+            self.errors.error(
+                decl.last.location,
+                f"reserved range ends ({decl.last.value}) before it starts ({decl.first.value})",
+            )
+        return m.ReservedRange(decl.first.value, decl.last.value, decl.doc, decl.first.location)
+
+    # -- hypercalls ---------------------------------------------------------------
+    def _hypercalls(
+        self,
+        decls: list[s.HypercallDecl],
+        reserved: tuple[m.ReservedRange, ...],
+        abis: tuple[m.Abi, ...],
+    ) -> list[m.Hypercall]:
+        calls: list[m.Hypercall] = []
+        names: dict[str, Location] = {}
+        numbers: dict[int, str] = {}
+        for d in decls:
+            number = d.number.value
+            if d.name.text in names:
+                self.errors.error(
+                    d.name.location,
+                    f"duplicate hypercall '{d.name.text}' (first defined at line "
+                    f"{names[d.name.text].line})",
+                )
+                continue
+            names[d.name.text] = d.name.location
+            if number in numbers:
+                self.errors.error(
+                    d.number.location,
+                    f"duplicate hypercall number {number} (already used by '{numbers[number]}')",
+                )
+                continue
+            if number > _MAX_NUMBER:
+                self.errors.error(d.number.location, f"hypercall number {number} exceeds 32 bits")
+                continue
+            blocked = next((r for r in reserved if number in r), None)
+            if blocked is not None:
+                why = f": {blocked.doc}" if blocked.doc else ""
+                self.errors.error(
+                    d.number.location,
+                    f"hypercall number {number} is reserved (line {blocked.location.line}{why}) "
+                    "and may never be reused",
+                )
+                continue
+            numbers[number] = d.name.text
+            call = self._hypercall(d)
+            if call is not None:
+                self._check_words(call, d, abis)
+                calls.append(call)
+        return calls
+
+    def _hypercall(self, d: s.HypercallDecl) -> m.Hypercall | None:
+        flags: set[str] = set()
+        for flag in d.flags:
+            if flag.text in flags:
+                self.errors.error(flag.location, f"flag '{flag.text}' given twice")
+            flags.add(flag.text)
+        params = self._params(d)
+        returns = self._returns(d, "noreturn" in flags)
+        features = tuple(dict.fromkeys(f.text for f in d.features))
+        if params is None or returns is False:
+            return None
+        return m.Hypercall(
+            name=d.name.text,
+            number=d.number.value,
+            doc=d.doc,
+            params=params,
+            returns=returns,
+            fastpath="fastpath" in flags,
+            features=features,
+            location=d.name.location,
+        )
+
+    def _returns(self, d: s.HypercallDecl, noreturn: bool) -> m.Return | None | bool:
+        """The call's Return; None for noreturn; False after reporting an error."""
+        if len(d.returns) > 1:
+            self.errors.error(d.returns[1].type.location, "a hypercall returns at most one value")
+            return False
+        if noreturn:
+            if d.returns:
+                self.errors.error(
+                    d.returns[0].type.location, "a 'noreturn' hypercall cannot have 'returns'"
+                )
+                return False
+            return None
+        if not d.returns:
+            status = self.types.get("status")
+            return m.Return("status", status, "") if status else False
+        decl = d.returns[0]
+        rtype = self._lookup_type(decl.type)
+        if rtype is None:
+            return False
+        resolved = rtype.resolved
+        if isinstance(resolved, m.Struct):
+            self.errors.error(
+                decl.type.location,
+                f"a hypercall cannot return struct '{rtype.name}'; use an 'out' parameter",
+            )
+            return False
+        if rtype.size > 4:
+            self.errors.error(
+                decl.type.location,
+                f"return type '{rtype.name}' needs two words but an ABI returns one; "
+                "use an 'out' parameter",
+            )
+            return False
+        name = decl.name.text if decl.name else "result"
+        return m.Return(name, rtype, decl.doc)
+
+    def _params(self, d: s.HypercallDecl) -> tuple[m.Param, ...] | None:
+        seen: dict[str, s.ParamDecl] = {}
+        ok = True
+        for p in d.params:
+            if p.name.text in seen:
+                self.errors.error(p.name.location, f"duplicate parameter '{p.name.text}'")
+                ok = False
+            else:
+                seen[p.name.text] = p
+        params: list[m.Param] = []
+        for p in d.params:
+            param = self._param(p, seen)
+            if param is None:
+                ok = False
+            else:
+                params.append(param)
+        return tuple(params) if ok else None
+
+    def _param(self, p: s.ParamDecl, siblings: dict[str, s.ParamDecl]) -> m.Param | None:
+        ptype = self._lookup_type(p.type)
+        if ptype is None:
+            return None
+        resolved = ptype.resolved
+        is_code = isinstance(resolved, m.Scalar) and resolved.kind is m.ScalarKind.CODE
+        if p.direction is None:
+            if p.length is not None or p.nullable is not None:
+                what = "a length" if p.length is not None else "'nullable'"
+                self.errors.error(
+                    p.name.location,
+                    f"parameter '{p.name.text}' is passed by value but has {what}; "
+                    "write 'in', 'out' or 'inout' before it to make it a pointer",
+                )
+                return None
+            if isinstance(resolved, m.Struct):
+                self.errors.error(
+                    p.type.location,
+                    f"struct '{ptype.name}' cannot be passed by value; make "
+                    f"'{p.name.text}' a pointer with 'in', 'out' or 'inout'",
+                )
+                return None
+            return m.Param(p.name.text, ptype, p.doc, p.name.location)
+        if is_code:
+            self.errors.error(
+                p.type.location,
+                "a 'code' address is passed by value; remove the direction",
+            )
+            return None
+        length = self._length(p, ptype, siblings)
+        if length is None:
+            return None
+        return m.Param(
+            p.name.text,
+            ptype,
+            p.doc,
+            p.name.location,
+            m.Direction(p.direction.text),
+            length,
+            p.nullable is not None,
+        )
+
+    def _length(
+        self, p: s.ParamDecl, ptype: m.Type, siblings: dict[str, s.ParamDecl]
+    ) -> m.Length | None:
+        decl = p.length
+        if decl is None:
+            return m.Length(m.LengthKind.ONE)
+        if decl.constant is not None:
+            if decl.constant.value < 1:
+                self.errors.error(decl.constant.location, "a constant length must be at least 1")
+                return None
+            return m.Length(m.LengthKind.CONSTANT, decl.constant.value)
+        if decl.nul_max is not None:
+            if ptype.size != 1:
+                self.errors.error(
+                    p.type.location,
+                    f"a NUL-terminated string needs 1-byte elements, not '{ptype.name}'",
+                )
+                return None
+            if decl.nul_max.value < 1:
+                self.errors.error(decl.nul_max.location, "a string's maximum must be at least 1")
+                return None
+            return m.Length(m.LengthKind.NUL, decl.nul_max.value)
+        assert decl.param is not None
+        return self._param_length(p, decl.param, siblings)
+
+    def _param_length(
+        self, p: s.ParamDecl, ref: s.Name, siblings: dict[str, s.ParamDecl]
+    ) -> m.Length | None:
+        target = siblings.get(ref.text)
+        if target is None:
+            self.errors.error(
+                ref.location, f"length of '{p.name.text}' names '{ref.text}', no such parameter"
+            )
+            return None
+        if target is siblings.get(p.name.text):
+            self.errors.error(ref.location, f"'{p.name.text}' cannot be its own length")
+            return None
+        if target.direction is not None:
+            self.errors.error(
+                ref.location,
+                f"length of '{p.name.text}' names '{ref.text}', which is a pointer; "
+                "a length must be an integer passed by value",
+            )
+            return None
+        ttype = self.types.get(target.type.text)
+        if ttype is not None and not _is_plain_integer(ttype):
+            self.errors.error(
+                ref.location,
+                f"length of '{p.name.text}' names '{ref.text}' of type '{ttype.name}', "
+                "which is not an integer type",
+            )
+            return None
+        return m.Length(m.LengthKind.PARAM, param=ref.text)
+
+    def _check_words(
+        self, call: m.Hypercall, d: s.HypercallDecl, abis: tuple[m.Abi, ...]
+    ) -> None:
+        for abi in abis:
+            if call.word_count > abi.max_argument_words:
+                wide = [p.name for p in call.params if p.words_needed == 2]
+                hint = (
+                    f" ({', '.join(wide)} take two words each on a {abi.word_bits}-bit ABI)"
+                    if wide
+                    else ""
+                )
+                self.errors.error(
+                    d.name.location,
+                    f"hypercall '{call.name}' needs {call.word_count} argument words but ABI "
+                    f"'{abi.name}' carries at most {abi.max_argument_words}{hint}",
+                )
+
+
+def _is_plain_integer(t: m.Type) -> bool:
+    r = t.resolved
+    return isinstance(r, m.Scalar) and r.kind is m.ScalarKind.INT
+
+
+class _AbiBuilder:
+    """Reads one ``abi`` block's settings, checking each against its architecture."""
+
+    def __init__(self, decl: s.AbiDecl, errors: _Collector) -> None:
+        self.decl = decl
+        self.errors = errors
+        self.ok = True
+        self.settings: dict[str, s.Setting] = {}
+
+    def fail(self, location: Location, message: str) -> None:
+        self.errors.error(location, message)
+        self.ok = False
+
+    def build(self) -> m.Abi | None:
+        d = self.decl
+        arch = ARCHITECTURES.get(d.arch.text)
+        if arch is None:
+            self.fail(
+                d.arch.location,
+                f"unknown architecture '{d.arch.text}'; known: " + ", ".join(sorted(ARCHITECTURES)),
+            )
+            return None
+        for setting in d.settings:
+            key = setting.key.text
+            if key not in _ABI_SETTINGS:
+                self.fail(
+                    setting.key.location,
+                    f"unknown ABI setting '{key}'; expected one of " + ", ".join(_ABI_SETTINGS),
+                )
+            elif key in self.settings:
+                self.fail(setting.key.location, f"ABI setting '{key}' given twice")
+            else:
+                self.settings[key] = setting
+        missing = [k for k in _REQUIRED_ABI_SETTINGS if k not in self.settings]
+        for key in missing:
+            self.fail(d.name.location, f"ABI '{d.name.text}' has no '{key}' setting")
+        if missing or not self.ok:
+            return None
+        return self._assemble(arch)
+
+    def _assemble(self, arch: Architecture) -> m.Abi | None:
+        trap, immediate = self._trap(arch)
+        number = self._register(self.settings["number"], arch)
+        convention, regs, block_reg, block_words, counted = self._arguments(arch)
+        ret = self._register(self.settings["return"], arch)
+        word = self._word(arch)
+        split = self._split64()
+        clobbers = self._clobbers(arch)
+        default = self._flag("default")
+        if not self.ok or trap is None or number is None or ret is None or convention is None:
+            return None
+        used = [number, *regs] + ([block_reg] if block_reg else [])
+        if len(set(used)) != len(used):
+            self.fail(
+                self.settings["arguments"].key.location,
+                "the number register and the argument registers must all differ",
+            )
+            return None
+        return m.Abi(
+            name=self.decl.name.text,
+            arch=arch,
+            doc=self.decl.doc,
+            trap=trap,
+            trap_immediate=immediate,
+            number_register=number,
+            convention=convention,
+            argument_registers=regs,
+            block_register=block_reg,
+            block_words=block_words,
+            block_counted=counted,
+            return_register=ret,
+            word_bits=word,
+            split64=split,
+            clobbers=clobbers,
+            default=default,
+            location=self.decl.name.location,
+        )
+
+    def _values(self, setting: s.Setting) -> list[s.Name | s.Number]:
+        return list(setting.values)
+
+    def _trap(self, arch: Architecture) -> tuple[m.TrapInstruction | None, int | None]:
+        setting = self.settings["trap"]
+        values = self._values(setting)
+        if not values or not isinstance(values[0], s.Name):
+            self.fail(setting.key.location, "expected 'trap INSTRUCTION [VECTOR];'")
+            return None, None
+        mnemonic = values[0]
+        trap = arch.trap(mnemonic.text)
+        if trap is None:
+            known = ", ".join(t.mnemonic for t in arch.traps)
+            self.fail(
+                mnemonic.location,
+                f"{arch.name} has no trap instruction '{mnemonic.text}'; expected {known}",
+            )
+            return None, None
+        rest = values[1:]
+        if trap.max_immediate is None:
+            if rest:
+                self.fail(rest[0].location, f"'{trap.mnemonic}' takes no vector")
+            return trap, None
+        if len(rest) != 1 or not isinstance(rest[0], s.Number):
+            self.fail(mnemonic.location, f"'{trap.mnemonic}' needs one vector number")
+            return None, None
+        if rest[0].value > trap.max_immediate:
+            self.fail(
+                rest[0].location,
+                f"vector {rest[0].value} is out of range for '{trap.mnemonic}' "
+                f"(0..{trap.max_immediate})",
+            )
+            return None, None
+        return trap, rest[0].value
+
+    def _register_name(self, value: s.Name | s.Number, arch: Architecture) -> str | None:
+        if not isinstance(value, s.Name):
+            self.fail(value.location, f"expected a register name, found {value.value}")
+            return None
+        if value.text not in arch.registers:
+            self.fail(
+                value.location,
+                f"{arch.name} has no register '{value.text}'; its registers are "
+                + " ".join(arch.registers),
+            )
+            return None
+        return value.text
+
+    def _register(self, setting: s.Setting, arch: Architecture) -> str | None:
+        values = self._values(setting)
+        if len(values) != 1:
+            self.fail(setting.key.location, f"'{setting.key.text}' takes one register")
+            return None
+        return self._register_name(values[0], arch)
+
+    def _arguments(
+        self, arch: Architecture
+    ) -> tuple[m.Convention | None, tuple[str, ...], str | None, int, bool]:
+        setting = self.settings["arguments"]
+        values = self._values(setting)
+        usage = (
+            "expected 'arguments registers REG...;' or "
+            "'arguments block REG max N [counted];'"
+        )
+        if not values or not isinstance(values[0], s.Name):
+            self.fail(setting.key.location, usage)
+            return None, (), None, 0, False
+        kind, rest = values[0], values[1:]
+        if kind.text == "registers":
+            if not rest:
+                self.fail(kind.location, "'arguments registers' needs at least one register")
+                return None, (), None, 0, False
+            regs = [self._register_name(v, arch) for v in rest]
+            if any(r is None for r in regs):
+                return None, (), None, 0, False
+            names = tuple(r for r in regs if r is not None)
+            if len(set(names)) != len(names):
+                self.fail(kind.location, "an argument register is listed twice")
+            return m.Convention.REGISTERS, names, None, 0, False
+        if kind.text == "block":
+            shape_ok = (
+                len(rest) in (3, 4)
+                and isinstance(rest[1], s.Name)
+                and rest[1].text == "max"
+                and isinstance(rest[2], s.Number)
+                and (len(rest) == 3 or (isinstance(rest[3], s.Name) and rest[3].text == "counted"))
+            )
+            if not shape_ok:
+                self.fail(kind.location, usage)
+                return None, (), None, 0, False
+            reg = self._register_name(rest[0], arch)
+            words = rest[2]
+            assert isinstance(words, s.Number)
+            if not 1 <= words.value <= 16:
+                self.fail(words.location, "an argument block holds 1 to 16 words")
+            return m.Convention.BLOCK, (), reg, words.value, len(rest) == 4
+        self.fail(kind.location, usage)
+        return None, (), None, 0, False
+
+    def _word(self, arch: Architecture) -> int:
+        setting = self.settings["word"]
+        values = self._values(setting)
+        if len(values) != 1 or not isinstance(values[0], s.Number):
+            self.fail(setting.key.location, "expected 'word BITS;'")
+            return arch.word_bits
+        if values[0].value != arch.word_bits:
+            self.fail(
+                values[0].location,
+                f"{arch.name} has {arch.word_bits}-bit words, not {values[0].value}",
+            )
+        return values[0].value
+
+    def _split64(self) -> m.Split64:
+        setting = self.settings.get("split64")
+        if setting is None:
+            return m.Split64.LOW_FIRST
+        values = self._values(setting)
+        choices = {v.value: v for v in m.Split64}
+        if len(values) != 1 or not isinstance(values[0], s.Name) or values[0].text not in choices:
+            self.fail(setting.key.location, "expected 'split64 low_first;' or 'split64 high_first;'")
+            return m.Split64.LOW_FIRST
+        return choices[values[0].text]
+
+    def _clobbers(self, arch: Architecture) -> tuple[str, ...]:
+        setting = self.settings.get("clobbers")
+        if setting is None:
+            return ()
+        regs = [self._register_name(v, arch) for v in self._values(setting)]
+        return tuple(r for r in regs if r is not None)
+
+    def _flag(self, key: str) -> bool:
+        setting = self.settings.get(key)
+        if setting is None:
+            return False
+        if setting.values:
+            self.fail(setting.values[0].location, f"'{key}' takes no value")
+        return True
