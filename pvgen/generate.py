@@ -1,6 +1,7 @@
 """Model → generated files, through the jinja2 templates in pvgen/templates.
 
-The template tree mirrors the output tree: ``templates/guest/{prefix}_hypercalls.h.j2``
+The template tree mirrors the output tree (files whose name starts with ``_``
+are partials that other templates include): ``templates/guest/{prefix}_hypercalls.h.j2``
 renders to ``<out>/guest/pv_hypercalls.h`` for interface ``pv``. Templates only
 read the model and call the small filters of pvgen.lang_c / pvgen.lang_py;
 they hold no logic of their own. Output is deterministic byte for byte, and
@@ -38,7 +39,7 @@ def _walk(node: Traversable, prefix: PurePosixPath) -> Iterator[str]:
     for child in sorted(node.iterdir(), key=lambda c: c.name):
         if child.is_dir():
             yield from _walk(child, prefix / child.name)
-        elif child.name.endswith(TEMPLATE_SUFFIX):
+        elif child.name.endswith(TEMPLATE_SUFFIX) and not child.name.startswith("_"):
             yield str(prefix / child.name)
 
 

@@ -1,0 +1,77 @@
+"""Every generated guest-side C file compiles warning-free, for every ABI of the definition."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pvgen.generate import render_all, write_artifacts
+from pvgen.lang_c import c_abi_macro
+from pvgen.model import Interface
+from pvgen.definition import load
+from tests.cc import FOR_ARCH
+from tests.conftest import DEFINITION
+
+# (architecture, ABI selection macro) for every ABI the repository's definition declares.
+ABI_CASES = [
+    pytest.param(abi.arch.name, c_abi_macro(abi, iface.prefix), id=abi.name)
+    for iface in [load(DEFINITION)]
+    for abi in iface.abis
+]
+
+
+@pytest.fixture(scope="module")
+def gen_dir(interface: Interface, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("gen")
+    write_artifacts(render_all(interface), out)
+    return out
+
+
+GUEST_SOURCES = ("rtems/virtualizationlayer.c", "rtems/paravirt_i386.c")
+
+
+def test_every_abi_of_the_definition_has_a_test_compiler(interface: Interface) -> None:
+    archs = {arch.name for arch in interface.architectures}
+    assert archs <= set(FOR_ARCH), f"no test compiler for {archs - set(FOR_ARCH)}"
+
+
+@pytest.mark.parametrize("source", GUEST_SOURCES)
+@pytest.mark.parametrize(("arch", "macro"), ABI_CASES)
+def test_guest_c_compiles_for_each_abi(
+    gen_dir: Path, tmp_path: Path, source: str, arch: str, macro: str
+) -> None:
+    if source.endswith("_i386.c") and arch != "x86":
+        pytest.skip("the RTEMS_PARAVIRT hooks are the i386 port's")
+    FOR_ARCH[arch].compile(
+        gen_dir / source, tmp_path / "out.o",
+        includes=(gen_dir / "guest", gen_dir / "rtems"), defines=(macro,),
+    )
+
+
+def test_header_selects_the_default_abi_per_architecture(
+    interface: Interface, gen_dir: Path, tmp_path: Path
+) -> None:
+    """Without a PV_ABI_* macro each compiler gets its architecture's default ABI."""
+    probe = tmp_path / "probe.c"
+    for arch in interface.architectures:
+        default = interface.default_abi(arch)
+        probe.write_text(
+            '#include "pv_hypercalls.h"\n'
+            f'#ifndef {c_abi_macro(default, interface.prefix)}\n#error "wrong default"\n#endif\n'
+            "int probe_unused;\n"
+        )
+        FOR_ARCH[arch.name].compile(probe, tmp_path / "probe.o", includes=(gen_dir / "guest",))
+
+
+def test_selecting_an_abi_of_another_architecture_is_an_error(
+    interface: Interface, gen_dir: Path, tmp_path: Path
+) -> None:
+    arm = next(a for a in interface.abis if a.arch.name == "arm")
+    probe = tmp_path / "probe.c"
+    probe.write_text('#include "pv_hypercalls.h"\nint probe_unused;\n')
+    with pytest.raises(AssertionError, match="is for arm"):
+        FOR_ARCH["x86"].compile(
+            probe, tmp_path / "probe.o", includes=(gen_dir / "guest",),
+            defines=(c_abi_macro(arm, interface.prefix),),
+        )
