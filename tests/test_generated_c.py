@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from pvgen.definition import load
 from pvgen.generate import render_all, write_artifacts
 from pvgen.lang_c import c_abi_macro
 from pvgen.model import Interface
-from pvgen.definition import load
 from tests.cc import FOR_ARCH
 from tests.conftest import DEFINITION
 
