@@ -11,6 +11,8 @@ dependants do not rebuild).
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -21,7 +23,7 @@ from typing import Any
 
 import jinja2
 
-from pvgen import lang_c, lang_py
+from pvgen import lang_c, lang_md, lang_py
 from pvgen.model import Interface
 
 TEMPLATE_SUFFIX = ".j2"
@@ -49,10 +51,21 @@ def template_names() -> tuple[str, ...]:
     return tuple(_walk(root, PurePosixPath()))
 
 
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Compiled templates kept between runs (keyed by template source), if there is room."""
+    directory = Path(tempfile.gettempdir()) / f"pvgen-jinja-{os.getuid()}"
+    try:
+        directory.mkdir(mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(str(directory))
+
+
 @cache
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("pvgen", "templates"),
+        bytecode_cache=_bytecode_cache(),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -60,7 +73,7 @@ def _environment() -> jinja2.Environment:
         autoescape=False,
     )
     filters: dict[str, Callable[..., Any]] = {}
-    for module in (lang_c, lang_py):
+    for module in (lang_c, lang_md, lang_py):
         filters.update(module.FILTERS)
     env.filters.update(filters)
     env.tests.update(lang_c.TESTS)
