@@ -178,8 +178,134 @@ def trap_plan(abi: m.Abi, words: int) -> TrapPlan:
     )
 
 
+def c_defined(features: tuple[str, ...]) -> str:
+    """A preprocessor condition that holds when every feature macro is defined."""
+    return " && ".join(f"defined({f})" for f in features)
+
+
+@dataclass(frozen=True)
+class DispatchCheck:
+    """One check a kernel dispatcher makes on a call's argument words."""
+
+    param: str
+    failed: str  # a C condition that holds when the argument must be rejected
+    event: m.RejectEvent
+
+
+@dataclass(frozen=True)
+class DispatchPlan:
+    """How a kernel dispatcher checks one call's argument words and calls its handler.
+
+    The C around it names its locals ``args`` (words ``args->arg1``... in
+    ``Hypercall.words`` order), ``infos`` (the caller, with ``base_addr``) and
+    ``psize`` (the partition's size; declared only when ``needs_size``).
+    """
+
+    checks: tuple[DispatchCheck, ...]  # in the order docs/dispatch-semantics.md gives
+    arguments: tuple[str, ...]  # the handler's arguments after the caller's info
+    needs_size: bool
+
+
+def dispatch_plan(call: m.Hypercall, prefix: str, helpers: str) -> DispatchPlan:
+    """Checks and handler arguments of a kernel dispatcher, from the parameters.
+
+    ``prefix`` spells the interface's types; ``helpers`` prefixes the two
+    helpers the dispatcher defines: ``<helpers>_range_ok(addr, count, elem,
+    psize)`` and ``<helpers>_string_ok(base, addr, max, psize)``.
+    """
+    value = _word_values(call)
+    checks: list[DispatchCheck] = []
+    arguments: list[str] = []
+    for p in call.params:
+        w = value[p.name]
+        if p.is_pointer:
+            inside = _pointer_inside(p, w, value, helpers)
+            failed = f"{w} != 0u && !{inside}" if p.nullable else f"{w} == 0u || !{inside}"
+            checks.append(DispatchCheck(p.name, failed, m.RejectEvent.BAD_POINTER))
+            const = "const " if p.direction is m.Direction.IN else ""
+            pointer = f"{const}{c_type(p.type, prefix)} *"
+            rebased = f"({pointer})(infos->base_addr + {w})"
+            arguments.append(f"({w} == 0u ? ({pointer})0 : {rebased})" if p.nullable else rebased)
+            continue
+        if p.value_check is not None:
+            if p.words_needed == 2:
+                raise ValueError(f"{call.name}: no value check for the 64-bit '{p.name}'")
+            failed = f"!({c_value_ok(p.value_check, w)})"
+            checks.append(DispatchCheck(p.name, failed, m.RejectEvent.BAD_VALUE))
+        elif p.is_code:
+            checks.append(DispatchCheck(p.name, f"{w} >= psize", m.RejectEvent.BAD_POINTER))
+        arguments.append(f"({c_type(p.type, prefix)}){w}")
+    return DispatchPlan(
+        checks=tuple(checks),
+        arguments=tuple(arguments),
+        needs_size=any(c.event is m.RejectEvent.BAD_POINTER for c in checks),
+    )
+
+
+def _word_values(call: m.Hypercall) -> dict[str, str]:
+    """Each parameter's value as C: its word, or its two words re-joined."""
+    words: dict[str, dict[m.WordPart, str]] = {}
+    for w in call.words:
+        words.setdefault(w.param.name, {})[w.part] = f"args->arg{w.index + 1}"
+    return {
+        name: parts.get(m.WordPart.WHOLE)
+        or f"(((uint64_t){parts[m.WordPart.HIGH]} << 32) | {parts[m.WordPart.LOW]})"
+        for name, parts in words.items()
+    }
+
+
+def _pointer_inside(p: m.Param, w: str, value: dict[str, str], helpers: str) -> str:
+    """The C condition that a non-null pointer's area lies in the partition."""
+    assert p.length is not None
+    if p.length.kind is m.LengthKind.NUL:
+        return f"{helpers}_string_ok(infos->base_addr, {w}, {p.length.count}u, psize)"
+    if p.length.kind is m.LengthKind.PARAM:
+        count = value[p.length.param or ""]
+    else:
+        count = f"{p.length.count}u"
+    return f"{helpers}_range_ok({w}, {count}, {p.element_size}u, psize)"
+
+
+@dataclass(frozen=True)
+class EntryPlan:
+    """How a kernel trap entry gathers the words of one ABI into an argument block.
+
+    The C around it names the saved registers ``frame`` and, for block ABIs,
+    the rebased block ``block``.
+    """
+
+    number: str  # the hypercall number
+    nargs: str  # the announced word count, or ``uncounted``
+    words: tuple[str, ...]  # argument words 1..width; "0u" past the ABI's words
+    block_address: str | None  # BLOCK: the block's partition-relative address
+    block_words: int  # BLOCK: the words the whole block holds, count included
+    result: str  # where the result goes
+
+
+def entry_plan(abi: m.Abi, width: int, uncounted: str) -> EntryPlan:
+    """Registers and block words of a kernel trap entry, from the ABI data."""
+    if abi.is_block:
+        sources = [f"block[{abi.block_header_words + i}]" for i in range(abi.block_words)]
+        nargs = "block[0]" if abi.block_counted else uncounted
+        address: str | None = f"frame->{abi.block_register}"
+    else:
+        sources = [f"frame->{r}" for r in abi.argument_registers]
+        nargs, address = uncounted, None
+    return EntryPlan(
+        number=f"frame->{abi.number_register}",
+        nargs=nargs,
+        words=tuple(sources + ["0u"] * (width - len(sources))),
+        block_address=address,
+        block_words=abi.block_header_words + abi.block_words,
+        result=f"frame->{abi.return_register}",
+    )
+
+
 FILTERS: dict[str, Callable[..., Any]] = {
     "trap_plan": trap_plan,
+    "dispatch_plan": dispatch_plan,
+    "entry_plan": entry_plan,
+    "c_defined": c_defined,
     "upper": upper,
     "c_type": c_type,
     "c_storage_type": c_storage_type,

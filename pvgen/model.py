@@ -238,6 +238,11 @@ class RejectEvent(PyEnum):
             RejectEvent.BAD_VALUE: "a by-value argument is out of its type's range",
         }[self]
 
+    @property
+    def code(self) -> int:
+        """The event's number in generated code: its position in this enum."""
+        return list(RejectEvent).index(self)
+
 
 # --------------------------------------------------------------------------
 # ABIs
@@ -559,6 +564,14 @@ class Interface:
     def abis_for(self, arch: Architecture) -> tuple[Abi, ...]:
         return tuple(a for a in self.abis if a.arch.name == arch.name)
 
+    def architecture(self, name: str) -> Architecture | None:
+        """The architecture called ``name``, if an ABI of the interface targets it."""
+        return next((a for a in self.architectures if a.name == name), None)
+
+    def max_argument_words(self, arch: Architecture) -> int:
+        """The most argument words any ABI of ``arch`` carries."""
+        return max(a.max_argument_words for a in self.abis_for(arch))
+
     def hypercall(self, name: str) -> Hypercall | None:
         return next((h for h in self.hypercalls if h.name == name), None)
 
@@ -574,6 +587,11 @@ class Interface:
     @property
     def features(self) -> tuple[str, ...]:
         return tuple(sorted({f for h in self.hypercalls for f in h.features}))
+
+    @property
+    def rejections(self) -> tuple[tuple[RejectEvent, EnumMember], ...]:
+        """Every rejection event, in RejectEvent order, with the status it returns."""
+        return tuple((event, self.rejects[event]) for event in RejectEvent)
 
     @cached_property
     def abi_facts(self) -> dict[str, object]:

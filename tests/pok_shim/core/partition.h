@@ -1,0 +1,14 @@
+/* Test stand-in for POK's <core/partition.h>: where each partition lives. */
+#ifndef POK_SHIM_CORE_PARTITION_H
+#define POK_SHIM_CORE_PARTITION_H
+
+#include <types.h>
+
+typedef struct {
+    uint32_t base_addr; /* physical address of the partition's address 0 */
+    uint32_t size;      /* bytes the partition may address */
+} pok_partition_t;
+
+extern pok_partition_t pok_partitions[];
+
+#endif /* POK_SHIM_CORE_PARTITION_H */
