@@ -1,8 +1,312 @@
-"""How model objects are spelled in Python: small, pure jinja2 filters."""
+"""How model objects are spelled in Python: small, pure jinja2 filters.
+
+The emulator's dispatcher (``templates/python/{prefix}_dispatch.py.j2``) calls
+these for every Python spelling it needs: handler argument types, the
+``struct`` formats of guest data, the expression that reads a parameter from
+the argument words, and value checks.
+
+Inside a generated decoder the argument words are ``w`` (canonical order:
+the low word of a 64-bit value first) and, for a parameter ``x``, ``a_x`` is
+the value handed to the handler, ``p_x`` a pointer word, ``n_x`` the checked
+byte count of a variable-length buffer and ``o_x`` what the handler returned
+for an out parameter.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import textwrap
+from collections.abc import Callable, Sequence
 from typing import Any
 
-FILTERS: dict[str, Callable[..., Any]] = {}
+from pvgen import model as m
+
+_FORMATS = {
+    "u8": "B",
+    "u16": "H",
+    "u32": "I",
+    "u64": "Q",
+    "i8": "b",
+    "i16": "h",
+    "i32": "i",
+    "i64": "q",
+    "bool": "B",
+    "code": "I",
+}
+
+
+def py_name(name: str) -> str:
+    """A parameter name in a handler method: ``self`` becomes ``self_``.
+
+    The resolver refuses Python keywords as names, so nothing else can clash.
+    """
+    return "self_" if name == "self" else name
+
+
+def py_repr(value: object) -> str:
+    """A Python literal for a str, int, bool, None or a tuple of these."""
+    return repr(value)
+
+
+LINE_LENGTH = 100
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False) or [""]
+
+
+def py_comment(text: str, indent: int = 0) -> str:
+    """Text as ``#`` comment lines that fit the line length, without the first indent."""
+    lines = _wrap(text, LINE_LENGTH - indent - 2)
+    return ("\n" + " " * indent).join(f"# {line}".rstrip() for line in lines)
+
+
+def py_docstring(text: str, indent: int = 0) -> str:
+    """Text as a docstring that fits the line length, without the first indent."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    lines = _wrap(escaped, LINE_LENGTH - indent - 6)
+    if len(lines) == 1:
+        return f'"""{lines[0]}"""'
+    pad = "\n" + " " * indent
+    return '"""' + pad.join(lines) + pad + '"""'
+
+
+def py_call(head: str, args: Sequence[str], indent: int, tail: str = "") -> str:
+    """``head(args)tail`` on one line if it fits, else one argument per line."""
+    line = f"{head}({', '.join(args)}){tail}"
+    if indent + len(line) <= LINE_LENGTH:
+        return line
+    pad = " " * (indent + 4)
+    inner = "".join(f"\n{pad}{a}," for a in args)
+    return f"{head}({inner}\n{' ' * indent}){tail}"
+
+
+def py_class_name(name: str) -> str:
+    """A definition name in CamelCase: ``partition_status`` → ``PartitionStatus``."""
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
+
+
+def py_needs_size(call: m.Hypercall) -> bool:
+    """True when a decoder checks an address against the partition's size."""
+    return any(p.is_pointer or p.is_code for p in call.params)
+
+
+def _scalar(t: m.Type) -> m.Scalar:
+    r = t.resolved
+    if isinstance(r, m.Enum):
+        return r.base
+    if isinstance(r, m.Scalar):
+        return r
+    raise TypeError(f"{t.name} is not a scalar type")
+
+
+def py_format(t: m.Type) -> str:
+    """The ``struct`` format of one value of a type, without byte order.
+
+    A struct field that is itself a struct is kept as raw bytes (``Ns``) and
+    decoded by that struct's own helpers.
+    """
+    r = t.resolved
+    if isinstance(r, m.Struct):
+        return "".join(
+            f"{f.type.size}s" if isinstance(f.type.resolved, m.Struct) else py_format(f.type)
+            for f in r.fields
+        )
+    return _FORMATS[_scalar(t).name]
+
+
+def py_scalar_struct(t: m.Type) -> str:
+    """The module-level ``struct.Struct`` that packs one scalar of this type."""
+    return f"_{_scalar(t).name.upper()}"
+
+
+def py_scalar_structs(iface: m.Interface) -> tuple[tuple[str, str], ...]:
+    """(name, format) of every scalar ``struct.Struct`` the pointer parameters need."""
+    used = {
+        py_scalar_struct(p.type): _FORMATS[_scalar(p.type).name]
+        for h in iface.hypercalls
+        for p in h.pointer_params
+        if p.length is not None
+        and p.length.kind is m.LengthKind.ONE
+        and not isinstance(p.type.resolved, m.Struct)
+    }
+    return tuple(sorted(used.items()))
+
+
+def py_is_flat(t: m.Struct) -> bool:
+    """True when no field of the struct is itself a struct."""
+    return not any(isinstance(f.type.resolved, m.Struct) for f in t.fields)
+
+
+def py_value_type(t: m.Type) -> str:
+    """The Python type of one decoded value: int, or a struct's tuple type alias."""
+    r = t.resolved
+    return py_class_name(r.name) if isinstance(r, m.Struct) else "int"
+
+
+def py_tuple_type(t: m.Struct) -> str:
+    """The tuple type a struct's values travel as."""
+    return "tuple[" + ", ".join(py_value_type(f.type) for f in t.fields) + "]"
+
+
+def py_is_buffer(p: m.Param) -> bool:
+    """True for pointers the handler sees as bytes: arrays and strings."""
+    return p.length is not None and p.length.kind is not m.LengthKind.ONE
+
+
+def py_handler_params(call: m.Hypercall) -> tuple[m.Param, ...]:
+    """The parameters a handler receives: all but the out pointers."""
+    return tuple(p for p in call.params if p.direction is not m.Direction.OUT)
+
+
+def py_handler_param(p: m.Param) -> str:
+    """A handler's parameter declaration."""
+    return f"{py_name(p.name)}: {py_arg_type(p)}"
+
+
+def py_local(p: m.Param) -> str:
+    """The decoder's local holding the value a handler receives for a parameter."""
+    return f"a_{p.name}"
+
+
+def py_out_local(p: m.Param) -> str:
+    """The decoder's local holding what the handler returned for an out parameter."""
+    return f"o_{p.name}"
+
+
+def py_arg_type(p: m.Param) -> str:
+    """The type a handler receives for a by-value, in or inout parameter."""
+    if not p.is_pointer:
+        return "int"
+    base = "bytes" if py_is_buffer(p) else py_value_type(p.type)
+    return f"{base} | None" if p.nullable else base
+
+
+def py_out_type(p: m.Param) -> str:
+    """The type a handler returns for an out or inout parameter (None: leave it)."""
+    base = "bytes" if py_is_buffer(p) else py_value_type(p.type)
+    return f"{base} | None"
+
+
+def py_handler_return(call: m.Hypercall) -> str:
+    """A handler's return type: the result word, with the out values after it."""
+    if call.noreturn:
+        return "None"
+    outs = call.out_params
+    if not outs:
+        return "int"
+    return "tuple[" + ", ".join(["int", *(py_out_type(p) for p in outs)]) + "]"
+
+
+def _word_indices(call: m.Hypercall, p: m.Param) -> list[int]:
+    return [w.index for w in call.words if w.param.name == p.name]
+
+
+def py_word(call: m.Hypercall, p: m.Param) -> str:
+    """The expression of a parameter's value from the argument words, sign included.
+
+    A pointer is its word, unsigned.
+    """
+    low, *high = (f"w[{i}]" for i in _word_indices(call, p))
+    if p.is_pointer:
+        return low
+    if not high:
+        return f"({low} ^ _SIGN32) - _SIGN32" if _signed(p.type) else low
+    joined = f"{low} | {high[0]} << 32"
+    return f"(({joined}) ^ _SIGN64) - _SIGN64" if _signed(p.type) else joined
+
+
+def _signed(t: m.Type) -> bool:
+    r = t.resolved
+    return not isinstance(r, m.Struct) and _scalar(r).signed
+
+
+def py_wide_words(call: m.Hypercall) -> tuple[int, ...]:
+    """Where each 64-bit value's first word sits among the call's words."""
+    return tuple(w.index for w in call.words if w.part is m.WordPart.LOW)
+
+
+def py_has_high_first(iface: m.Interface) -> bool:
+    """True when an ABI passes a 64-bit value's high word first."""
+    return any(abi.split64 is m.Split64.HIGH_FIRST for abi in iface.abis)
+
+
+def py_length_word(call: m.Hypercall, p: m.Param) -> str:
+    """The argument word holding the element count of a ``[len]`` buffer."""
+    assert p.length is not None and p.length.param is not None
+    target = call.param(p.length.param)
+    assert target is not None
+    return f"w[{_word_indices(call, target)[0]}]"
+
+
+def py_value_ok(check: m.ValueCheck, expr: str) -> str:
+    """A Python condition that holds when ``expr`` (already sign-adjusted) is allowed."""
+    terms = []
+    for low, high in check.ranges:
+        if low == high:
+            terms.append(f"{expr} == {low}")
+        elif not check.signed and low == 0:
+            terms.append(f"{expr} <= {high}")
+        else:
+            terms.append(f"{low} <= {expr} <= {high}")
+    return " or ".join(terms)
+
+
+def py_read(p: m.Param) -> str:
+    """The expression that copies an in/inout parameter out of guest memory.
+
+    Strings are read by their check; this covers single values and arrays.
+    """
+    ptr = f"p_{p.name}"
+    assert p.length is not None
+    if p.length.kind is m.LengthKind.PARAM:
+        return f"mem.read({ptr}, n_{p.name})"
+    if p.length.kind is m.LengthKind.CONSTANT:
+        return f"mem.read({ptr}, {p.fixed_byte_size})"
+    if isinstance(p.type.resolved, m.Struct):
+        return f"_get_{p.type.resolved.name}(mem.read({ptr}, {p.type.size}))"
+    return f"{py_scalar_struct(p.type)}.unpack(mem.read({ptr}, {p.type.size}))[0]"
+
+
+def py_pack(p: m.Param) -> str:
+    """The expression of the bytes an out/inout value ``o_x`` is written as."""
+    out = f"o_{p.name}"
+    if py_is_buffer(p):
+        return out
+    if isinstance(p.type.resolved, m.Struct):
+        return f"_put_{p.type.resolved.name}({out})"
+    return f"{py_scalar_struct(p.type)}.pack({out})"
+
+
+def py_capacity(p: m.Param) -> str:
+    """The byte capacity of a checked out/inout buffer, as an expression."""
+    if p.length is not None and p.length.kind is m.LengthKind.PARAM:
+        return f"n_{p.name}"
+    return str(p.fixed_byte_size)
+
+
+FILTERS: dict[str, Callable[..., Any]] = {
+    "py_repr": py_repr,
+    "py_comment": py_comment,
+    "py_docstring": py_docstring,
+    "py_call": py_call,
+    "py_class_name": py_class_name,
+    "py_needs_size": py_needs_size,
+    "py_format": py_format,
+    "py_scalar_structs": py_scalar_structs,
+    "py_is_flat": py_is_flat,
+    "py_tuple_type": py_tuple_type,
+    "py_is_buffer": py_is_buffer,
+    "py_handler_params": py_handler_params,
+    "py_handler_param": py_handler_param,
+    "py_local": py_local,
+    "py_out_local": py_out_local,
+    "py_handler_return": py_handler_return,
+    "py_word": py_word,
+    "py_length_word": py_length_word,
+    "py_wide_words": py_wide_words,
+    "py_has_high_first": py_has_high_first,
+    "py_value_ok": py_value_ok,
+    "py_read": py_read,
+    "py_pack": py_pack,
+    "py_capacity": py_capacity,
+}

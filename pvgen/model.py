@@ -304,6 +304,11 @@ class Abi:
         return 1 if self.block_counted else 0
 
     @property
+    def block_bytes(self) -> int:
+        """BLOCK: the size of the whole argument block, count word included."""
+        return self.word_bytes * (self.block_header_words + self.block_words)
+
+    @property
     def abi_spelling(self) -> str:
         if self.is_block:
             args = f"block {self.block_register} max {self.block_words}"
@@ -472,6 +477,11 @@ class Hypercall:
     @property
     def pointer_params(self) -> tuple[Param, ...]:
         return tuple(p for p in self.params if p.is_pointer)
+
+    @property
+    def out_params(self) -> tuple[Param, ...]:
+        """The out and inout pointers: what the handler hands back to the guest."""
+        return tuple(p for p in self.params if p.direction is not None and p.direction.writes_guest)
 
     @property
     def checked_params(self) -> tuple[Param, ...]:
