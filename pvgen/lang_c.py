@@ -275,25 +275,27 @@ class EntryPlan:
     """
 
     number: str  # the hypercall number
-    nargs: str  # the announced word count, or ``uncounted``
+    counted: bool  # the ABI announces a word count (a counted block)
+    nargs: str  # the announced word count; "0u" when the ABI announces none
     words: tuple[str, ...]  # argument words 1..width; "0u" past the ABI's words
     block_address: str | None  # BLOCK: the block's partition-relative address
     block_words: int  # BLOCK: the words the whole block holds, count included
     result: str  # where the result goes
 
 
-def entry_plan(abi: m.Abi, width: int, uncounted: str) -> EntryPlan:
+def entry_plan(abi: m.Abi, width: int) -> EntryPlan:
     """Registers and block words of a kernel trap entry, from the ABI data."""
+    counted = abi.is_block and abi.block_counted
     if abi.is_block:
         sources = [f"block[{abi.block_header_words + i}]" for i in range(abi.block_words)]
-        nargs = "block[0]" if abi.block_counted else uncounted
         address: str | None = f"frame->{abi.block_register}"
     else:
         sources = [f"frame->{r}" for r in abi.argument_registers]
-        nargs, address = uncounted, None
+        address = None
     return EntryPlan(
         number=f"frame->{abi.number_register}",
-        nargs=nargs,
+        counted=counted,
+        nargs="block[0]" if counted else "0u",
         words=tuple(sources + ["0u"] * (width - len(sources))),
         block_address=address,
         block_words=abi.block_header_words + abi.block_words,

@@ -47,7 +47,6 @@ STRICT = ("-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2")
 PSIZE = 256
 GUARD = 64  # bytes past the largest partition, so a stray C access does not crash the run
 MASK = 0xFFFFFFFF
-UNCOUNTED = 0xFFFFFFFF  # POK_HYPERCALL_NARGS_UNCOUNTED: what a register ABI's gate passes
 
 
 # ---------------------------------------------------------------------------
@@ -136,7 +135,8 @@ class Both:
         self.psize = ctypes.c_uint32.in_dll(self.lib, "harness_psize")
         ctypes.c_int32.in_dll(self.lib, "harness_result").value = RESULT
         self.lib.harness_call.argtypes = [
-            ctypes.c_uint32, ctypes.c_uint32, ctypes.POINTER(ctypes.c_uint32), ctypes.c_void_p,
+            ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32, ctypes.POINTER(ctypes.c_uint32),
+            ctypes.c_void_p,
         ]
         self.lib.harness_call.restype = ctypes.c_uint32
         self.buffer = (ctypes.c_uint8 * (PSIZE + GUARD))()
@@ -150,7 +150,7 @@ class Both:
         self.psize.value = psize
         array = (ctypes.c_uint32 * self.width)(*words)
         result = self.lib.harness_call(
-            number, UNCOUNTED if nargs is None else nargs, array, ctypes.addressof(self.buffer)
+            number, nargs is not None, nargs or 0, array, ctypes.addressof(self.buffer)
         )
         rec = self.record
         assert rec.rejections + rec.calls <= 1
@@ -476,12 +476,6 @@ def test_every_hypercall_is_reached_on_both_sides(pv: Both, xt: Both) -> None:
             assert [name for name, _ in verdict.calls] == [h.name], c
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pok_core_hypercall reads nargs == POK_HYPERCALL_NARGS_UNCOUNTED (0xFFFFFFFF) as "
-    "'no count' even when a counted block announces it, so a guest skips rule 2; the "
-    "Python dispatcher rejects it as docs/dispatch-semantics.md says",
-)
 def test_a_counted_block_announcing_all_ones_words_is_a_wrong_count(pv: Both) -> None:
     check(pv, Case("console_write count 0xFFFFFFFF", 10, (0x10, 4, 0, 0, 0), 0xFFFFFFFF))
 
@@ -508,8 +502,7 @@ def vectors(draw: st.DrawFn, iface: Interface) -> Case:
     number = draw(st.integers(0, MASK) if draw(st.integers(0, 4)) == 4 else st.sampled_from(calls))
     call = next((h for h in iface.hypercalls if h.number == number), None)
     count = call.word_count if call else 0
-    # 0xFFFFFFFF as a count is the known disagreement of the xfail test above.
-    nargs = draw(st.sampled_from([None, count, count, None, draw(st.integers(0, MASK - 1))]))
+    nargs = draw(st.sampled_from([None, count, count, None, draw(st.integers(0, MASK))]))
     psize = draw(st.one_of(st.just(PSIZE), st.integers(0, PSIZE)))
     words = tuple(draw(st.lists(words_near(psize), min_size=5, max_size=5)))
     memory = draw(st.binary(min_size=PSIZE, max_size=PSIZE))

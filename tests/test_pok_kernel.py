@@ -302,14 +302,15 @@ void pok_hypercall_rejected(const pok_hypercall_info_t *infos, uint32_t id,
     log_text(buf);
 }
 
-uint32_t call(uint32_t id, uint32_t nargs, uint32_t a1, uint32_t a2, uint32_t a3,
-              uint32_t a4, uint32_t a5)
+uint32_t call(uint32_t id, uint32_t counted, uint32_t nargs, uint32_t a1, uint32_t a2,
+              uint32_t a3, uint32_t a4, uint32_t a5)
 {
     const pok_hypercall_args_t args = { nargs, a1, a2, a3, a4, a5 };
     pok_hypercall_info_t infos;
     infos.partition = 3;
     infos.thread = 7;
     infos.base_addr = (uintptr_t)partition;
+    infos.counted = counted;
     used = 0;
     trace[0] = 0;
     return pok_core_hypercall((pok_hypercall_id_t)id, &args, &infos);
@@ -320,21 +321,21 @@ uint32_t call(uint32_t id, uint32_t nargs, uint32_t a1, uint32_t a2, uint32_t a3
 class Dispatch:
     """pok_core_hypercall in a host library, with handlers that log their arguments."""
 
-    UNCOUNTED = 0xFFFFFFFF
-
     def __init__(self, library: Path, interface: Interface) -> None:
         self.lib = ctypes.CDLL(str(library))
         self.lib.call.restype = ctypes.c_uint32
-        self.lib.call.argtypes = [ctypes.c_uint32] * 7
+        self.lib.call.argtypes = [ctypes.c_uint32] * 8
         self.memory = (ctypes.c_uint8 * PSIZE).in_dll(self.lib, "partition")
         self.interface = interface
 
-    def __call__(self, name: str, *words: int, nargs: int | None = None) -> tuple[int, str]:
+    def __call__(
+        self, name: str, *words: int, nargs: int | None = None, counted: bool = True
+    ) -> tuple[int, str]:
         call = self.interface.hypercall(name)
         number = call.number if call is not None else int(name)
         count = len(words) if nargs is None else nargs
         padded = [w & 0xFFFFFFFF for w in words] + [0] * (5 - len(words))
-        status = self.lib.call(number, count, *padded)
+        status = self.lib.call(number, counted, count, *padded)
         trace = ctypes.string_at(ctypes.addressof(ctypes.c_char.in_dll(self.lib, "trace")))
         return status, trace.decode()
 
@@ -388,7 +389,11 @@ def test_word_count_is_checked_unless_uncounted(dispatch: Dispatch) -> None:
         "irq_enable", RejectEvent.BAD_ARG_COUNT
     )
     assert dispatch("irq_enable") == (42, "irq_enable(p3)")
-    assert dispatch("irq_enable", nargs=Dispatch.UNCOUNTED) == (42, "irq_enable(p3)")
+    assert dispatch("irq_enable", nargs=7, counted=False) == (42, "irq_enable(p3)")
+    # A guest-written count is never taken for "no count", whatever its value.
+    assert dispatch("irq_enable", nargs=0xFFFFFFFF) == dispatch.rejected(
+        "irq_enable", RejectEvent.BAD_ARG_COUNT
+    )
     assert dispatch("stop", 5, 0, nargs=2) == dispatch.rejected("stop", RejectEvent.BAD_ARG_COUNT)
 
 
