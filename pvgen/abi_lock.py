@@ -2,11 +2,13 @@
 
 Guests built yesterday must keep working with a hypervisor generated today.
 The lock file records every hypercall's number and canonical signature, the
-status values and the layout of every named type. ``pvgen gen`` compares the
-definition with it and refuses an incompatible change (a renumbered call, a
-changed signature or type, a number reused or silently dropped) unless the
-interface version is bumped and ``--update-lock`` is given. Adding calls is
-compatible and only needs ``--update-lock`` to be recorded.
+status values, the rejection statuses, the layout of every named type and
+every ABI's registers and trap. ``pvgen gen`` compares the definition with it
+and refuses an incompatible change (a renumbered call, a changed signature,
+type, status value or ABI, a number reused or silently dropped) unless the
+interface version is bumped and ``--update-lock`` is given. Compatible
+changes (a new call, status code, type or ABI) only need ``--update-lock`` to
+be recorded.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pvgen.diagnostics import DefinitionError, Diagnostic, PvgenError, SourceTex
 from pvgen.model import Interface
 
 LOCK_FORMAT = 1
+_REQUIRED_KEYS = ("interface", "version", "status", "types", "hypercalls")
 
 
 def lock_path_for(definition: Path) -> Path:
@@ -35,7 +38,9 @@ def lock_document(interface: Interface) -> dict[str, Any]:
         "version": interface.version,
         "fingerprint": interface.fingerprint,
         "status": facts["status"],
+        "rejects": facts["rejects"],
         "types": facts["types"],
+        "abis": {a.name: a.abi_spelling for a in interface.abis},
         "reserved": facts["reserved"],
         "hypercalls": {
             h.name: {"number": h.number, "signature": h.signature} for h in interface.hypercalls
@@ -49,14 +54,11 @@ def render_lock(interface: Interface) -> str:
 
 @dataclass(frozen=True)
 class LockVerdict:
-    """What the comparison found: breaking changes, and compatible additions."""
+    """What the comparison found: breaking changes, and compatible ones to record."""
 
     breaking: tuple[tuple[str, str], ...]  # (location key, message)
-    added: tuple[str, ...]
-
-    @property
-    def up_to_date(self) -> bool:
-        return not self.breaking and not self.added
+    compatible: tuple[str, ...]  # what the lock does not record yet, in words
+    up_to_date: bool  # the lock file already says exactly this
 
 
 def read_lock(path: Path) -> dict[str, Any] | None:
@@ -68,64 +70,152 @@ def read_lock(path: Path) -> dict[str, Any] | None:
         raise PvgenError(f"{path}: error: not a valid lock file ({exc})") from None
     if not isinstance(document, dict) or document.get("format") != LOCK_FORMAT:
         raise PvgenError(f"{path}: error: unsupported lock file format (expected {LOCK_FORMAT})")
-    for key in ("interface", "version", "status", "types", "hypercalls"):
+    for key in _REQUIRED_KEYS:
         if key not in document:
             raise PvgenError(f"{path}: error: lock file has no '{key}'")
     return document
 
 
+class _Comparison:
+    """Collects the differences between the definition and one lock document."""
+
+    def __init__(self, interface: Interface, lock: dict[str, Any]) -> None:
+        self.interface = interface
+        self.lock = lock
+        self.breaking: list[tuple[str, str]] = []
+        self.compatible: list[str] = []
+
+    def run(self) -> LockVerdict:
+        self._interface()
+        self._status()
+        self._rejects()
+        self._types()
+        self._abis()
+        self._reserved()
+        self._hypercalls()
+        return LockVerdict(
+            tuple(self.breaking),
+            tuple(self.compatible),
+            self.lock == lock_document(self.interface),
+        )
+
+    def _interface(self) -> None:
+        iface, lock = self.interface, self.lock
+        if lock["interface"] != iface.name:
+            self.breaking.append(
+                ("interface", f"the lock file records interface '{lock['interface']}', "
+                 f"not '{iface.name}'")
+            )
+        if iface.version < int(lock["version"]):
+            self.breaking.append(
+                ("interface", f"interface version went down from {lock['version']} to "
+                 f"{iface.version}")
+            )
+        elif iface.version > int(lock["version"]):
+            self.compatible.append(f"version {iface.version}")
+
+    def _status(self) -> None:
+        recorded: dict[str, int] = self.lock["status"]
+        for name, value in recorded.items():
+            now = self.interface.status.member(name)
+            if now is None:
+                self.breaking.append(("interface", f"status code {name} ({value}) was removed"))
+            elif now.value != value:
+                self.breaking.append(
+                    (f"status:{name}", f"status code {name} changed value from {value} to "
+                     f"{now.value}")
+                )
+        self.compatible += [
+            f"status code {m.name}" for m in self.interface.status.members if m.name not in recorded
+        ]
+
+    def _rejects(self) -> None:
+        now = {event.value: member.name for event, member in self.interface.rejects.items()}
+        for event, status in self.lock.get("rejects", {}).items():
+            if now.get(event) != status:
+                self.breaking.append(
+                    ("interface", f"'reject {event}' changed from {status} to {now.get(event)}")
+                )
+
+    def _types(self) -> None:
+        recorded: dict[str, str] = self.lock["types"]
+        current = {t.name: t.abi_spelling for t in self.interface.types}
+        for name, spelling in recorded.items():
+            if name in current and current[name] != spelling:
+                self.breaking.append(
+                    (f"type:{name}", f"type '{name}' changed layout (was {spelling}, now "
+                     f"{current[name]})")
+                )
+            elif name not in current:
+                self.compatible.append(f"the removal of type '{name}'")
+        self.compatible += [f"type '{name}'" for name in current if name not in recorded]
+
+    def _abis(self) -> None:
+        recorded: dict[str, str] = self.lock.get("abis", {})
+        current = {a.name: a.abi_spelling for a in self.interface.abis}
+        for name, spelling in recorded.items():
+            if name not in current:
+                self.breaking.append(
+                    ("interface", f"ABI '{name}' was removed; guests built for it would trap "
+                     "into nothing")
+                )
+            elif current[name] != spelling:
+                self.breaking.append(
+                    (f"abi:{name}", f"ABI '{name}' changed (was '{spelling}', now "
+                     f"'{current[name]}')")
+                )
+        self.compatible += [f"ABI '{name}'" for name in current if name not in recorded]
+
+    def _reserved(self) -> None:
+        recorded = [tuple(r) for r in self.lock.get("reserved", [])]
+        current = [(r.first, r.last) for r in self.interface.reserved]
+        self.compatible += [f"reserved {_span(r)}" for r in current if r not in recorded]
+        self.compatible += [
+            f"the removal of reserved {_span(r)}" for r in recorded if r not in current
+        ]
+
+    def _hypercalls(self) -> None:
+        iface = self.interface
+        recorded: dict[str, dict[str, Any]] = self.lock["hypercalls"]
+        numbers_now = {h.number: h for h in iface.hypercalls}
+        for name, entry in recorded.items():
+            number, signature = entry["number"], entry["signature"]
+            call = iface.hypercall(name)
+            if call is None:
+                reuser = numbers_now.get(number)
+                if reuser is not None:
+                    self.breaking.append(
+                        (f"hypercall:{reuser.name}", f"hypercall number {number} belonged to "
+                         f"'{name}'; a number may never be reused for another call")
+                    )
+                elif not any(number in r for r in iface.reserved):
+                    self.breaking.append(
+                        ("interface", f"hypercall '{name}' (number {number}) was removed; keep "
+                         f"its number retired with 'reserved {number} \"...\";'")
+                    )
+                continue
+            if call.number != number:
+                self.breaking.append(
+                    (f"hypercall:{name}", f"hypercall '{name}' changed number from {number} "
+                     f"to {call.number}")
+                )
+            if call.signature != signature:
+                self.breaking.append(
+                    (f"hypercall:{name}", f"hypercall '{name}' changed signature (was "
+                     f"'{signature}', now '{call.signature}')")
+                )
+        self.compatible += [
+            f"hypercall '{h.name}'" for h in iface.hypercalls if h.name not in recorded
+        ]
+
+
+def _span(numbers: tuple[int, ...]) -> str:
+    return "..".join(str(n) for n in dict.fromkeys(numbers))
+
+
 def compare(interface: Interface, lock: dict[str, Any]) -> LockVerdict:
     """List the differences between the definition and the recorded ABI."""
-    breaking: list[tuple[str, str]] = []
-    if lock["interface"] != interface.name:
-        breaking.append(
-            ("interface", f"the lock file records interface '{lock['interface']}', "
-             f"not '{interface.name}'")
-        )
-    for name, value in lock["status"].items():
-        now = interface.status.member(name)
-        if now is None:
-            breaking.append(("interface", f"status code {name} ({value}) was removed"))
-        elif now.value != value:
-            breaking.append(
-                ("interface", f"status code {name} changed value from {value} to {now.value}")
-            )
-    current_types = {t.name: t.abi_spelling for t in interface.types}
-    for name, spelling in lock["types"].items():
-        if name in current_types and current_types[name] != spelling:
-            breaking.append(
-                (f"type:{name}", f"type '{name}' changed layout (was {spelling}, now "
-                 f"{current_types[name]})")
-            )
-    numbers_now = {h.number: h for h in interface.hypercalls}
-    added = [h.name for h in interface.hypercalls if h.name not in lock["hypercalls"]]
-    for name, entry in lock["hypercalls"].items():
-        number, signature = entry["number"], entry["signature"]
-        call = interface.hypercall(name)
-        if call is None:
-            reuser = numbers_now.get(number)
-            if reuser is not None:
-                breaking.append(
-                    (f"hypercall:{reuser.name}", f"hypercall number {number} belonged to "
-                     f"'{name}'; a number may never be reused for another call")
-                )
-            elif not any(number in r for r in interface.reserved):
-                breaking.append(
-                    ("interface", f"hypercall '{name}' (number {number}) was removed; keep "
-                     f"its number retired with 'reserved {number} \"...\";'")
-                )
-            continue
-        if call.number != number:
-            breaking.append(
-                (f"hypercall:{name}", f"hypercall '{name}' changed number from {number} to "
-                 f"{call.number}")
-            )
-        if call.signature != signature:
-            breaking.append(
-                (f"hypercall:{name}", f"hypercall '{name}' changed signature (was "
-                 f"'{signature}', now '{call.signature}')")
-            )
-    return LockVerdict(tuple(breaking), tuple(added))
+    return _Comparison(interface, lock).run()
 
 
 def enforce(

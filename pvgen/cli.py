@@ -29,11 +29,12 @@ def _cmd_gen(args: argparse.Namespace) -> int:
     if write_lock:
         lock_path.write_text(abi_lock.render_lock(interface), encoding="utf-8")
         print(f"pvgen: wrote {lock_path}")
-    elif verdict is not None and verdict.added:
+    elif verdict is not None and not verdict.up_to_date:
+        missing = ", ".join(verdict.compatible) or "the definition's current ABI"
+        pronoun = "them" if len(verdict.compatible) > 1 else "it"
         print(
-            f"pvgen: note: {lock_path.name} does not record "
-            + ", ".join(verdict.added)
-            + "; run with --update-lock to freeze them",
+            f"pvgen: note: {lock_path.name} does not record {missing}; "
+            f"run with --update-lock to record {pronoun}",
             file=sys.stderr,
         )
     print(
@@ -81,6 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PvgenError as exc:
         print(exc.render(), file=sys.stderr)
         return exc.exit_status
+    except OSError as exc:  # writing the outputs or the lock: a message, not a traceback
+        print(f"pvgen: error: {exc}", file=sys.stderr)
+        return 1
     return status
 
 

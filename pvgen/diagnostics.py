@@ -71,17 +71,21 @@ class DefinitionError(PvgenError):
 
 
 class SourceText:
-    """The text of one input file, able to quote its own lines in errors."""
+    """The text of one input file, able to quote its own lines in errors.
+
+    Lines are counted at "\\n" only, as the parser counts them: a stray
+    carriage return or form feed must not shift the quoted line.
+    """
 
     def __init__(self, text: str, name: str) -> None:
         self.text = text
         self.name = name
-        self._lines = text.splitlines()
+        self._lines = [line.removesuffix("\r") for line in text.split("\n")]
 
     @classmethod
     def read(cls, path: Path) -> SourceText:
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")  # an editor's BOM is not text
         except FileNotFoundError:
             raise PvgenError(f"{path}: error: no such file") from None
         except UnicodeDecodeError as exc:

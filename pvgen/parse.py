@@ -2,95 +2,140 @@
 
 The lark grammar lives in ``grammar/hypercalls.lark``. Every lark failure is
 turned into a DefinitionError that names the file, line and column of the
-offending character and says in plain words what was expected there.
+offending character and says in plain words what was expected there. Tokens
+the grammar accepts but that cannot be read (a string escape, a number with
+a leading zero or too many digits) are reported the same way, all at once.
 """
 
 from __future__ import annotations
 
-import ast
+import unicodedata
 from functools import cache
 from importlib import resources
 from typing import Any
 
-from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
-from lark import UnexpectedToken
+from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedToken
+from lark.lexer import PatternStr
 
 from pvgen import syntax as s
-from pvgen.diagnostics import DefinitionError, Location, SourceText
+from pvgen.diagnostics import DefinitionError, Diagnostic, Location, SourceText
 
-# How the grammar's terminal names read in an error message.
+# How the grammar's regular-expression terminals read in an error message;
+# keyword and punctuation terminals are shown as their literal text.
 _TERMINAL_WORDS = {
     "NAME": "a name",
     "INT": "a number",
     "STRING": "a string",
-    "DIRECTION": "'in', 'out' or 'inout'",
-    "NULLABLE": "'nullable'",
-    "FLAG": "a flag ('noreturn' or 'fastpath')",
-    "MINUS": "'-'",
-    "SEMICOLON": "';'",
-    "LBRACE": "'{'",
-    "RBRACE": "'}'",
-    "LSQB": "'['",
-    "RSQB": "']'",
-    "COLON": "':'",
-    "EQUAL": "'='",
-    "__ANON_0": "'..'",
+    "DIRECTION": "'in'/'out'/'inout'",
+    "FLAG": "'noreturn'/'fastpath'",
 }
+
+# The only escapes a string may contain (a backslash or a quote): anything
+# else would mean different things in the C comments and Python docstrings
+# the strings end up in.
+_ESCAPABLE = '\\"'
+
+# More digits than any 64-bit number needs: refused before int() is asked to
+# convert them (Python caps the digits it converts).
+_MAX_DIGITS = 20
 
 
 @cache
 def _parser() -> Lark:
     grammar = resources.files("pvgen.grammar").joinpath("hypercalls.lark").read_text()
-    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+    return Lark(grammar, parser="lalr", maybe_placeholders=False)
 
 
 def parse_text(source: SourceText) -> list[s.Item]:
     """Parse a whole definition; raise DefinitionError on a syntax error."""
     try:
         tree = _parser().parse(source.text)
-    except UnexpectedInput as exc:
+    except (UnexpectedCharacters, UnexpectedToken) as exc:
         raise _syntax_error(source, exc) from None
-    items: list[s.Item] = _ToSyntax(source).transform(tree)
+    transformer = _ToSyntax(source)
+    items: list[s.Item] = transformer.transform(tree)
+    if transformer.diagnostics:
+        raise DefinitionError(transformer.diagnostics)
     return items
 
 
+def _terminal_word(name: str) -> str:
+    if name in _TERMINAL_WORDS:
+        return _TERMINAL_WORDS[name]
+    pattern = _parser().get_terminal(name).pattern
+    return f"'{pattern.value}'" if isinstance(pattern, PatternStr) else name
+
+
 def _describe_expected(expected: set[str]) -> str:
-    words = sorted({_TERMINAL_WORDS.get(name, _literal(name)) for name in expected})
+    words = sorted({_terminal_word(name) for name in expected if name != "$END"})
     if not words:
         return ""
-    if len(words) == 1:
-        return f"; expected {words[0]}"
+    if len(words) <= 2:
+        return "; expected " + " or ".join(words)
     return "; expected one of " + ", ".join(words)
 
 
-def _literal(terminal: str) -> str:
-    """Lark names anonymous keyword terminals after the keyword in upper case."""
-    return f"'{terminal.lower()}'"
+def _describe_token(token: Token) -> str:
+    return "string" if token.type == "STRING" else f"'{token}'"
 
 
-def _syntax_error(source: SourceText, exc: UnexpectedInput) -> DefinitionError:
-    if isinstance(exc, UnexpectedToken) and exc.token.type != "$END":
-        token = exc.token
-        found = f"'{token}'" if token.type != "STRING" else "a string"
-        message = f"unexpected {found}{_describe_expected(exc.expected)}"
-        location = source.location(exc.line, exc.column)
-    elif isinstance(exc, UnexpectedCharacters):
-        char = source.text[exc.pos_in_stream] if exc.pos_in_stream < len(source.text) else ""
-        shown = repr(char) if char.isprintable() else f"character U+{ord(char):04X}"
-        message = f"unexpected character {shown}"
+def _syntax_error(
+    source: SourceText, exc: UnexpectedCharacters | UnexpectedToken
+) -> DefinitionError:
+    if isinstance(exc, UnexpectedCharacters):
+        char = source.text[exc.pos_in_stream or 0]
         if char == '"':
-            message = "unterminated string"
-        location = source.location(exc.line, exc.column)
-    else:
-        expected = exc.expected if isinstance(exc, UnexpectedToken | UnexpectedEOF) else set()
-        message = f"unexpected end of file{_describe_expected(set(expected))}"
-        location = _end_location(source)
-    return source.error(location, message)
+            message = "unterminated string (a string ends with '\"' on the line it starts)"
+        elif char.isprintable():
+            message = f"unexpected character {char!r}"
+        else:
+            message = f"unexpected character U+{ord(char):04X}"
+        return source.error(source.location(exc.line, exc.column), message)
+    token = exc.token
+    expected = set(exc.accepts or exc.expected)
+    if token.type == "$END":
+        line, column = _end_of_previous_token(source, len(source.text))
+        message = f"unexpected end of file{_describe_expected(expected)}"
+        return source.error(source.location(line, column), message)
+    line, column = _end_of_previous_token(source, token.start_pos or 0)
+    if "SEMICOLON" in expected and line < (token.line or 1):
+        # The statement ended at a line break without its ';': point where it goes.
+        message = f"missing ';' before {_describe_token(token)} on line {token.line}"
+        return source.error(source.location(line, column), message)
+    message = f"unexpected {_describe_token(token)}{_describe_expected(expected)}"
+    return source.error(source.location(token.line or 1, token.column or 1), message)
 
 
-def _end_location(source: SourceText) -> Location:
-    lines = source.text.splitlines() or [""]
-    return source.location(len(lines), len(lines[-1]) + 1)
+def _code_length(line: str) -> int:
+    """How much of a line is code: everything before a comment that is not in a string."""
+    in_string = escaped = False
+    for index, char in enumerate(line):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char == "#":
+            return index
+    return len(line)
+
+
+def _end_of_previous_token(source: SourceText, offset: int) -> tuple[int, int]:
+    """The line and column just after the last token that starts before ``offset``.
+
+    The text before ``offset`` has been read without a lexical error, so its
+    strings are all closed and a ``#`` outside them starts a comment.
+    """
+    lines = source.text[:offset].split("\n")
+    for index in range(len(lines) - 1, -1, -1):
+        code = lines[index][: _code_length(lines[index])].rstrip(" \t\f\r")
+        if code:
+            return index + 1, len(code) + 1
+    return 1, 1
 
 
 def _docs(children: list[Any]) -> str:
@@ -111,34 +156,77 @@ class _Tagged:
 
 
 class _ToSyntax(Transformer[Token, list[s.Item]]):
-    """Builds pvgen.syntax nodes bottom-up from the lark tree."""
+    """Builds pvgen.syntax nodes bottom-up from the lark tree.
+
+    The upper-case methods are lark's callbacks for the terminals of the same
+    name. Unreadable tokens are collected in ``diagnostics`` (and replaced by a
+    harmless value) so that one run reports all of them.
+    """
 
     def __init__(self, source: SourceText) -> None:
         super().__init__()
         self._source = source
+        self.diagnostics: list[Diagnostic] = []
 
     # -- leaves -------------------------------------------------------------
     def _loc(self, token: Token) -> Location:
         return self._source.location(token.line or 1, token.column or 1)
 
-    def NAME(self, token: Token) -> s.Name:  # noqa: N802 - lark callback naming
+    def _error(self, token: Token, offset: int, message: str) -> None:
+        """Report a problem ``offset`` characters into a (single-line) token."""
+        where = self._source.location(token.line or 1, (token.column or 1) + offset)
+        self.diagnostics.append(self._source.diagnostic(where, message))
+
+    def NAME(self, token: Token) -> s.Name:
         return s.Name(str(token), self._loc(token))
 
-    def DIRECTION(self, token: Token) -> _Tagged:  # noqa: N802
+    def DIRECTION(self, token: Token) -> _Tagged:
         return _Tagged("direction", s.Name(str(token), self._loc(token)))
 
-    def NULLABLE(self, token: Token) -> _Tagged:  # noqa: N802
+    def NULLABLE(self, token: Token) -> _Tagged:
         return _Tagged("nullable", s.Name(str(token), self._loc(token)))
 
-    def FLAG(self, token: Token) -> s.Name:  # noqa: N802
+    def FLAG(self, token: Token) -> s.Name:
         return s.Name(str(token), self._loc(token))
 
-    def INT(self, token: Token) -> s.Number:  # noqa: N802
-        return s.Number(int(str(token), 0), self._loc(token))
+    def INT(self, token: Token) -> s.Number:
+        text = str(token)
+        hex_digits = text[2:] if text.startswith("0x") else None
+        if hex_digits is None and len(text) > 1 and text.startswith("0"):
+            self._error(
+                token, 0, f"'{text}' starts with 0: write it without the leading zeros "
+                "(octal is not supported), or in hex with '0x'"
+            )
+            return s.Number(0, self._loc(token))
+        if len((hex_digits or text).lstrip("0")) > _MAX_DIGITS:
+            self._error(token, 0, f"number '{text[:12]}...' is too large")
+            return s.Number(0, self._loc(token))
+        return s.Number(int(hex_digits, 16) if hex_digits else int(text), self._loc(token))
 
-    def STRING(self, token: Token) -> str:  # noqa: N802
-        text: str = ast.literal_eval(str(token))
-        return text
+    def STRING(self, token: Token) -> str:
+        body = str(token)[1:-1]
+        chars: list[str] = []
+        index = 0
+        while index < len(body):
+            char = body[index]
+            if char == "\\":
+                escaped = body[index + 1]
+                if escaped not in _ESCAPABLE:
+                    self._error(
+                        token, index + 1,
+                        f"unknown escape '\\{escaped}' in a string; only '\\\\' and '\\\"' "
+                        "are allowed",
+                    )
+                chars.append(escaped)
+                index += 2
+                continue
+            if char != "\t" and unicodedata.category(char) in ("Cc", "Cs"):
+                self._error(
+                    token, index + 1, f"control character U+{ord(char):04X} in a string"
+                )
+            chars.append(char)
+            index += 1
+        return "".join(chars)
 
     def doc(self, children: list[str]) -> _Doc:
         return _Doc(" ".join(part.strip() for part in children))

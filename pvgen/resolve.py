@@ -7,15 +7,27 @@ offending token's location.
 
 from __future__ import annotations
 
+import keyword
 from collections.abc import Iterable, Sequence
 
 from pvgen import model as m
 from pvgen import syntax as s
-from pvgen.arch import ARCHITECTURES, Architecture
-from pvgen.diagnostics import Diagnostic, DefinitionError, Location, SourceText
+from pvgen.arch import ARCHITECTURES, Architecture, TrapInstruction
+from pvgen.diagnostics import DefinitionError, Diagnostic, Location, SourceText
 
 _MAX_NUMBER = 0xFFFF_FFFF
-_FLAGS = ("noreturn", "fastpath")
+# Names become C and Python identifiers in the generated code, where these
+# words would not compile.
+_C_KEYWORDS = (
+    "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
+    "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long", "register",
+    "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch", "typedef",
+    "union", "unsigned", "void", "volatile", "while", "_Alignas", "_Alignof", "_Atomic", "_Bool",
+    "_Complex", "_Generic", "_Imaginary", "_Noreturn", "_Static_assert", "_Thread_local",
+    "alignas", "alignof", "bool", "constexpr", "false", "nullptr", "static_assert", "thread_local",
+    "true", "typeof", "typeof_unqual",
+)
+_KEYWORDS = frozenset(keyword.kwlist) | frozenset(_C_KEYWORDS)
 _ABI_SETTINGS = ("trap", "number", "arguments", "return", "word", "split64", "clobbers", "default")
 _REQUIRED_ABI_SETTINGS = ("trap", "number", "arguments", "return", "word")
 
@@ -27,6 +39,17 @@ class _Collector:
 
     def error(self, location: Location, message: str) -> None:
         self.diagnostics.append(self.source.diagnostic(location, message))
+
+    def identifier(self, name: s.Name, what: str) -> bool:
+        """Check a name that generated code uses as an identifier; False if it cannot be one."""
+        if name.text in _KEYWORDS:
+            self.error(
+                name.location,
+                f"{what} '{name.text}' is a C or Python keyword and cannot name anything in "
+                "the generated code",
+            )
+            return False
+        return True
 
 
 def resolve(items: Sequence[s.Item], source: SourceText) -> m.Interface:
@@ -44,6 +67,13 @@ class _Resolver:
         self.errors = _Collector(source)
         self.types: dict[str, m.Type] = dict(m.BUILTIN_SCALARS)
         self.type_locations: dict[str, Location] = {}
+        # Types declared further down (a use before the declaration gets its
+        # own message), the one being declared, and those whose declaration
+        # failed (their uses are not reported again).
+        self.upcoming: dict[str, Location] = {}
+        self.declaring: str | None = None
+        self.broken: dict[str, Location] = {}
+        self.status_locations: dict[str, Location] = {}
 
     # -- driver ---------------------------------------------------------------
     def run(self, items: Sequence[s.Item]) -> m.Interface | None:
@@ -51,9 +81,13 @@ class _Resolver:
         status = self._status([i for i in items if isinstance(i, s.StatusBlock)], decl)
         if status is not None:
             self.types["status"] = status
-        for item in items:
-            if isinstance(item, s.TypeAliasDecl | s.EnumDecl | s.StructDecl):
-                self._declare_type(item)
+        type_decls = [
+            i for i in items if isinstance(i, s.TypeAliasDecl | s.EnumDecl | s.StructDecl)
+        ]
+        for type_decl in reversed(type_decls):
+            self.upcoming[type_decl.name.text] = type_decl.name.location
+        for type_decl in type_decls:
+            self._declare_type(type_decl)
         rejects = self._rejects([i for i in items if isinstance(i, s.RejectDecl)], status, decl)
         abis = self._abis([i for i in items if isinstance(i, s.AbiDecl)], decl)
         reserved = tuple(self._reserved(i) for i in items if isinstance(i, s.ReservedDecl))
@@ -79,6 +113,8 @@ class _Resolver:
             hypercalls=tuple(sorted(hypercalls, key=lambda h: h.number)),
             locations={
                 "interface": decl.name.location,
+                **{f"status:{name}": loc for name, loc in self.status_locations.items()},
+                **{f"abi:{abi.name}": abi.location for abi in abis},
                 **{f"type:{name}": loc for name, loc in self.type_locations.items()},
                 **{f"hypercall:{h.name}": h.location for h in hypercalls},
             },
@@ -115,6 +151,7 @@ class _Resolver:
             self.errors.error(where, "no status codes: add a 'status { OK = 0; ... }' block")
             return None
         members = self._enum_members(codes, m.BUILTIN_SCALARS["i32"], "status code")
+        self.status_locations = {c.name.text: c.name.location for c in reversed(codes)}
         return m.Enum("status", m.BUILTIN_SCALARS["i32"], members, "Status codes.", True)
 
     def _enum_members(
@@ -134,21 +171,24 @@ class _Resolver:
                     f"{names[d.name.text].line})",
                 )
                 continue
+            names[d.name.text] = d.name.location
+            if not self.errors.identifier(d.name, what):
+                continue
+            # A member with a bad value is reported but kept, so that uses of
+            # its name are not reported as unknown too.
             if d.value.value in values:
                 self.errors.error(
                     d.value.location,
                     f"{what} value {d.value.value} is already used by '{values[d.value.value]}'",
                 )
-                continue
-            if not base.min <= d.value.value <= base.max:
+            elif not base.min <= d.value.value <= base.max:
                 self.errors.error(
                     d.value.location,
                     f"{what} value {d.value.value} does not fit in {base.name} "
                     f"({base.min}..{base.max})",
                 )
-                continue
-            names[d.name.text] = d.name.location
-            values[d.value.value] = d.name.text
+            else:
+                values[d.value.value] = d.name.text
             members.append(m.EnumMember(d.name.text, d.value.value, d.doc))
         return tuple(members)
 
@@ -159,6 +199,7 @@ class _Resolver:
         decl: s.InterfaceDecl | None,
     ) -> dict[m.RejectEvent, m.EnumMember] | None:
         known = {e.value: e for e in m.RejectEvent}
+        mentioned: dict[m.RejectEvent, Location] = {}
         rejects: dict[m.RejectEvent, m.EnumMember] = {}
         for d in decls:
             event = known.get(d.event.text)
@@ -169,52 +210,83 @@ class _Resolver:
                     + ", ".join(sorted(known)),
                 )
                 continue
-            if event in rejects:
-                self.errors.error(d.event.location, f"'{event.value}' is already given a status")
+            if event in mentioned:
+                self.errors.error(
+                    d.event.location,
+                    f"'{event.value}' is already given a status at line {mentioned[event].line}",
+                )
                 continue
+            mentioned[event] = d.event.location
             member = status.member(d.status.text) if status else None
             if member is None:
                 if status is not None:
-                    self.errors.error(d.status.location, f"unknown status code '{d.status.text}'")
+                    self.errors.error(
+                        d.status.location,
+                        f"unknown status code '{d.status.text}'; the status block defines "
+                        + ", ".join(c.name for c in status.members),
+                    )
                 continue
             rejects[event] = member
-        missing = [e for e in m.RejectEvent if e not in rejects]
-        if missing and status is not None:
-            where = decl.name.location if decl else self._start()
-            for event in missing:
+        if status is None:
+            return None
+        where = decl.name.location if decl else self._start()
+        for event in m.RejectEvent:
+            if event not in mentioned:
                 self.errors.error(
                     where,
                     f"no 'reject {event.value} = STATUS;': the dispatchers need the status to "
                     f"return when {event.meaning}",
                 )
-            return None
-        return rejects if status is not None else None
+        return rejects if len(rejects) == len(m.RejectEvent) else None
 
     # -- types ----------------------------------------------------------------
     def _lookup_type(self, name: s.Name) -> m.Type | None:
         found = self.types.get(name.text)
-        if found is None:
+        if found is not None or name.text in self.broken:
+            return found
+        if name.text == self.declaring:
+            self.errors.error(name.location, f"type '{name.text}' cannot refer to itself")
+        elif name.text in self.upcoming:
+            self.errors.error(
+                name.location,
+                f"type '{name.text}' is used before its declaration at line "
+                f"{self.upcoming[name.text].line}; declare it first",
+            )
+        else:
             self.errors.error(name.location, f"unknown type '{name.text}'")
-        return found
+        return None
 
     def _declare_type(self, decl: s.TypeAliasDecl | s.EnumDecl | s.StructDecl) -> None:
         name = decl.name
-        if name.text in self.types:
-            first = self.type_locations.get(name.text)
-            where = f" (first defined at line {first.line})" if first else " (a built-in type)"
-            self.errors.error(name.location, f"duplicate type '{name.text}'{where}")
+        self.upcoming.pop(name.text, None)
+        if name.text in self.types or name.text in self.broken:
+            first = self.type_locations.get(name.text) or self.broken.get(name.text)
+            if first is not None:
+                where = f"first defined at line {first.line}"
+            elif name.text == "status":
+                where = "the type of the status codes"
+            else:
+                where = "a built-in type"
+            self.errors.error(name.location, f"duplicate type '{name.text}' ({where})")
             return
-        built: m.Alias | m.Enum | m.Struct | None
-        if isinstance(decl, s.TypeAliasDecl):
-            target = self._lookup_type(decl.target)
-            built = m.Alias(name.text, target, decl.doc) if target else None
-        elif isinstance(decl, s.EnumDecl):
-            built = self._enum(decl)
+        self.declaring = name.text
+        built = self._build_type(decl) if self.errors.identifier(name, "type") else None
+        self.declaring = None
+        if built is None:
+            self.broken[name.text] = name.location
         else:
-            built = self._struct(decl)
-        if built is not None:
             self.types[name.text] = built
             self.type_locations[name.text] = name.location
+
+    def _build_type(
+        self, decl: s.TypeAliasDecl | s.EnumDecl | s.StructDecl
+    ) -> m.Alias | m.Enum | m.Struct | None:
+        if isinstance(decl, s.TypeAliasDecl):
+            target = self._lookup_type(decl.target)
+            return m.Alias(decl.name.text, target, decl.doc) if target else None
+        if isinstance(decl, s.EnumDecl):
+            return self._enum(decl)
+        return self._struct(decl)
 
     def _enum(self, decl: s.EnumDecl) -> m.Enum | None:
         base = self._lookup_type(decl.base)
@@ -238,7 +310,7 @@ class _Resolver:
             return None
         fields: list[m.Field] = []
         offset = 0
-        seen: set[str] = set()
+        seen: dict[str, Location] = {}
         ok = True
         for f in decl.fields:
             ftype = self._lookup_type(f.type)
@@ -246,10 +318,17 @@ class _Resolver:
                 ok = False
                 continue
             if f.name.text in seen:
-                self.errors.error(f.name.location, f"duplicate field '{f.name.text}'")
+                self.errors.error(
+                    f.name.location,
+                    f"duplicate field '{f.name.text}' (first defined at line "
+                    f"{seen[f.name.text].line})",
+                )
                 ok = False
                 continue
-            seen.add(f.name.text)
+            seen[f.name.text] = f.name.location
+            if not self.errors.identifier(f.name, "field"):
+                ok = False
+                continue
             if offset % ftype.align:
                 self.errors.error(
                     f.name.location,
@@ -295,7 +374,9 @@ class _Resolver:
             abi = _AbiBuilder(d, self.errors).build()
             if abi is not None:
                 abis.append(abi)
-        self._check_defaults(abis)
+        if len(abis) == len(decls):
+            # Otherwise a broken ABI (perhaps the default one) is reported already.
+            self._check_defaults(abis)
         return tuple(abis)
 
     def _check_defaults(self, abis: list[m.Abi]) -> None:
@@ -314,6 +395,11 @@ class _Resolver:
 
     # -- reserved numbers -------------------------------------------------------
     def _reserved(self, decl: s.ReservedDecl) -> m.ReservedRange:
+        for bound in dict.fromkeys((decl.first, decl.last)):
+            if bound.value > _MAX_NUMBER:
+                self.errors.error(
+                    bound.location, f"reserved number {bound.value} exceeds 32 bits"
+                )
         if decl.last.value < decl.first.value:
             self.errors.error(
                 decl.last.location,
@@ -341,6 +427,8 @@ class _Resolver:
                 )
                 continue
             names[d.name.text] = d.name.location
+            if not self.errors.identifier(d.name, "hypercall"):
+                continue
             if number in numbers:
                 self.errors.error(
                     d.number.location,
@@ -373,9 +461,9 @@ class _Resolver:
                 self.errors.error(flag.location, f"flag '{flag.text}' given twice")
             flags.add(flag.text)
         params = self._params(d)
-        returns = self._returns(d, "noreturn" in flags)
+        returns_ok, returns = self._returns(d, "noreturn" in flags)
         features = tuple(dict.fromkeys(f.text for f in d.features))
-        if params is None or returns is False:
+        if params is None or not returns_ok:
             return None
         return m.Hypercall(
             name=d.name.text,
@@ -388,51 +476,57 @@ class _Resolver:
             location=d.name.location,
         )
 
-    def _returns(self, d: s.HypercallDecl, noreturn: bool) -> m.Return | None | bool:
-        """The call's Return; None for noreturn; False after reporting an error."""
+    def _returns(self, d: s.HypercallDecl, noreturn: bool) -> tuple[bool, m.Return | None]:
+        """Whether the call's returns are valid, and its Return (None for noreturn)."""
         if len(d.returns) > 1:
-            self.errors.error(d.returns[1].type.location, "a hypercall returns at most one value")
-            return False
+            self.errors.error(_anchor(d.returns[1]), "a hypercall returns at most one value")
+            return False, None
         if noreturn:
             if d.returns:
                 self.errors.error(
-                    d.returns[0].type.location, "a 'noreturn' hypercall cannot have 'returns'"
+                    _anchor(d.returns[0]), "a 'noreturn' hypercall cannot have 'returns'"
                 )
-                return False
-            return None
+                return False, None
+            return True, None
         if not d.returns:
             status = self.types.get("status")
-            return m.Return("status", status, "") if status else False
+            return status is not None, m.Return("status", status, "") if status else None
         decl = d.returns[0]
         rtype = self._lookup_type(decl.type)
         if rtype is None:
-            return False
-        resolved = rtype.resolved
-        if isinstance(resolved, m.Struct):
+            return False, None
+        if isinstance(rtype.resolved, m.Struct):
             self.errors.error(
                 decl.type.location,
                 f"a hypercall cannot return struct '{rtype.name}'; use an 'out' parameter",
             )
-            return False
+            return False, None
         if rtype.size > 4:
             self.errors.error(
                 decl.type.location,
                 f"return type '{rtype.name}' needs two words but an ABI returns one; "
                 "use an 'out' parameter",
             )
-            return False
-        name = decl.name.text if decl.name else "result"
-        return m.Return(name, rtype, decl.doc)
+            return False, None
+        if decl.name is not None and not self.errors.identifier(decl.name, "return value"):
+            return False, None
+        return True, m.Return(decl.name.text if decl.name else "result", rtype, decl.doc)
 
     def _params(self, d: s.HypercallDecl) -> tuple[m.Param, ...] | None:
         seen: dict[str, s.ParamDecl] = {}
         ok = True
         for p in d.params:
             if p.name.text in seen:
-                self.errors.error(p.name.location, f"duplicate parameter '{p.name.text}'")
+                self.errors.error(
+                    p.name.location,
+                    f"duplicate parameter '{p.name.text}' (first defined at line "
+                    f"{seen[p.name.text].name.location.line})",
+                )
                 ok = False
-            else:
-                seen[p.name.text] = p
+                continue
+            seen[p.name.text] = p
+            if not self.errors.identifier(p.name, "parameter"):
+                ok = False
         params: list[m.Param] = []
         for p in d.params:
             param = self._param(p, seen)
@@ -494,16 +588,33 @@ class _Resolver:
             if decl.constant.value < 1:
                 self.errors.error(decl.constant.location, "a constant length must be at least 1")
                 return None
+            if decl.constant.value * ptype.size > _MAX_NUMBER:
+                self.errors.error(
+                    decl.constant.location,
+                    f"{decl.constant.value} elements of '{ptype.name}' are more bytes than a "
+                    "32-bit size can hold",
+                )
+                return None
             return m.Length(m.LengthKind.CONSTANT, decl.constant.value)
         if decl.nul_max is not None:
+            assert p.direction is not None
+            if p.direction.text != "in":
+                self.errors.error(
+                    p.direction.location,
+                    f"a NUL-terminated string is only read by the hypervisor, so "
+                    f"'{p.name.text}' must be 'in', not '{p.direction.text}'",
+                )
+                return None
             if ptype.size != 1:
                 self.errors.error(
                     p.type.location,
                     f"a NUL-terminated string needs 1-byte elements, not '{ptype.name}'",
                 )
                 return None
-            if decl.nul_max.value < 1:
-                self.errors.error(decl.nul_max.location, "a string's maximum must be at least 1")
+            if not 1 <= decl.nul_max.value <= _MAX_NUMBER:
+                self.errors.error(
+                    decl.nul_max.location, "a string's maximum must be 1 to 4294967295 bytes"
+                )
                 return None
             return m.Length(m.LengthKind.NUL, decl.nul_max.value)
         assert decl.param is not None
@@ -536,6 +647,14 @@ class _Resolver:
                 "which is not an integer type",
             )
             return None
+        if ttype is not None and ttype.size > 4:
+            self.errors.error(
+                ref.location,
+                f"length of '{p.name.text}' names '{ref.text}' of type '{ttype.name}', "
+                f"which is {8 * ttype.size} bits wide; a length travels in one argument word, "
+                "so it must be an integer of at most 32 bits",
+            )
+            return None
         return m.Length(m.LengthKind.PARAM, param=ref.text)
 
     def _check_words(
@@ -545,7 +664,8 @@ class _Resolver:
             if call.word_count > abi.max_argument_words:
                 wide = [p.name for p in call.params if p.words_needed == 2]
                 hint = (
-                    f" ({', '.join(wide)} take two words each on a {abi.word_bits}-bit ABI)"
+                    f" (64-bit parameters take two words each on a {abi.word_bits}-bit ABI: "
+                    f"{', '.join(wide)})"
                     if wide
                     else ""
                 )
@@ -554,6 +674,11 @@ class _Resolver:
                     f"hypercall '{call.name}' needs {call.word_count} argument words but ABI "
                     f"'{abi.name}' carries at most {abi.max_argument_words}{hint}",
                 )
+
+
+def _anchor(decl: s.ReturnsDecl) -> Location:
+    """Where a ``returns`` line starts to matter: its name, else its type."""
+    return decl.name.location if decl.name else decl.type.location
 
 
 def _is_plain_integer(t: m.Type) -> bool:
@@ -604,20 +729,13 @@ class _AbiBuilder:
     def _assemble(self, arch: Architecture) -> m.Abi | None:
         trap, immediate = self._trap(arch)
         number = self._register(self.settings["number"], arch)
-        convention, regs, block_reg, block_words, counted = self._arguments(arch)
+        convention, regs, block_reg, block_words, counted = self._arguments(arch, number)
         ret = self._register(self.settings["return"], arch)
         word = self._word(arch)
         split = self._split64()
         clobbers = self._clobbers(arch)
         default = self._flag("default")
         if not self.ok or trap is None or number is None or ret is None or convention is None:
-            return None
-        used = [number, *regs] + ([block_reg] if block_reg else [])
-        if len(set(used)) != len(used):
-            self.fail(
-                self.settings["arguments"].key.location,
-                "the number register and the argument registers must all differ",
-            )
             return None
         return m.Abi(
             name=self.decl.name.text,
@@ -642,7 +760,7 @@ class _AbiBuilder:
     def _values(self, setting: s.Setting) -> list[s.Name | s.Number]:
         return list(setting.values)
 
-    def _trap(self, arch: Architecture) -> tuple[m.TrapInstruction | None, int | None]:
+    def _trap(self, arch: Architecture) -> tuple[TrapInstruction | None, int | None]:
         setting = self.settings["trap"]
         values = self._values(setting)
         if not values or not isinstance(values[0], s.Name):
@@ -651,7 +769,7 @@ class _AbiBuilder:
         mnemonic = values[0]
         trap = arch.trap(mnemonic.text)
         if trap is None:
-            known = ", ".join(t.mnemonic for t in arch.traps)
+            known = " or ".join(f"'{t.mnemonic}'" for t in arch.traps)
             self.fail(
                 mnemonic.location,
                 f"{arch.name} has no trap instruction '{mnemonic.text}'; expected {known}",
@@ -662,8 +780,12 @@ class _AbiBuilder:
             if rest:
                 self.fail(rest[0].location, f"'{trap.mnemonic}' takes no vector")
             return trap, None
-        if len(rest) != 1 or not isinstance(rest[0], s.Number):
-            self.fail(mnemonic.location, f"'{trap.mnemonic}' needs one vector number")
+        if not rest or not isinstance(rest[0], s.Number):
+            where = rest[0].location if rest else mnemonic.location
+            self.fail(where, f"'{trap.mnemonic}' needs a vector number")
+            return None, None
+        if len(rest) > 1:
+            self.fail(rest[1].location, f"'{trap.mnemonic}' takes one vector number")
             return None, None
         if rest[0].value > trap.max_immediate:
             self.fail(
@@ -690,12 +812,26 @@ class _AbiBuilder:
     def _register(self, setting: s.Setting, arch: Architecture) -> str | None:
         values = self._values(setting)
         if len(values) != 1:
-            self.fail(setting.key.location, f"'{setting.key.text}' takes one register")
+            where = values[1].location if values else setting.key.location
+            self.fail(where, f"'{setting.key.text}' takes one register")
             return None
         return self._register_name(values[0], arch)
 
+    def _argument_register(
+        self, value: s.Name | s.Number, arch: Architecture, taken: dict[str, str]
+    ) -> str | None:
+        """An argument or block register, which must differ from ``taken`` (register → role)."""
+        reg = self._register_name(value, arch)
+        if reg is not None and reg in taken:
+            self.fail(
+                value.location,
+                f"'{reg}' is already {taken[reg]}; each register has one role",
+            )
+            return None
+        return reg
+
     def _arguments(
-        self, arch: Architecture
+        self, arch: Architecture, number: str | None
     ) -> tuple[m.Convention | None, tuple[str, ...], str | None, int, bool]:
         setting = self.settings["arguments"]
         values = self._values(setting)
@@ -707,17 +843,19 @@ class _AbiBuilder:
             self.fail(setting.key.location, usage)
             return None, (), None, 0, False
         kind, rest = values[0], values[1:]
+        taken = {number: "the number register"} if number else {}
         if kind.text == "registers":
             if not rest:
                 self.fail(kind.location, "'arguments registers' needs at least one register")
                 return None, (), None, 0, False
-            regs = [self._register_name(v, arch) for v in rest]
-            if any(r is None for r in regs):
-                return None, (), None, 0, False
-            names = tuple(r for r in regs if r is not None)
-            if len(set(names)) != len(names):
-                self.fail(kind.location, "an argument register is listed twice")
-            return m.Convention.REGISTERS, names, None, 0, False
+            names: list[str] = []
+            for index, value in enumerate(rest, 1):
+                reg = self._argument_register(value, arch, taken)
+                if reg is None:
+                    return None, (), None, 0, False
+                taken[reg] = f"argument register {index}"
+                names.append(reg)
+            return m.Convention.REGISTERS, tuple(names), None, 0, False
         if kind.text == "block":
             shape_ok = (
                 len(rest) in (3, 4)
@@ -729,7 +867,7 @@ class _AbiBuilder:
             if not shape_ok:
                 self.fail(kind.location, usage)
                 return None, (), None, 0, False
-            reg = self._register_name(rest[0], arch)
+            reg = self._argument_register(rest[0], arch, taken)
             words = rest[2]
             assert isinstance(words, s.Number)
             if not 1 <= words.value <= 16:
@@ -758,7 +896,10 @@ class _AbiBuilder:
         values = self._values(setting)
         choices = {v.value: v for v in m.Split64}
         if len(values) != 1 or not isinstance(values[0], s.Name) or values[0].text not in choices:
-            self.fail(setting.key.location, "expected 'split64 low_first;' or 'split64 high_first;'")
+            self.fail(
+                values[0].location if values else setting.key.location,
+                "expected 'split64 low_first;' or 'split64 high_first;'",
+            )
             return m.Split64.LOW_FIRST
         return choices[values[0].text]
 

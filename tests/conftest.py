@@ -17,3 +17,19 @@ DEFINITION = ROOT / "hypercalls.def"
 def interface() -> Interface:
     """The model of the repository's own hypercalls.def."""
     return load(DEFINITION)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--update-golden`` rewrites tests/golden from the current templates (see test_golden)."""
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite the golden files under tests/golden instead of comparing with them",
+    )
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    """Whether this run rewrites the golden files."""
+    return bool(request.config.getoption("--update-golden"))
