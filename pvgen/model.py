@@ -319,6 +319,7 @@ class Abi:
             f"abi {self.name} for {self.arch.name}: trap {self.trap_assembly}; "
             f"number {self.number_register}; arguments {args}; return {self.return_register}; "
             f"word {self.word_bits}; split64 {self.split64.value}"
+            + (f"; clobbers {' '.join(self.clobbers)}" if self.clobbers else "")
         )
 
 
