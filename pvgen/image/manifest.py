@@ -1,0 +1,123 @@
+"""What an image tells the emulator and `pvgen inspect` about the system it holds.
+
+The manifest is the module configuration reduced to what runs (partitions with
+their place in ``partitions.bin``, sizes, entry points, stacks, ports, windows,
+channels, health-monitor tables) plus the interface it was built against. It
+travels as canonical JSON in the image's ``.pvgen.manifest`` section. This
+module only needs the standard library, so that booting an image never pays
+for lief or the configuration tooling.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+MANIFEST_FORMAT = 1
+
+
+class ManifestError(ValueError):
+    """The manifest section is not one this version of pvgen can read."""
+
+
+@dataclass(frozen=True)
+class PortEntry:
+    name: str
+    kind: str  # "sampling" | "queuing"
+    direction: str  # "SOURCE" | "DESTINATION"
+    max_message_size: int
+    refresh_period_ns: int | None
+    max_nb_messages: int | None
+
+
+@dataclass(frozen=True)
+class PartitionEntry:
+    identifier: int
+    name: str
+    archive_offset: int  # where its ELF starts in partitions.bin
+    file_size: int  # its ELF's size, before POK's padding
+    memory_size: int
+    stack_size: int
+    entry: int
+    image_end: int  # highest address its PT_LOAD segments occupy
+    timer_period_ns: int | None
+    ports: tuple[PortEntry, ...]
+    hm_actions: dict[str, str]  # error code -> IGNORE | IDLE | COLD_START | WARM_START
+
+
+@dataclass(frozen=True)
+class WindowEntry:
+    identifier: int
+    partition: int
+    start_ns: int
+    duration_ns: int
+    period_start: bool
+
+
+@dataclass(frozen=True)
+class ChannelEntry:
+    identifier: int
+    source: tuple[int, str]  # (partition identifier, port name)
+    destinations: tuple[tuple[int, str], ...]
+
+
+@dataclass(frozen=True)
+class Manifest:
+    module: str
+    arch: str
+    interface: str
+    interface_version: int
+    fingerprint: str
+    abi: str  # the ABI the guests were built for
+    major_frame_ns: int
+    partitions: tuple[PartitionEntry, ...]
+    windows: tuple[WindowEntry, ...]
+    channels: tuple[ChannelEntry, ...]
+    hm_levels: dict[str, str]  # error code -> MODULE | PARTITION
+    module_hm_actions: dict[str, str]  # error code -> IGNORE | SHUTDOWN | RESET
+
+    def to_json(self) -> bytes:
+        document = {"format": MANIFEST_FORMAT, **asdict(self)}
+        return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> Manifest:
+        try:
+            document = json.loads(data)
+            if document.pop("format") != MANIFEST_FORMAT:
+                raise ManifestError(f"manifest format is not {MANIFEST_FORMAT}")
+            return _build(document)
+        except ManifestError:
+            raise
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ManifestError(f"manifest is corrupt ({exc.__class__.__name__}: {exc})") from None
+
+
+def _build(d: dict[str, Any]) -> Manifest:
+    return Manifest(
+        module=str(d["module"]),
+        arch=str(d["arch"]),
+        interface=str(d["interface"]),
+        interface_version=int(d["interface_version"]),
+        fingerprint=str(d["fingerprint"]),
+        abi=str(d["abi"]),
+        major_frame_ns=int(d["major_frame_ns"]),
+        partitions=tuple(
+            PartitionEntry(
+                **{**p, "ports": tuple(PortEntry(**port) for port in p["ports"])}
+            )
+            for p in d["partitions"]
+        ),
+        windows=tuple(WindowEntry(**w) for w in d["windows"]),
+        channels=tuple(
+            ChannelEntry(
+                identifier=int(c["identifier"]),
+                source=(int(c["source"][0]), str(c["source"][1])),
+                destinations=tuple((int(p), str(n)) for p, n in c["destinations"]),
+            )
+            for c in d["channels"]
+        ),
+        hm_levels=dict(d["hm_levels"]),
+        module_hm_actions=dict(d["module_hm_actions"]),
+    )

@@ -1,0 +1,109 @@
+"""Read an image file back: the partitions, their sizes, the manifest, the fingerprint.
+
+Every way an image can be wrong (not an ELF, truncated, a missing section,
+sizes that disagree with the manifest or with ``.archive2``) becomes an
+ImageError naming the file, before anything runs. Uses pyelftools only, so the
+emulator's boot path stays light.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+
+from pvgen.diagnostics import PvgenError
+from pvgen.image.container import (
+    ARCHIVE_SECTION,
+    FINGERPRINT_SECTION,
+    MANIFEST_SECTION,
+    pok_padded,
+)
+from pvgen.image.manifest import Manifest, ManifestError
+
+# How pyelftools names the machines of pvgen.image.container.ELF_MACHINES.
+_PYELFTOOLS_MACHINES = {"x86": "EM_386", "arm": "EM_ARM"}
+
+
+class ImageError(PvgenError):
+    """An image that cannot be booted or inspected; the message names the file."""
+
+    exit_status = 2
+
+
+@dataclass(frozen=True)
+class Image:
+    path: Path
+    manifest: Manifest
+    fingerprint: str
+    archive: bytes
+    part_sizes: tuple[int, ...]
+
+    def partition_elf(self, index: int) -> bytes:
+        """The ELF file of the index-th partition, as POK's loader finds it."""
+        entry = self.manifest.partitions[index]
+        return self.archive[entry.archive_offset : entry.archive_offset + entry.file_size]
+
+
+def read_image(path: Path) -> Image:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImageError(f"{path}: error: cannot read the image: {exc.strerror}") from None
+    try:
+        return _parse(path, data)
+    except (ELFError, struct.error, ValueError, KeyError, IndexError) as exc:
+        raise ImageError(f"{path}: error: not a readable image ({exc})") from None
+
+
+def _fail(path: Path, message: str) -> ImageError:
+    return ImageError(f"{path}: error: {message}")
+
+
+def _section(elf: ELFFile, path: Path, name: str) -> bytes:
+    section = elf.get_section_by_name(name)
+    if section is None:
+        raise _fail(path, f"no '{name}' section: not an image made by `pvgen image`")
+    if section["sh_offset"] + section["sh_size"] > elf.stream.seek(0, io.SEEK_END):
+        raise _fail(path, f"section '{name}' runs past the end of the file (truncated?)")
+    content: bytes = section.data()
+    return content
+
+
+def _parse(path: Path, data: bytes) -> Image:
+    if data[:4] != b"\x7fELF":
+        raise _fail(path, "not an ELF file")
+    elf = ELFFile(io.BytesIO(data))
+    if elf.elfclass != 32 or not elf.little_endian:
+        raise _fail(path, "not a little-endian ELF32 image")
+    manifest_bytes = _section(elf, path, MANIFEST_SECTION)
+    try:
+        manifest = Manifest.from_json(manifest_bytes)
+    except ManifestError as exc:
+        raise _fail(path, str(exc)) from None
+    machine = _PYELFTOOLS_MACHINES.get(manifest.arch)
+    if machine is None:
+        raise _fail(path, f"unknown architecture '{manifest.arch}' in the manifest")
+    if elf["e_machine"] != machine:
+        raise _fail(path, f"ELF machine {elf['e_machine']} does not match arch {manifest.arch}")
+    fingerprint = _section(elf, path, FINGERPRINT_SECTION).decode("ascii", "replace")
+    archive = _section(elf, path, ARCHIVE_SECTION)
+    sizes_blob = _section(elf, path, ".data")
+    count = len(manifest.partitions)
+    if len(sizes_blob) != 4 * count:
+        raise _fail(path, f"part_sizes has {len(sizes_blob) // 4} entries for {count} partitions")
+    part_sizes = struct.unpack(f"<{count}I", sizes_blob)
+    offset = 0
+    for entry, size in zip(manifest.partitions, part_sizes, strict=True):
+        if entry.archive_offset != offset or pok_padded(entry.file_size) != size:
+            raise _fail(path, f"partition '{entry.name}' disagrees with part_sizes")
+        offset += size
+    if offset != len(archive):
+        raise _fail(
+            path, f"{ARCHIVE_SECTION} holds {len(archive)} bytes, part_sizes add up to {offset}"
+        )
+    return Image(path, manifest, fingerprint, archive, part_sizes)
