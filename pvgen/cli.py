@@ -12,35 +12,23 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from pvgen import abi_lock
-from pvgen.definition import load
 from pvgen.diagnostics import PvgenError
-from pvgen.generate import render_all, write_artifacts
+from pvgen.pipeline import Generated, generate
 
 DEFAULT_DEFINITION = Path("hypercalls.def")
 DEFAULT_GEN_DIR = Path("build/gen")
 
 
+def _report(generated: Generated) -> None:
+    if generated.lock_written:
+        print(f"pvgen: wrote {generated.lock_written}")
+    if generated.note:
+        print(f"pvgen: note: {generated.note}", file=sys.stderr)
+    print(generated.summary)
+
+
 def _cmd_gen(args: argparse.Namespace) -> int:
-    interface = load(args.definition)
-    lock_path = args.lock or abi_lock.lock_path_for(args.definition)
-    verdict, write_lock = abi_lock.enforce(interface, lock_path, args.update_lock)
-    changed = write_artifacts(render_all(interface), args.out)
-    if write_lock:
-        lock_path.write_text(abi_lock.render_lock(interface), encoding="utf-8")
-        print(f"pvgen: wrote {lock_path}")
-    elif verdict is not None and not verdict.up_to_date:
-        missing = ", ".join(verdict.compatible) or "the definition's current ABI"
-        pronoun = "them" if len(verdict.compatible) > 1 else "it"
-        print(
-            f"pvgen: note: {lock_path.name} does not record {missing}; "
-            f"run with --update-lock to record {pronoun}",
-            file=sys.stderr,
-        )
-    print(
-        f"pvgen: {interface.name} v{interface.version} ({interface.fingerprint}): "
-        f"{len(interface.hypercalls)} hypercalls, {len(changed)} file(s) updated in {args.out}"
-    )
+    _report(generate(args.definition, args.out, args.lock, args.update_lock))
     return 0
 
 

@@ -1,0 +1,53 @@
+"""The interface step every command starts with: load, check the ABI freeze, generate.
+
+`pvgen gen` is this step alone; `pvgen image` runs it first, so an image is
+never built against a definition that breaks the lock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pvgen import abi_lock
+from pvgen.definition import load
+from pvgen.generate import render_all, write_artifacts
+from pvgen.model import Interface
+
+
+@dataclass(frozen=True)
+class Generated:
+    interface: Interface
+    out: Path
+    changed: tuple[Path, ...]
+    lock_written: Path | None
+    note: str | None  # what the lock does not record yet, for the user
+
+    @property
+    def summary(self) -> str:
+        iface = self.interface
+        return (
+            f"pvgen: {iface.name} v{iface.version} ({iface.fingerprint}): "
+            f"{len(iface.hypercalls)} hypercalls, {len(self.changed)} file(s) updated in {self.out}"
+        )
+
+
+def generate(
+    definition: Path, out: Path, lock: Path | None = None, update_lock: bool = False
+) -> Generated:
+    """Load the definition, enforce its lock, and write every generated artifact to out."""
+    interface = load(definition)
+    lock_path = lock or abi_lock.lock_path_for(definition)
+    verdict, write_lock = abi_lock.enforce(interface, lock_path, update_lock)
+    changed = tuple(write_artifacts(render_all(interface), out))
+    note = None
+    if write_lock:
+        lock_path.write_text(abi_lock.render_lock(interface), encoding="utf-8")
+    elif verdict is not None and not verdict.up_to_date:
+        missing = ", ".join(verdict.compatible) or "the definition's current ABI"
+        pronoun = "them" if len(verdict.compatible) > 1 else "it"
+        note = (
+            f"{lock_path.name} does not record {missing}; run with --update-lock to record "
+            f"{pronoun}"
+        )
+    return Generated(interface, out, changed, lock_path if write_lock else None, note)
