@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pvgen.image.manifest import Manifest
 
 
@@ -9,7 +11,7 @@ def _ms(ns: int) -> str:
     return f"{ns / 1_000_000:.3f}"
 
 
-def _rows(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+def _rows(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     return ["  " + "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip()
             for r in [header, *rows]]
