@@ -89,6 +89,7 @@ class Partition:
     hm_actions: dict[ErrorCode, PartitionAction]  # from its Partition_HM_Table
     timer_period_ns: int | None  # the virtual timer period the partition starts with
     location: Location
+    entry_point: str | None = None  # the EntryPoint symbol; None: the ELF's own entry point
 
     def port(self, name: str) -> Port | None:
         return next((p for p in self.ports if p.name == name), None)
@@ -160,6 +161,9 @@ class Module:
     channels: tuple[Channel, ...]
     health_monitor: HealthMonitor
     toolchain: Toolchain
+    # Where the elements without a location field of their own are, for later stages' messages:
+    # "<Tag>" for a module-level element (e.g. "Module_Schedule"), "<Tag>:<PartitionIdentifier>"
+    # for a partition's (e.g. "Partition_Memory:1", "Guest:1", "Partition_HM_Table:1").
     locations: dict[str, Location] = field(default_factory=dict, compare=False)
 
     def partition(self, identifier: int) -> Partition | None:
