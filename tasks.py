@@ -14,6 +14,27 @@ def gen(c: Context, definition: str = "hypercalls.def", out: str = "build/gen",
     c.run(f"pvgen gen --def {definition} --out {out}{flags}", pty=False)
 
 
+@task(help={"config": "module configuration (default: the bundled hello example)",
+            "out": "image file", "kernel": "a linked pok.elf to put the partitions into"})
+def image(c: Context, config: str = "examples/hello/module.xml", out: str = "build/hello.img",
+          kernel: str = "") -> None:
+    """Build the guests of a module configuration and pack the image (pvgen image)."""
+    flags = f" --kernel {kernel}" if kernel else ""
+    c.run(f"pvgen image --config {config} --out {out}{flags}", pty=False)
+
+
+@task(help={"out": "where the RTEMS BSP tree goes"})
+def bsp(c: Context, out: str = "build/rtems-bsp") -> None:
+    """Render the paravirtual RTEMS 6 BSP as a drop-in tree (pvgen bsp)."""
+    c.run(f"pvgen bsp --out {out}", pty=False)
+
+
+@task
+def inspect(c: Context, image: str = "build/hello.img") -> None:
+    """Print what an image holds (pvgen inspect)."""
+    c.run(f"pvgen inspect {image}", pty=False)
+
+
 @task
 def test(c: Context) -> None:
     """Run the test suite."""

@@ -17,6 +17,9 @@ from pvgen.pipeline import Generated, generate
 
 DEFAULT_DEFINITION = Path("hypercalls.def")
 DEFAULT_GEN_DIR = Path("build/gen")
+DEFAULT_CONFIG = Path("examples/hello/module.xml")
+DEFAULT_IMAGE = Path("build/hello.img")
+DEFAULT_BSP_DIR = Path("build/rtems-bsp")
 
 
 def _report(generated: Generated) -> None:
@@ -32,6 +35,48 @@ def _cmd_gen(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_image(args: argparse.Namespace) -> int:
+    from pvgen.image.builder import build_image  # lief and the toolchain: only when building
+    from pvgen.image.inspect import format_manifest
+
+    result = build_image(args.config, args.out, args.definition, args.gen, args.kernel)
+    _report(result.generated)
+    print(f"pvgen: wrote {result.image} and POK's build inputs in {result.pok_dir}")
+    if result.pok_note:
+        print(f"pvgen: note: no deployment.h: {result.pok_note}", file=sys.stderr)
+    if result.kernel:
+        print(f"pvgen: wrote {result.kernel} (the given kernel with these partitions)")
+    print(format_manifest(result.manifest), end="")
+    return 0
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from pvgen.image.inspect import format_manifest
+    from pvgen.image.read import read_image
+
+    image = read_image(args.image)
+    print(f"image {args.image}: {len(image.archive)} bytes of partitions")
+    print(format_manifest(image.manifest), end="")
+    return 0
+
+
+def _cmd_bsp(args: argparse.Namespace) -> int:
+    from pvgen.bsp import render_rtems_bsp
+    from pvgen.definition import load
+
+    files = render_rtems_bsp(load(args.definition), args.out)
+    print(f"pvgen: wrote the RTEMS BSP i386/pokpv ({len(files)} files) in {args.out}; copy it "
+          "into an RTEMS checkout (bsps/ and spec/ merge with the tree's own)")
+    return 0
+
+
+def _add_definition_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--def", dest="definition", type=Path, default=DEFAULT_DEFINITION,
+        help=f"the hypercall definition (default: {DEFAULT_DEFINITION})",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pvgen",
@@ -42,10 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen = commands.add_parser(
         "gen", help="generate every side of the interface from a hypercall definition"
     )
-    gen.add_argument(
-        "--def", dest="definition", type=Path, default=DEFAULT_DEFINITION,
-        help=f"the hypercall definition (default: {DEFAULT_DEFINITION})",
-    )
+    _add_definition_options(gen)
     gen.add_argument(
         "--out", type=Path, default=DEFAULT_GEN_DIR,
         help=f"output directory (default: {DEFAULT_GEN_DIR})",
@@ -60,6 +102,41 @@ def build_parser() -> argparse.ArgumentParser:
         "version bump)",
     )
     gen.set_defaults(run=_cmd_gen)
+
+    image = commands.add_parser(
+        "image", help="build the guests of a module configuration and pack them into an image"
+    )
+    image.add_argument(
+        "--config", type=Path, default=DEFAULT_CONFIG,
+        help=f"the ARINC 653 module configuration (default: the bundled {DEFAULT_CONFIG})",
+    )
+    image.add_argument(
+        "--out", type=Path, default=DEFAULT_IMAGE, help=f"the image file (default: {DEFAULT_IMAGE})"
+    )
+    _add_definition_options(image)
+    image.add_argument(
+        "--gen", type=Path, default=DEFAULT_GEN_DIR,
+        help=f"where the generated interface goes (default: {DEFAULT_GEN_DIR})",
+    )
+    image.add_argument(
+        "--kernel", type=Path, default=None,
+        help="a linked pok.elf whose partitions to replace (same count, enough room)",
+    )
+    image.set_defaults(run=_cmd_image)
+
+    bsp = commands.add_parser(
+        "bsp", help="render the paravirtual RTEMS 6 BSP (i386/pokpv) as a drop-in tree"
+    )
+    bsp.add_argument(
+        "--out", type=Path, default=DEFAULT_BSP_DIR, help=f"output directory (default: "
+        f"{DEFAULT_BSP_DIR})"
+    )
+    _add_definition_options(bsp)
+    bsp.set_defaults(run=_cmd_bsp)
+
+    inspect = commands.add_parser("inspect", help="print what an image holds")
+    inspect.add_argument("image", type=Path, help="an image made by `pvgen image`")
+    inspect.set_defaults(run=_cmd_inspect)
     return parser
 
 

@@ -17,6 +17,7 @@ from pvgen.image.pok import PokError, deployment_sources, partitions_bin, rewrit
 from pvgen.image.read import ImageError, read_image
 from tests.conftest import DEFINITION
 from tests.modules import three_partitions
+from tests.pokfake import link_fake_pok
 
 
 @dataclass(frozen=True)
@@ -141,30 +142,6 @@ def test_sizes_c_is_pok_s_bare_array() -> None:
     assert len(blob) == 16
 
 
-def _link_fake_pok(tmp_path: Path, partitions: list[bytes]) -> Path:
-    """A kernel linked the way POK's make rules link one: sizes.o + .archive2 inside .data."""
-    blob, sizes_c = partitions_bin(partitions)
-    (tmp_path / "types.h").write_text("#include <stdint.h>\n")
-    (tmp_path / "sizes.c").write_text(sizes_c)
-    (tmp_path / "partitions.bin").write_bytes(blob)
-    (tmp_path / "kernel.c").write_text(
-        "extern unsigned int part_sizes[];\nunsigned int kernel_main(void);\n"
-        "unsigned int kernel_main(void) { return part_sizes[0]; }\n"
-    )
-    (tmp_path / "kernel.ld").write_text(
-        "ENTRY(kernel_main)\nSECTIONS {\n . = 0x100000;\n .text : { *(.text*) }\n"
-        " .data : { *(.data) __archive2_begin = .; *(.archive2) __archive2_end = .; }\n"
-        " .bss : { *(.bss) }\n}\n"
-    )
-    def run(*args: str) -> None:
-        subprocess.run(args, check=True, cwd=tmp_path)
-    run("gcc", "-m32", "-ffreestanding", "-c", "-I.", "sizes.c", "-o", "sizes.o")
-    run("objcopy", "--add-section", ".archive2=partitions.bin", "sizes.o")
-    run("gcc", "-m32", "-ffreestanding", "-c", "kernel.c", "-o", "kernel.o")
-    run("ld", "-m", "elf_i386", "-T", "kernel.ld", "kernel.o", "sizes.o", "-o", "pok.elf")
-    return tmp_path / "pok.elf"
-
-
 def _read_symbol(path: Path, symbol: str, size: int) -> bytes:
     """The bytes at a symbol of a linked ELF, read independently with pyelftools."""
     with path.open("rb") as f:
@@ -178,7 +155,7 @@ def _read_symbol(path: Path, symbol: str, size: int) -> bytes:
 
 
 def test_a_linked_kernel_gets_its_partitions_rewritten_in_place(tmp_path: Path) -> None:
-    kernel = _link_fake_pok(tmp_path, [b"old-one" * 10, b"old-two" * 10])
+    kernel = link_fake_pok(tmp_path, [b"old-one" * 10, b"old-two" * 10])
     new = [b"N1" * 20, b"N2" * 5]
     out = tmp_path / "new.elf"
     out.write_bytes(rewrite_kernel(kernel, new))
@@ -188,7 +165,7 @@ def test_a_linked_kernel_gets_its_partitions_rewritten_in_place(tmp_path: Path) 
 
 
 def test_rewriting_refuses_another_partition_count_or_too_little_room(tmp_path: Path) -> None:
-    kernel = _link_fake_pok(tmp_path, [b"x" * 40, b"y" * 40])
+    kernel = link_fake_pok(tmp_path, [b"x" * 40, b"y" * 40])
     with pytest.raises(PokError, match=r"linked for 2 partition\(s\), the module has 3; relink"):
         rewrite_kernel(kernel, [b"a", b"b", b"c"])
     with pytest.raises(PokError, match=r"need 208 bytes, the kernel's archive holds 88; relink"):

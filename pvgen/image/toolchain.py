@@ -23,14 +23,8 @@ from pvgen.diagnostics import PvgenError
 
 ENV_VARIABLE = "PVGEN_CC"
 
-# Flags every guest is built with: freestanding, no libc, linked statically at 0.
-FREESTANDING = ("-std=c99", "-ffreestanding", "-nostdlib", "-static", "-O2", "-Wall", "-Wextra")
-
-# Per architecture: flags to add to any compiler for it.
-_ARCH_FLAGS = {
-    "x86": ("-fno-pic", "-fno-pie", "-no-pie"),
-    "arm": (),
-}
+# How partition programs are compiled (the runtime adds how to build against it).
+PROGRAM_FLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra")
 
 
 class ToolchainError(PvgenError):
@@ -42,10 +36,6 @@ class Compiler:
     arch: str
     command: tuple[str, ...]  # the compiler and the options that select the target
     origin: str  # where the choice came from, for messages
-
-    @property
-    def flags(self) -> tuple[str, ...]:
-        return (*FREESTANDING, *_ARCH_FLAGS[self.arch])
 
 
 def _zig_arm() -> Compiler:

@@ -1,0 +1,134 @@
+"""`pvgen image`: module configuration → built guests → relocated ELFs → the image.
+
+Also writes, beside the image, what a real POK build of the same system needs
+(``deployment.h``, ``deployment.c``, ``partitions.bin``, ``sizes.c``) and, with
+a linked ``pok.elf``, that kernel with its partitions replaced.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pvgen.bsp import BaremetalRuntime, render_baremetal
+from pvgen.config import load_module
+from pvgen.config.model import Module, Partition
+from pvgen.image.elf import PartitionElf, load_partition_elf
+from pvgen.image.manifest import Manifest
+from pvgen.image.pack import build_manifest, pack_image
+from pvgen.image.pok import PokError, deployment_sources, partitions_bin, rewrite_kernel
+from pvgen.image.toolchain import PROGRAM_FLAGS, Compiler, ToolchainError, resolve_compiler
+from pvgen.model import Interface
+from pvgen.pipeline import Generated, generate
+
+
+class BuildError(ToolchainError):
+    """A guest did not compile or link; the compiler's own words follow."""
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    image: Path
+    manifest: Manifest
+    generated: Generated
+    pok_dir: Path
+    pok_note: str | None  # why no deployment files were written, if they were not
+    kernel: Path | None
+
+
+def _compile(
+    compiler: Compiler, partition: Partition, runtime: BaremetalRuntime, out: Path
+) -> Path:
+    """Build one partition from its C sources and the guest runtime, linked at 0."""
+    elf = out / f"{partition.name}.elf"
+    source_dirs = sorted({s.parent for s in partition.image.sources})
+    defines = (*runtime.defines, *runtime.layout_defines(partition.memory_size,
+                                                         partition.stack_size))
+    args = [
+        *compiler.command, *PROGRAM_FLAGS, *runtime.cflags,
+        *(f"-I{d}" for d in (*runtime.include_dirs, *source_dirs)),
+        *(f"-D{d}" for d in defines),
+        *(str(s) for s in (*partition.image.sources, *runtime.sources)),
+        *runtime.link_flags,
+        "-o", str(elf),
+    ]
+    result = subprocess.run(args, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise BuildError(
+            f"error: building partition '{partition.name}' failed:\n  {' '.join(args)}\n"
+            + result.stderr.rstrip()
+        )
+    return elf
+
+
+def build_partitions(module: Module, iface: Interface, work: Path) -> list[Path]:
+    """Each partition's ELF: its prebuilt file, or built from its sources."""
+    work.mkdir(parents=True, exist_ok=True)
+    to_build = [p for p in module.partitions if p.image.elf is None]
+    compiler = resolve_compiler(module.toolchain) if to_build else None
+    runtime = (
+        render_baremetal(iface, module.toolchain.arch, work / "runtime")
+        if to_build else None
+    )
+    paths = []
+    for partition in module.partitions:
+        if partition.image.elf is not None:
+            paths.append(partition.image.elf)
+        else:
+            assert compiler is not None and runtime is not None
+            paths.append(_compile(compiler, partition, runtime, work))
+    return paths
+
+
+def _pok_outputs(
+    module: Module, iface: Interface, elves: Sequence[PartitionElf], pok_dir: Path
+) -> str | None:
+    """Write POK's build inputs; return why deployment files could not be made, if so."""
+    pok_dir.mkdir(parents=True, exist_ok=True)
+    blob, sizes = partitions_bin([e.data for e in elves])
+    (pok_dir / "partitions.bin").write_bytes(blob)
+    (pok_dir / "sizes.c").write_text(sizes, encoding="utf-8")
+    try:
+        sources = deployment_sources(module, iface)
+    except PokError as exc:
+        return str(exc)
+    for name, text in sources.items():
+        (pok_dir / name).write_text(text, encoding="utf-8")
+    return None
+
+
+def build_image(
+    config: Path,
+    out: Path,
+    definition: Path,
+    gen_dir: Path,
+    kernel: Path | None = None,
+) -> BuildResult:
+    generated = generate(definition, gen_dir)
+    iface = generated.interface
+    module = load_module(config)
+    arch = module.toolchain.arch
+    architecture = iface.architecture(arch)
+    if architecture is None:
+        raise ToolchainError(
+            f"{config}: error: the interface {iface.name} has no ABI for architecture '{arch}'"
+        )
+    abi = iface.default_abi(architecture)
+    work = out.parent / f"{out.stem}.build"
+    elf_paths = build_partitions(module, iface, work)
+    elves = [
+        load_partition_elf(path, arch, p.memory_size, p.stack_size)
+        for path, p in zip(elf_paths, module.partitions, strict=True)
+    ]
+    manifest = build_manifest(module, elves, iface, abi.name)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(pack_image(manifest, elves))
+    pok_dir = out.parent / f"{out.stem}.pok"
+    note = _pok_outputs(module, iface, elves, pok_dir)
+    kernel_out = None
+    if kernel is not None:
+        kernel_out = pok_dir / "pok.elf"
+        kernel_out.write_bytes(rewrite_kernel(kernel, [e.data for e in elves]))
+    return BuildResult(out, manifest, generated, pok_dir, note, kernel_out)
