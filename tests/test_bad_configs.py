@@ -13,36 +13,18 @@ from __future__ import annotations
 
 import re
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from pvgen.config import ConfigError, load_module
 from pvgen.diagnostics import Diagnostic, PvgenError
+from tests.corpus import Expected, expectations
 
 CORPUS = Path(__file__).resolve().parent / "bad_configs"
 CASES = sorted(CORPUS.glob("*.xml"))
 _EXPECT = re.compile(r"<!-- expect: (\d+):(\d+): (.+) -->")
 _NAMES_ITS_ELEMENT = re.compile(r"<[A-Za-z_][\w.-]*[ >]")
-
-
-@dataclass(frozen=True)
-class Expected:
-    line: int
-    column: int
-    message: str
-
-
-def expectations(text: str) -> list[Expected]:
-    """The ``<!-- expect: ... -->`` lines at the top of a corpus file."""
-    found = []
-    for line in text.split("\n"):
-        match = _EXPECT.fullmatch(line)
-        if match is None:
-            break
-        found.append(Expected(int(match[1]), int(match[2]), match[3]))
-    return found
 
 
 def diagnostics_of(path: Path) -> tuple[Diagnostic, ...]:
@@ -58,7 +40,7 @@ def test_corpus_is_there() -> None:
 
 @pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
 def test_bad_configuration_is_reported_as_expected(path: Path) -> None:
-    expected = expectations(path.read_text(encoding="utf-8"))
+    expected = expectations(path.read_text(encoding="utf-8"), _EXPECT)
     assert expected, f"{path.name} has no '<!-- expect: LINE:COLUMN: MESSAGE -->' line"
 
     found = diagnostics_of(path)
@@ -133,13 +115,13 @@ def test_a_byte_order_mark_is_not_text(tmp_path: Path) -> None:
 
     found = diagnostics_of(path)
 
-    expected = expectations((CORPUS / "window_overlap.xml").read_text(encoding="utf-8"))
+    expected = expectations((CORPUS / "window_overlap.xml").read_text(encoding="utf-8"), _EXPECT)
     assert [Expected(d.location.line, d.location.column, d.message) for d in found] == expected
 
 
 def test_columns_count_characters_not_bytes(tmp_path: Path) -> None:
     text = (CORPUS / "xsd_bad_direction.xml").read_text(encoding="utf-8")
-    expected = expectations(text)[0]
+    expected = expectations(text, _EXPECT)[0]
     comment = "<!--ïé-->"  # 9 characters, 11 bytes, before the error on its line
     path = tmp_path / "module.xml"
     path.write_text(text.replace("    <Sampling_Port Name=\"in\"",

@@ -11,35 +11,17 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from pvgen.definition import load_text
 from pvgen.diagnostics import DefinitionError, Diagnostic
+from tests.corpus import Expected, expectations
 
 CORPUS = Path(__file__).resolve().parent / "bad_definitions"
 CASES = sorted(CORPUS.glob("*.def"))
 _EXPECT = re.compile(r"# expect: (\d+):(\d+): (.+)")
-
-
-@dataclass(frozen=True)
-class Expected:
-    line: int
-    column: int
-    message: str
-
-
-def expectations(text: str) -> list[Expected]:
-    """The ``# expect:`` lines at the top of a corpus file."""
-    found = []
-    for line in text.split("\n"):
-        match = _EXPECT.fullmatch(line)
-        if match is None:
-            break
-        found.append(Expected(int(match[1]), int(match[2]), match[3]))
-    return found
 
 
 def diagnostics_of(text: str, name: str) -> tuple[Diagnostic, ...]:
@@ -55,7 +37,7 @@ def test_corpus_is_there() -> None:
 @pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
 def test_bad_definition_is_reported_as_expected(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
-    expected = expectations(text)
+    expected = expectations(text, _EXPECT)
     assert expected, f"{path.name} has no '# expect: LINE:COLUMN: MESSAGE' line"
 
     found = diagnostics_of(text, path.name)
@@ -104,7 +86,7 @@ def test_windows_line_endings_change_nothing_but_the_bytes(case: str) -> None:
 def test_line_numbers_count_line_feeds_only() -> None:
     """A form feed is whitespace, not a line break: the quoted line is the reported one."""
     text = (CORPUS / "duplicate_type.def").read_text(encoding="utf-8")
-    expected = expectations(text)[0]
+    expected = expectations(text, _EXPECT)[0]
     found = diagnostics_of(text.replace("\n\n", "\n\f\n", 1), "x.def")[0]
     assert (found.location.line, found.location.column) == (expected.line, expected.column)
     assert found.source_line is not None and found.source_line.startswith("type handle = u16")
@@ -148,7 +130,7 @@ def test_cli_reports_definition_errors_without_traceback(case: str, tmp_path: Pa
     assert "Traceback" not in result.stdout + result.stderr
     rendered = "\n".join(d.render() for d in diagnostics_of(text, str(definition)))
     assert result.stderr.strip() == rendered
-    first = expectations(text)[0]
+    first = expectations(text, _EXPECT)[0]
     assert f"{definition}:{first.line}:{first.column}: error: {first.message}" in result.stderr
     assert not out.exists(), "nothing may be generated from a bad definition"
     assert not (tmp_path / "hypercalls.lock.json").exists()
@@ -169,7 +151,7 @@ def test_cli_reads_a_definition_saved_with_a_byte_order_mark(tmp_path: Path) -> 
 
     result = run_gen(definition, tmp_path / "out")
 
-    expected = expectations(text)[0]
+    expected = expectations(text, _EXPECT)[0]
     assert result.returncode == 2
     assert f"{definition}:{expected.line}:{expected.column}: error: {expected.message}" in (
         result.stderr

@@ -33,6 +33,7 @@ from pvgen.generate import render_all, write_artifacts
 from pvgen.lang_c import c_abi_macro
 from tests.cc import CLANG_ARM, GCC_X86, STRICT, Compiler
 from tests.conftest import DEFINITION
+from tests.guest_harness import UnicornMemory
 
 MEMORY_SIZE = 0x10000
 LINKER_SCRIPT = (
@@ -84,20 +85,6 @@ ARM = Target(
     arm_const, "UC_ARM_REG_", arm_const.UC_ARM_REG_PC, arm_const.UC_ARM_REG_SP,
 )
 TARGETS = {"x86": X86, "arm": ARM}
-
-
-class UnicornMemory:
-    """The GuestMemory the dispatcher reads and writes: the partition [0, size)."""
-
-    def __init__(self, uc: Uc, size: int) -> None:
-        self.uc = uc
-        self.size = size
-
-    def read(self, addr: int, n: int) -> bytes:
-        return bytes(self.uc.mem_read(addr, n))
-
-    def write(self, addr: int, data: bytes) -> None:
-        self.uc.mem_write(addr, data)
 
 
 @dataclass
