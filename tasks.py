@@ -29,6 +29,14 @@ def bsp(c: Context, out: str = "build/rtems-bsp") -> None:
     c.run(f"pvgen bsp --out {out}", pty=False)
 
 
+@task(help={"image": "an image to boot (default: build and boot the bundled example)",
+            "trace": "write a Perfetto trace JSON here"})
+def boot(c: Context, image: str = "", trace: str = "") -> None:
+    """Boot an image in the bundled emulator; with none, generate, build and boot the example."""
+    flags = f" --trace {trace}" if trace else ""
+    c.run(f"pvgen boot {image}{flags}".rstrip(), pty=False)
+
+
 @task
 def inspect(c: Context, image: str = "build/hello.img") -> None:
     """Print what an image holds (pvgen inspect)."""

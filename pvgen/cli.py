@@ -11,9 +11,15 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pvgen.diagnostics import PvgenError
-from pvgen.pipeline import Generated, generate
+
+if TYPE_CHECKING:
+    from pvgen.pipeline import Generated
+
+# Each command imports what it needs when it runs: booting an image must not pay for
+# lark, jinja2 or lief.
 
 DEFAULT_DEFINITION = Path("hypercalls.def")
 DEFAULT_GEN_DIR = Path("build/gen")
@@ -31,6 +37,8 @@ def _report(generated: Generated) -> None:
 
 
 def _cmd_gen(args: argparse.Namespace) -> int:
+    from pvgen.pipeline import generate
+
     _report(generate(args.definition, args.out, args.lock, args.update_lock))
     return 0
 
@@ -48,6 +56,20 @@ def _cmd_image(args: argparse.Namespace) -> int:
         print(f"pvgen: wrote {result.kernel} (the given kernel with these partitions)")
     print(format_manifest(result.manifest), end="")
     return 0
+
+
+def _cmd_boot(args: argparse.Namespace) -> int:
+    from emulator.cli import boot
+
+    image = args.image
+    if image is None:  # the bundled example, end to end
+        from pvgen.image.builder import build_image
+
+        built = build_image(DEFAULT_CONFIG, DEFAULT_IMAGE, args.definition, args.gen)
+        _report(built.generated)
+        print(f"pvgen: built {built.image}; booting it")
+        image = built.image
+    return boot(image, args)
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
@@ -78,6 +100,8 @@ def _add_definition_options(command: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from emulator.cli import add_run_options
+
     parser = argparse.ArgumentParser(
         prog="pvgen",
         description="Generate and run paravirtualized RTEMS partitions on POK.",
@@ -123,6 +147,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="a linked pok.elf whose partitions to replace (same count, enough room)",
     )
     image.set_defaults(run=_cmd_image)
+
+    boot = commands.add_parser(
+        "boot", help="boot an image in the bundled emulator (default: build and boot the example)"
+    )
+    boot.add_argument("image", type=Path, nargs="?",
+                      help=f"an image made by `pvgen image` (default: build {DEFAULT_IMAGE} "
+                      f"from {DEFAULT_CONFIG})")
+    _add_definition_options(boot)
+    add_run_options(boot)
+    boot.set_defaults(run=_cmd_boot)
 
     bsp = commands.add_parser(
         "bsp", help="render the paravirtual RTEMS 6 BSP (i386/pokpv) as a drop-in tree"

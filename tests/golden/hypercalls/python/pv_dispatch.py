@@ -215,6 +215,46 @@ class Abi(NamedTuple):
     split64: str  # "low_first" or "high_first": the order of a 64-bit value's words
 
 
+# What each handler hands back besides its result: its out and inout parameters, in order.
+HANDLER_OUTPUTS: dict[str, tuple[str, ...]] = {
+    'console_write': (),
+    'console_read': ('buf', 'count',),
+    'get_ticks': ('ticks',),
+    'get_time': ('now',),
+    'timer_set_period': (),
+    'timer_get_period': ('period',),
+    'irq_request': (),
+    'irq_detach': (),
+    'irq_enable': (),
+    'irq_disable': (),
+    'irq_ack': (),
+    'vcpu_register': (),
+    'vcpu_unregister': (),
+    'irq_return': (),
+    'irq_flash': (),
+    'irq_get_level': (),
+    'irq_mask': (),
+    'irq_unmask': (),
+    'irq_set_level': (),
+    'idle': (),
+    'stop': (),
+    'sampling_port_id': ('id',),
+    'sampling_read': ('msg', 'len', 'valid',),
+    'sampling_status': ('status',),
+    'sampling_write': (),
+    'sampling_create': ('id',),
+    'queuing_create': ('id',),
+    'queuing_send': (),
+    'queuing_receive': ('msg', 'len',),
+    'queuing_port_id': ('id',),
+    'queuing_status': ('status',),
+    'raise_application_error': (),
+    'partition_set_mode': (),
+    'partition_get_status': ('status',),
+    'shutdown': (),
+}
+
+
 ABIS: dict[str, Abi] = {
     'pok_x86': Abi(
         name='pok_x86',

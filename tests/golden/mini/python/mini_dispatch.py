@@ -146,6 +146,19 @@ class Abi(NamedTuple):
     split64: str  # "low_first" or "high_first": the order of a 64-bit value's words
 
 
+# What each handler hands back besides its result: its out and inout parameters, in order.
+HANDLER_OUTPUTS: dict[str, tuple[str, ...]] = {
+    'put': (),
+    'get': ('buf', 'count',),
+    'open': ('h',),
+    'sleep': (),
+    'sample_update': ('s',),
+    'set_handler': (),
+    'count': (),
+    'halt': (),
+}
+
+
 ABIS: dict[str, Abi] = {
     'block_x86': Abi(
         name='block_x86',

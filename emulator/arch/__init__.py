@@ -1,0 +1,65 @@
+"""What the emulator knows about each CPU it runs partitions on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from types import ModuleType
+
+from emulator.errors import EmulatorError
+
+
+class Fault(Enum):
+    """CPU exceptions, named by the ARINC 653 error they become."""
+
+    NUMERIC_ERROR = "NUMERIC_ERROR"  # divide error
+    ILLEGAL_REQUEST = "ILLEGAL_REQUEST"  # invalid or privileged instruction
+    MEMORY_VIOLATION = "MEMORY_VIOLATION"  # an access outside the partition
+    HARDWARE_FAULT = "HARDWARE_FAULT"  # any other exception
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One CPU: how to create it in Unicorn, name its registers and read its interrupts."""
+
+    name: str
+    uc_arch: int
+    uc_mode: int
+    registers: ModuleType  # unicorn's *_const module
+    register_prefix: str  # e.g. "UC_X86_REG_"
+    pc: str
+    sp: str
+    # Unicorn's interrupt number for each trap instruction the ABIs use; a trap with an
+    # immediate (x86 int N) is told apart by that number, ARM's svc by its own.
+    trap_interrupts: dict[str, int | None]
+    faults: dict[int, Fault]  # other interrupt numbers and what they mean
+
+    def register(self, name: str) -> int:
+        constant = getattr(self.registers, self.register_prefix + name.upper(), None)
+        if not isinstance(constant, int):
+            raise EmulatorError(f"error: {self.name} has no register '{name}' in Unicorn")
+        return constant
+
+    def trap_interrupt(self, mnemonic: str, immediate: int | None) -> int:
+        """The interrupt number Unicorn reports when a partition executes this trap."""
+        number = self.trap_interrupts.get(mnemonic, -1)
+        if number == -1:
+            raise EmulatorError(
+                f"error: the emulator cannot run '{mnemonic}' traps on {self.name}"
+            )
+        return immediate if number is None else number  # type: ignore[return-value]
+
+
+def backend(name: str) -> Backend:
+    """The back-end of an architecture, or a clear error when the emulator has none."""
+    if name == "x86":
+        from emulator.arch.x86 import X86
+
+        return X86
+    if name == "arm":
+        from emulator.arch.arm import ARM
+
+        return ARM
+    raise EmulatorError(
+        f"error: the bundled emulator does not run '{name}' partitions (it runs x86 and arm)"
+    )

@@ -1,0 +1,72 @@
+"""`python -m emulator IMAGE` and `pvgen boot IMAGE`: boot an image and report like a tester."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from emulator.loader import DEFAULT_GEN_DIR, load
+from emulator.module import Module, RunOptions, RunResult
+from pvgen.diagnostics import PvgenError
+
+
+def _seconds(text: str) -> int:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("the time must be positive")
+    return int(value * 1_000_000_000)
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--frames", type=int, help="stop after N major frames")
+    parser.add_argument("--time", dest="time_ns", type=_seconds, metavar="SECONDS",
+                        help="stop at this virtual time (default: when every partition has "
+                        "stopped, at most 60 s)")
+    parser.add_argument("--mips", type=int, default=100,
+                        help="virtual CPU rate in million instructions per second (default 100)")
+    parser.add_argument("--wall-clock", action="store_true",
+                        help="give windows their duration in host time (not deterministic)")
+    parser.add_argument("--trace", type=Path, help="write a Chrome/Perfetto trace JSON here")
+    parser.add_argument("--console-dir", type=Path,
+                        help="also write each partition's console to DIR/NAME.log")
+    parser.add_argument("--gen", type=Path, default=DEFAULT_GEN_DIR,
+                        help=f"where the generated dispatcher is (default: {DEFAULT_GEN_DIR})")
+
+
+def boot(image: Path, args: argparse.Namespace) -> int:
+    loaded, dispatcher = load(image, args.gen)
+    options = RunOptions(mips=args.mips, frames=args.frames, time_ns=args.time_ns,
+                         wall_clock=args.wall_clock, trace=args.trace,
+                         console_dir=args.console_dir)
+    result = Module(loaded, dispatcher, options).run()
+    print(summary(result))
+    return result.exit_status
+
+
+def summary(result: RunResult) -> str:
+    lines = [f"run ended ({result.ended_by}) at {result.now_ns / 1e9:.6f} s virtual, "
+             f"{result.frames} major frame(s)"]
+    for p in result.partitions:
+        lines.append(f"  {p.name}: {p.verdict}, mode {p.mode}, {p.hypercalls} hypercalls, "
+                     f"{p.restarts} restart(s)")
+    if result.hm_log:
+        lines.append(f"  health monitor: {len(result.hm_log)} event(s)")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__)
+    parser.add_argument("image", type=Path, help="an image made by `pvgen image`")
+    add_run_options(parser)
+    args = parser.parse_args(argv)
+    try:
+        return boot(args.image, args)
+    except PvgenError as exc:
+        print(exc.render(), file=sys.stderr)
+        return exc.exit_status

@@ -1,0 +1,48 @@
+"""The health monitor: an error in a partition → the action its configuration names.
+
+Levels come from the System_HM_Table (an error is a partition error unless
+the table says MODULE); a module error takes the Module_HM_Table's action
+(SHUTDOWN, RESET, IGNORE), a partition error its Partition_HM_Table's action
+(IGNORE, IDLE, COLD_START, WARM_START). With no entry, a CPU fault idles the
+partition (it cannot resume the faulting instruction) and a refused hypercall
+is ignored (the guest already got its error status). Every event is logged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pvgen.image.manifest import Manifest
+
+
+@dataclass(frozen=True)
+class HmEvent:
+    at_ns: int
+    partition: str
+    error: str  # an ARINC 653 error code
+    detail: str
+    level: str  # MODULE | PARTITION
+    action: str
+
+
+class HealthMonitor:
+    def __init__(self, manifest: Manifest) -> None:
+        self.manifest = manifest
+        self._actions = {p.name: p.hm_actions for p in manifest.partitions}
+        self.log: list[HmEvent] = []
+
+    def decide(
+        self, at_ns: int, partition: str, error: str, detail: str, resumable: bool
+    ) -> HmEvent:
+        """Record an error and say what to do about it."""
+        level = self.manifest.hm_levels.get(error, "PARTITION")
+        if level == "MODULE":
+            action = self.manifest.module_hm_actions.get(error, "SHUTDOWN")
+        else:
+            default = "IGNORE" if resumable else "IDLE"
+            action = self._actions.get(partition, {}).get(error, default)
+            if action == "IGNORE" and not resumable:
+                action = "IDLE"  # IGNORE cannot resume a faulting instruction
+        event = HmEvent(at_ns, partition, error, detail, level, action)
+        self.log.append(event)
+        return event

@@ -1,0 +1,112 @@
+"""The hypervisor's services: the handlers the generated dispatcher calls.
+
+One PartitionServices per partition, so every handler knows its caller. The
+dispatcher has already checked and copied the arguments (see
+docs/dispatch-semantics.md); handlers only act. Calls whose services belong to
+later work (virtual interrupts: issue #5; ports: issue #6) answer
+NOT_AVAILABLE and say so in the trace.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from emulator.partition import Mode, Partition
+
+if TYPE_CHECKING:
+    from emulator.module import Module
+
+_MODES = {0: Mode.IDLE, 1: Mode.COLD_START, 2: Mode.WARM_START, 3: Mode.NORMAL}
+_MODE_NUMBERS = {mode: number for number, mode in _MODES.items()}
+_START_CONDITIONS = {"NORMAL_START": 0, "PARTITION_RESTART": 1, "HM_MODULE_RESTART": 2,
+                     "HM_PARTITION_RESTART": 3}
+
+
+class PartitionServices:
+    """The handlers of one partition's hypercalls (pv_dispatch.Handlers)."""
+
+    def __init__(self, module: Module, partition: Partition) -> None:
+        self.module = module
+        self.partition = partition
+        self.timer_period_ns = partition.entry.timer_period_ns or 0
+        status = module.dispatcher.STATUS  # the definition's status codes, by name
+        self.ok: int = status["OK"]
+        self.no_action: int = status["NO_ACTION"]
+        self.invalid_param: int = status["INVALID_PARAM"]
+        self.not_available: int = status["NOT_AVAILABLE"]
+
+    # -- refusals -------------------------------------------------------------------
+    def hypercall_rejected(self, number: int, event: Any, /) -> None:
+        self.module.health_event(self.partition, "ILLEGAL_REQUEST",
+                                 f"hypercall {number} refused: {event.name}", resumable=True)
+
+    # -- console ----------------------------------------------------------------------
+    def console_write(self, buf: bytes, length: int, /) -> int:
+        self.module.console(self.partition).write(buf)
+        return self.ok
+
+    def console_read(self, length: int, /) -> tuple[int, bytes, int]:
+        return self.ok, b"", 0  # the emulator's consoles have no input
+
+    # -- time ---------------------------------------------------------------------------
+    def get_ticks(self, /) -> tuple[int, int]:
+        period = self.timer_period_ns or self.module.tick_ns
+        return self.ok, self.module.now_ns() // period
+
+    def get_time(self, /) -> tuple[int, int]:
+        return self.ok, self.module.now_ns()
+
+    def timer_set_period(self, period: int, /) -> int:
+        if period < 0:
+            return self.invalid_param
+        self.timer_period_ns = period
+        return self.ok
+
+    def timer_get_period(self, /) -> tuple[int, int]:
+        return self.ok, self.timer_period_ns
+
+    # -- the partition's life -----------------------------------------------------------
+    def idle(self, /) -> int:
+        self.partition.halt("idle")
+        return self.ok
+
+    def stop(self, code: int, /) -> None:
+        self.partition.halt("stop", detail=f"stopped with error code {code}")
+
+    def shutdown(self, /) -> None:
+        self.partition.halt("shutdown")
+
+    def partition_set_mode(self, mode: int, /) -> int:
+        wanted = _MODES[mode]
+        if wanted is Mode.NORMAL:
+            if self.partition.mode is Mode.NORMAL:
+                return self.no_action
+            self.partition.mode = Mode.NORMAL
+            return self.ok
+        self.partition.halt("mode", detail=wanted.value)
+        return self.ok
+
+    def partition_get_status(self, /) -> tuple[int, tuple[int, int, int, int, int, int]]:
+        entry, frame = self.partition.entry, self.module.manifest.major_frame_ns
+        duration = sum(w.duration_ns for w in self.module.manifest.windows
+                       if w.partition == entry.identifier)
+        return self.ok, (frame, duration, entry.identifier, _MODE_NUMBERS[self.partition.mode],
+                    _START_CONDITIONS[self.partition.start_condition], 0)
+
+    def raise_application_error(self, msg: bytes, length: int, /) -> int:
+        text = msg.decode("utf-8", "replace")
+        self.module.health_event(self.partition, "APPLICATION_ERROR", text, resumable=True)
+        return self.ok
+
+    # -- later work: virtual interrupts (issue #5) and ports (issue #6) -------------------
+    def __getattr__(self, name: str) -> Any:
+        """Calls of the interface whose services are not implemented yet: NOT_AVAILABLE."""
+        if not name.startswith(("irq_", "vcpu_", "sampling_", "queuing_")):
+            raise AttributeError(name)
+        outputs = self.module.dispatcher.HANDLER_OUTPUTS[name]
+
+        def unavailable(*_args: Any) -> Any:
+            self.module.trace_note(self.partition, f"{name}: not available yet")
+            return (self.not_available, *(None,) * len(outputs)) if outputs else self.not_available
+
+        return unavailable
