@@ -1,0 +1,106 @@
+"""Booting the bundled examples in the emulator, through the real commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DEFINITION, ROOT
+
+EXAMPLES = ROOT / "examples"
+
+HELLO = """\
+[hello] 
+[hello] 
+[hello] *** BEGIN OF TEST hello ***
+[hello] Hello World
+[hello] 
+[hello] *** END OF TEST hello ***
+run ended (all stopped) at 0.020000 s virtual, 1 major frame(s)
+  hello: passed, mode IDLE, 5 hypercalls, 0 restart(s)
+"""
+
+
+def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, check=False,
+                          cwd=cwd, env={**os.environ})
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("images")
+    built = {}
+    for name in ("hello", "multi"):
+        result = run("-m", "pvgen.cli", "image", "--config", str(EXAMPLES / name / "module.xml"),
+                     "--out", str(out / f"{name}.img"), "--def", str(DEFINITION),
+                     "--gen", str(out / "gen"))
+        assert result.returncode == 0, result.stderr
+        built[name] = out / f"{name}.img"
+    return built
+
+
+def boot(image: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return run("-m", "emulator", str(image), "--gen", str(image.parent / "gen"), *extra)
+
+
+def test_hello_prints_exactly_its_banners_and_passes(images: dict[str, Path]) -> None:
+    result = boot(images["hello"])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == HELLO
+
+
+def test_three_partitions_run_in_their_windows(images: dict[str, Path]) -> None:
+    result = boot(images["multi"])
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "[alpha] *** BEGIN OF TEST alpha ***"
+    assert "[alpha] alpha: fib(9) = 34" in lines
+    assert "[beta] beta: sum = 31, bss clear" in lines
+    assert "[gamma] gamma: marker = 42" in lines
+    # alpha's window comes first, then beta's, then gamma's
+    firsts = [next(i for i, line in enumerate(lines) if line.startswith(f"[{name}]"))
+              for name in ("alpha", "beta", "gamma")]
+    assert firsts == sorted(firsts)
+    for name in ("alpha", "beta", "gamma"):
+        assert f"  {name}: passed, mode IDLE" in result.stdout
+
+
+def test_two_runs_print_the_same_bytes_and_the_same_trace(
+    images: dict[str, Path], tmp_path: Path
+) -> None:
+    first = boot(images["multi"], "--trace", str(tmp_path / "a.json"))
+    second = boot(images["multi"], "--trace", str(tmp_path / "b.json"))
+    assert first.stdout == second.stdout
+    assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
+    events = json.loads((tmp_path / "a.json").read_text())["traceEvents"]
+    windows = [e for e in events if e.get("cat") == "window"]
+    assert [(e["tid"], e["ts"], e["dur"]) for e in windows] == [
+        (1, 0.0, 5000.0), (2, 5000.0, 5000.0), (3, 10000.0, 10000.0)]
+    assert sum(e.get("cat") == "hypercall" for e in events) == 14 + 5 + 6
+
+
+def test_a_dispatcher_of_another_interface_is_refused(
+    images: dict[str, Path], tmp_path: Path
+) -> None:
+    gen = tmp_path / "gen" / "python"
+    gen.mkdir(parents=True)
+    source = (images["hello"].parent / "gen" / "python" / "pv_dispatch.py").read_text()
+    fingerprint = source.split("FINGERPRINT = '")[1][:16]
+    (gen / "pv_dispatch.py").write_text(source.replace(fingerprint, "0123456789abcdef"))
+    result = run("-m", "emulator", str(images["hello"]), "--gen", str(tmp_path / "gen"))
+    assert result.returncode == 2
+    assert f"built for interface fingerprint {fingerprint}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_corrupt_image_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    (tmp_path / "bad.img").write_bytes(b"\x7fELF" + bytes(40))
+    result = run("-m", "emulator", str(tmp_path / "bad.img"))
+    assert result.returncode == 2
+    assert "bad.img: error:" in result.stderr
+    assert "Traceback" not in result.stderr
