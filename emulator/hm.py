@@ -3,9 +3,11 @@
 Levels come from the System_HM_Table (an error is a partition error unless
 the table says MODULE); a module error takes the Module_HM_Table's action
 (SHUTDOWN, RESET, IGNORE), a partition error its Partition_HM_Table's action
-(IGNORE, IDLE, COLD_START, WARM_START). With no entry, a CPU fault idles the
-partition (it cannot resume the faulting instruction) and a refused hypercall
-is ignored (the guest already got its error status). Every event is logged.
+(IGNORE, IDLE, COLD_START, WARM_START). With no entry, a partition error is
+ignored. A partition cannot go on after a CPU fault (the faulting instruction
+would run again) or a stop, so there IGNORE, at either level, idles it; a
+refused hypercall can be ignored (the guest has its error status). Every event
+is logged.
 """
 
 from __future__ import annotations
@@ -39,10 +41,9 @@ class HealthMonitor:
         if level == "MODULE":
             action = self.manifest.module_hm_actions.get(error, "SHUTDOWN")
         else:
-            default = "IGNORE" if resumable else "IDLE"
-            action = self._actions.get(partition, {}).get(error, default)
-            if action == "IGNORE" and not resumable:
-                action = "IDLE"  # IGNORE cannot resume a faulting instruction
+            action = self._actions.get(partition, {}).get(error, "IGNORE")
+        if action == "IGNORE" and not resumable:
+            action = "IDLE"  # IGNORE cannot resume a faulting instruction or a stop
         event = HmEvent(at_ns, partition, error, detail, level, action)
         self.log.append(event)
         return event

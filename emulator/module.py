@@ -38,7 +38,7 @@ class RunOptions:
     wall_clock: bool = False  # windows last their duration in host time instead
     trace: Path | None = None
     console_dir: Path | None = None  # also write each partition's console to DIR/NAME.log
-    out: TextIO = field(default=sys.stdout)
+    out: TextIO = field(default_factory=lambda: sys.stdout)  # as it is then: redirect_stdout works
 
 
 DEFAULT_LIMIT_NS = 60_000_000_000  # a run that nothing else ends stops at 60 virtual s
@@ -196,26 +196,28 @@ class Module:
         while not ended_by:
             base = frame * frame_ns
             for window in self.manifest.windows:
-                start, end = base + window.start_ns, base + window.start_ns + window.duration_ns
+                start = base + window.start_ns
+                end = min(start + window.duration_ns, limit)
                 if start >= limit:
-                    ended_by = "time"
                     break
                 partition = self._by_id[window.partition]
-                if partition.runnable and not self._shutdown:
-                    self._run_window(partition, start, min(end, limit))
+                if partition.runnable:
+                    self._run_window(partition, start, end)
                 if self.options.trace:
-                    self.trace.window(window.partition, start, min(end, limit), partition.name)
+                    self.trace.window(window.partition, start, end, partition.name)
                 if self._shutdown:
-                    ended_by = "shutdown"
                     break
             frame += 1
-            self._now, self._extra = base + frame_ns, 0
-            if ended_by:
+            if self._shutdown:
+                ended_by = "shutdown"  # the clock stays where the module shut down
                 break
+            self._now, self._extra = min(base + frame_ns, limit), 0
             if not any(p.runnable for p in self.partitions):
                 ended_by = "all stopped"
             elif self.options.frames is not None and frame >= self.options.frames:
                 ended_by = "frames"
+            elif self._now >= limit:
+                ended_by = "time"
         return self._finish(ended_by, frame)
 
     def _finish(self, ended_by: str, frames: int) -> RunResult:

@@ -1,0 +1,421 @@
+"""Partitioning in the emulator: space, time, the health monitor, the tester's exit status,
+partition modes, the trace and the console logs, on tiny partitions built here.
+
+Every partition runs tests/harness/behaviours.c, whose behaviour is its identifier modulo
+100 (the table is in that file); the hundreds are the partition's window, in order. So
+``part(2, UNDEFINED, "undefined")`` is partition 215, second in the major frame, executing
+an undefined instruction.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.emulator_harness import WINDOW_MS, Builder, Part, Run
+
+MS = 1_000_000
+CALM, QUICK, UNFINISHED, DOOMED, TICKER = 1, 2, 3, 4, 5
+READ_PAST_END, WRITE_PAST_END, READ_TOP, WRITE_TOP = 11, 12, 13, 14
+UNDEFINED, DIVIDE, BAD_POINTER, UNKNOWN_CALL, STOP, RAISE, FAULTS_ALWAYS = range(15, 22)
+SET_NORMAL, SET_COLD_START, SET_WARM_START = 31, 32, 33
+SPIN, SPIN_MASKED = 41, 42
+
+FIRST_RUN = "run 41 mode 1 start 0"  # .data's counter from 40; COLD_START; NORMAL_START
+INVALID_PARAM, NOT_AVAILABLE, ILLEGAL_REQUEST = 3, 2, 7  # status codes of hypercalls.def
+ADDRESS = r"at 0x[0-9a-f]+"
+
+
+def part(window: int, behaviour: int, name: str, hm: Mapping[str, str] | None = None) -> Part:
+    return Part(window * 100 + behaviour, name, hm or {})
+
+
+def calm_lines(window: int, partitions: int) -> list[str]:
+    """What a calm partition prints in the given window of a frame of ``partitions`` windows."""
+    start, frame = (window - 1) * WINDOW_MS * MS, partitions * WINDOW_MS * MS
+    return [FIRST_RUN, "*** BEGIN OF TEST calm ***",
+            f"window 0 at {start + 4000} ns",  # after four hypercalls of 1 µs each
+            f"window 1 at {start + frame} ns", f"window 2 at {start + 2 * frame} ns",
+            "*** END OF TEST calm ***"]
+
+
+def summary_of(run: Run, name: str) -> str:
+    return next(line.strip() for line in run.summary if line.startswith(f"  {name}: "))
+
+
+def trace_events(path: Path) -> list[dict[str, Any]]:
+    """The events of a Chrome trace file, checked to be what Perfetto and chrome://tracing read."""
+    document = json.loads(path.read_text(encoding="utf-8"))
+    events: list[dict[str, Any]] = document["traceEvents"]
+    number = (int, float)
+    for event in events:
+        assert event["ph"] in ("M", "X", "i"), event
+        assert type(event["pid"]) is int and type(event["tid"]) is int, event
+        assert isinstance(event["name"], str), event
+        if event["ph"] == "M":  # metadata: no timestamp (Perfetto's advice)
+            assert event["name"] in ("process_name", "thread_name"), event
+            assert isinstance(event["args"]["name"], str), event
+            continue
+        assert type(event["ts"]) in number and event["ts"] >= 0, event
+        if event["ph"] == "X":
+            assert type(event["dur"]) in number and event["dur"] > 0, event
+        else:
+            assert event["s"] in ("g", "p", "t"), event
+    return events
+
+
+@pytest.fixture(scope="module")
+def x86(tmp_path_factory: pytest.TempPathFactory) -> Builder:
+    return Builder(tmp_path_factory.mktemp("x86"))
+
+
+@pytest.fixture(scope="module")
+def arm(tmp_path_factory: pytest.TempPathFactory) -> Builder:
+    return Builder(tmp_path_factory.mktemp("arm"), "arm")
+
+
+# -- space partitioning -------------------------------------------------------------------
+
+OUTSIDE = (("read_past_end", READ_PAST_END, "read"), ("write_past_end", WRITE_PAST_END, "write"),
+           ("read_top", READ_TOP, "read"), ("write_top", WRITE_TOP, "write"))
+
+
+def test_an_access_outside_the_partition_is_a_memory_violation_of_that_partition_only(
+    x86: Builder,
+) -> None:
+    def module(quiet: bool) -> list[Part]:
+        return [part(1, CALM, "calm"),
+                *(part(i + 2, QUICK if quiet else b, n) for i, (n, b, _) in enumerate(OUTSIDE)),
+                part(6, CALM, "after")]
+
+    run = x86.boot(x86.image("space", module(quiet=False)))
+    alone = x86.boot(x86.image("space_alone", module(quiet=True)))
+    for name, _, access in OUTSIDE:
+        assert re.fullmatch(rf"MEMORY_VIOLATION \(Invalid memory {access} "
+                            rf"\(UC_ERR_{access.upper()}_UNMAPPED\) {ADDRESS}\) -> PARTITION IDLE",
+                            "\n".join(run.hm(name))), run.stdout
+        assert run.console(name) == [FIRST_RUN]  # the access did not complete
+        assert summary_of(run, name).startswith(f"{name}: no test, mode IDLE,")
+    assert run.console("calm") == alone.console("calm") == calm_lines(1, 6)
+    assert run.console("after") == alone.console("after") == calm_lines(6, 6)
+    assert alone.hm("calm") == alone.hm("after") == run.hm("calm") == run.hm("after") == []
+    assert run.status == alone.status == 0
+
+
+# -- time partitioning --------------------------------------------------------------------
+
+
+def test_a_spinning_partition_is_preempted_and_changes_nothing_for_the_others(
+    x86: Builder,
+) -> None:
+    """Spinning, with virtual interrupts disabled or not: the others see the same run."""
+
+    def module(quiet: bool) -> list[Part]:
+        return [part(1, CALM, "calm"), part(2, QUICK if quiet else SPIN, "spinner"),
+                part(3, CALM, "middle"), part(4, QUICK if quiet else SPIN_MASKED, "masked"),
+                part(5, CALM, "last")]
+
+    traces = x86.root / "spin.json", x86.root / "spin_alone.json"
+    run = x86.boot(x86.image("spin", module(quiet=False)), "--frames", "3", "--trace",
+                   str(traces[0]))
+    alone = x86.boot(x86.image("spin_alone", module(quiet=True)), "--frames", "3", "--trace",
+                     str(traces[1]))
+    for name, window in (("calm", 1), ("middle", 3), ("last", 5)):
+        assert run.console(name) == alone.console(name) == calm_lines(window, 5)
+    assert run.console("spinner") == [FIRST_RUN]
+    assert run.console("masked") == [FIRST_RUN, f"irq_disable returned {NOT_AVAILABLE}"]
+    assert "HM:" not in run.stdout
+    assert run.summary[0] == "run ended (frames) at 0.075000 s virtual, 3 major frame(s)"
+    assert alone.summary[0] == "run ended (all stopped) at 0.075000 s virtual, 3 major frame(s)"
+    assert summary_of(run, "spinner").startswith("spinner: no test, mode COLD_START,")
+
+    ran, quiet = trace_events(traces[0]), trace_events(traces[1])
+    windows = [[(e["name"], e["ts"], e["dur"]) for e in events if e["ph"] == "X"]
+               for events in (ran, quiet)]
+    assert windows[0] == windows[1]
+    assert len(windows[0]) == 15
+    others = {101, 301, 501}
+    assert [e for e in ran if e["tid"] in others] == [e for e in quiet if e["tid"] in others]
+
+
+def test_a_spinning_partition_is_preempted_on_the_host_clock_too(x86: Builder) -> None:
+    image = x86.image("spin_wall", [part(1, CALM, "calm"), part(2, SPIN, "spinner")])
+    run = x86.boot(image, "--wall-clock", "--frames", "3")
+    assert run.status == 0
+    assert run.console("calm")[-1] == "*** END OF TEST calm ***"
+    assert run.summary[0].startswith("run ended (frames) at ")
+
+
+# -- the health monitor -------------------------------------------------------------------
+
+# name, behaviour, error, detail, what the guest prints when it goes on (None: it cannot)
+FAULTS = (
+    ("memory", READ_PAST_END, "MEMORY_VIOLATION",
+     rf"Invalid memory read \(UC_ERR_READ_UNMAPPED\) {ADDRESS}", None),
+    ("undefined", UNDEFINED, "ILLEGAL_REQUEST",
+     rf"Invalid instruction \(UC_ERR_INSN_INVALID\) {ADDRESS}", None),
+    ("divide", DIVIDE, "NUMERIC_ERROR", rf"CPU exception 0 {ADDRESS}", None),
+    ("pointer", BAD_POINTER, "ILLEGAL_REQUEST", r"hypercall 10 refused: bad_pointer",
+     f"console_write returned {INVALID_PARAM}"),
+    ("unknown", UNKNOWN_CALL, "ILLEGAL_REQUEST", r"hypercall 9999 refused: unknown_call",
+     f"hypercall 9999 returned {ILLEGAL_REQUEST}"),
+    ("stop", STOP, "APPLICATION_ERROR", r"stopped with error code 7", None),
+    ("raised", RAISE, "APPLICATION_ERROR", r"oops", "raise_application_error returned 0"),
+)
+ACTIONS = ("IGNORE", "IDLE", "COLD_START", "WARM_START")
+
+
+@pytest.fixture(scope="module")
+def hm_runs(x86: Builder) -> dict[str, Run]:
+    """Each fault beside a calm partition, with each partition action; and with no fault."""
+    runs = {}
+    for action in (*ACTIONS, "none"):
+        parts = [part(1, CALM, "calm")] + [
+            part(i + 2, QUICK, name) if action == "none" else
+            part(i + 2, behaviour, name, {error: action})
+            for i, (name, behaviour, error, _, _) in enumerate(FAULTS)]
+        image = x86.image(f"hm_{action}", parts)
+        runs[action] = x86.boot(image, "--trace", str(x86.root / f"hm_{action}.json"),
+                                "--console-dir", str(x86.root / f"hm_{action}"))
+    return runs
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+@pytest.mark.parametrize(("name", "error", "detail", "goes_on"),
+                         [(f[0], *f[2:]) for f in FAULTS], ids=[f[0] for f in FAULTS])
+def test_each_error_takes_the_action_of_the_partitions_hm_table(
+    hm_runs: dict[str, Run], x86: Builder, action: str, name: str, error: str, detail: str,
+    goes_on: str | None,
+) -> None:
+    run = hm_runs[action]
+    taken = "IDLE" if action == "IGNORE" and goes_on is None else action
+    assert re.fullmatch(rf"{error} \({detail}\) -> PARTITION {taken}", "\n".join(run.hm(name)))
+    after = {"IGNORE": [goes_on, "resumed"] if goes_on else [], "IDLE": [],
+             "COLD_START": ["run 41 mode 1 start 3"],  # reloaded: .data is 40 again; HM restart
+             "WARM_START": ["run 41 mode 2 start 3"]}[action]
+    assert run.console(name) == [FIRST_RUN, *after]
+    restarts = 1 if action.endswith("_START") else 0
+    assert re.fullmatch(rf"{name}: no test, mode IDLE, \d+ hypercalls, {restarts} restart\(s\)",
+                        summary_of(run, name))
+    events = trace_events(x86.root / f"hm_{action}.json")
+    [identifier] = [e["tid"] for e in events if e["ph"] == "M" and e["args"]["name"] == name]
+    assert [(e["name"], e["args"]["action"]) for e in events
+            if e.get("cat") == "hm" and e["tid"] == identifier] == [(error, taken)]
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_a_faulting_partitions_neighbour_prints_what_it_prints_alone(
+    hm_runs: dict[str, Run], action: str
+) -> None:
+    assert hm_runs[action].console("calm") == hm_runs["none"].console("calm")
+    assert hm_runs["none"].console("calm") == calm_lines(1, 1 + len(FAULTS))
+    assert summary_of(hm_runs[action], "calm") == summary_of(hm_runs["none"], "calm")
+
+
+@pytest.mark.parametrize(("name", "behaviour", "error", "detail"), [f[:4] for f in FAULTS],
+                         ids=[f[0] for f in FAULTS])
+def test_a_module_level_error_can_shut_the_module_down(
+    x86: Builder, name: str, behaviour: int, error: str, detail: str
+) -> None:
+    image = x86.image(f"shutdown_{name}",
+                      [part(1, CALM, "calm"), part(2, behaviour, name), part(3, CALM, "after")],
+                      levels={error: "MODULE"}, module_actions={error: "SHUTDOWN"})
+    run = x86.boot(image)
+    assert re.fullmatch(rf"{error} \({detail}\) -> MODULE SHUTDOWN", "\n".join(run.hm(name)))
+    assert re.fullmatch(r"run ended \(shutdown\) at 0\.0050\d\d s virtual, 1 major frame\(s\)",
+                        run.summary[0])
+    assert run.console("calm") == calm_lines(1, 3)[:3]
+    assert run.console("after") == []  # its window never came
+    assert run.status == 1  # calm began and never ended
+
+
+def test_module_level_ignore_idles_a_partition_that_cannot_go_on(x86: Builder) -> None:
+    """A fault or a stop cannot be resumed: IGNORE at module level idles the partition (it used
+    to run the faulting instruction again in every window, or past the stop)."""
+    image = x86.image(
+        "module_ignore",
+        [part(1, UNDEFINED, "undefined"), part(2, STOP, "stop"), part(3, BAD_POINTER, "pointer")],
+        levels={"ILLEGAL_REQUEST": "MODULE", "APPLICATION_ERROR": "MODULE"},
+        module_actions={"ILLEGAL_REQUEST": "IGNORE", "APPLICATION_ERROR": "IGNORE"})
+    run = x86.boot(image, "--frames", "4")
+    assert [line.split(" -> ")[1] for name in ("undefined", "stop", "pointer")
+            for line in run.hm(name)] == ["MODULE IDLE", "MODULE IDLE", "MODULE IGNORE"]
+    assert run.console("undefined") == run.console("stop") == [FIRST_RUN]
+    assert run.console("pointer") == [FIRST_RUN, f"console_write returned {INVALID_PARAM}",
+                                      "resumed"]
+    assert run.summary[0] == "run ended (all stopped) at 0.015000 s virtual, 1 major frame(s)"
+
+
+def test_a_module_level_error_without_an_action_shuts_down(x86: Builder) -> None:
+    image = x86.image("module_default", [part(1, STOP, "stop"), part(2, CALM, "calm")],
+                      levels={"APPLICATION_ERROR": "MODULE"})
+    run = x86.boot(image)
+    assert run.hm("stop") == ["APPLICATION_ERROR (stopped with error code 7) -> MODULE SHUTDOWN"]
+    assert run.console("calm") == []
+    assert run.summary[0].startswith("run ended (shutdown) at 0.000")
+
+
+def test_module_reset_restarts_every_partition(x86: Builder) -> None:
+    image = x86.image("module_reset", [part(1, CALM, "calm"), part(2, UNDEFINED, "undefined")],
+                      levels={"ILLEGAL_REQUEST": "MODULE"},
+                      module_actions={"ILLEGAL_REQUEST": "RESET"})
+    run = x86.boot(image)
+    assert run.hm("undefined")[0].endswith(" -> MODULE RESET")
+    restarted = "run 41 mode 1 start 2"  # reloaded, HM_MODULE_RESTART
+    assert run.console("calm") == [*calm_lines(1, 2)[:3], restarted]
+    assert run.console("undefined") == [FIRST_RUN, restarted]
+    for name in ("calm", "undefined"):
+        assert summary_of(run, name).endswith(" 1 restart(s)")
+
+
+def test_a_partition_that_faults_at_every_start_restarts_once_per_window(
+    x86: Builder,
+) -> None:
+    image = x86.image("restart_loop", [
+        part(1, FAULTS_ALWAYS, "looping", {"MEMORY_VIOLATION": "COLD_START"}),
+        part(2, CALM, "calm")])
+    run = x86.boot(image, "--frames", "3")
+    assert run.console("looping") == [FIRST_RUN] + ["run 41 mode 1 start 3"] * 2
+    assert [line.split(" -> ")[1] for line in run.hm("looping")] == ["PARTITION COLD_START"] * 3
+    assert summary_of(run, "looping").startswith("looping: no test, mode COLD_START,")
+    assert summary_of(run, "looping").endswith(" 3 restart(s)")
+    assert run.console("calm") == calm_lines(2, 2)
+    assert run.summary[0] == "run ended (frames) at 0.030000 s virtual, 3 major frame(s)"
+
+
+# -- the exit status: the RTEMS tester's rules ----------------------------------------------
+
+
+@pytest.mark.parametrize(("behaviour", "verdict", "status"),
+                         [(CALM, "passed", 0), (UNFINISHED, "failed", 1), (DOOMED, "fatal", 1),
+                          (QUICK, "no test", 0)])
+def test_the_exit_status_follows_the_testers_rules(
+    x86: Builder, behaviour: int, verdict: str, status: int
+) -> None:
+    image = x86.image(f"verdict_{behaviour}", [part(1, behaviour, "test"), part(2, QUICK, "quiet")])
+    run = x86.boot(image)
+    assert run.status == status
+    assert summary_of(run, "test").startswith(f"test: {verdict}, mode IDLE,")
+    assert summary_of(run, "quiet").startswith("quiet: no test, mode IDLE,")
+
+
+def test_the_process_exits_with_the_status_and_prints_the_same(x86: Builder) -> None:
+    image = x86.image("process", [part(1, UNFINISHED, "test"), part(2, QUICK, "quiet")])
+    process = subprocess.run([sys.executable, "-m", "emulator", str(image), "--gen",
+                              str(x86.gen)], capture_output=True, text=True, check=False, cwd=ROOT)
+    assert process.returncode == 1, process.stderr
+    assert process.stdout == x86.boot(image).stdout
+
+
+@pytest.fixture(scope="module")
+def ticker(x86: Builder) -> Path:
+    """A partition printing a line per window forever, beside one that returns at once."""
+    return x86.image("ticker", [part(1, TICKER, "ticker"), part(2, QUICK, "quick")])
+
+
+@pytest.mark.parametrize(("option", "windows", "ended"), [
+    (("--frames", "3"), 3, "(frames) at 0.030000 s virtual, 3 major frame(s)"),
+    (("--time", "0.0125"), 2, "(time) at 0.012500 s virtual, 2 major frame(s)"),
+    (("--time", "0.02"), 2, "(time) at 0.020000 s virtual, 2 major frame(s)"),
+    (("--time", "0.001"), 1, "(time) at 0.001000 s virtual, 1 major frame(s)"),
+])
+def test_frames_and_time_end_the_run(
+    ticker: Path, x86: Builder, tmp_path: Path, option: tuple[str, str], windows: int, ended: str
+) -> None:
+    run = x86.boot(ticker, *option, "--trace", str(tmp_path / "trace.json"))
+    assert run.console("ticker") == [FIRST_RUN, *(f"window {i}" for i in range(windows))]
+    assert run.summary[0] == f"run ended {ended}"
+    assert run.status == 0
+    limit_us = float(option[1]) * 1e6 if option[0] == "--time" else 30_000
+    last = max(e["ts"] + e["dur"] for e in trace_events(tmp_path / "trace.json")
+               if e["ph"] == "X")
+    assert last == min(limit_us, 30_000)
+
+
+# -- partition modes ------------------------------------------------------------------------
+
+
+def test_partition_modes_set_by_the_partition(x86: Builder) -> None:
+    image = x86.image("modes", [part(1, SET_NORMAL, "normal"), part(2, SET_COLD_START, "cold"),
+                                part(3, SET_WARM_START, "warm")])
+    run = x86.boot(image)
+    assert run.console("normal") == [
+        FIRST_RUN, "set_mode NORMAL returned 0", "partition_get_status returned 0",
+        "period 15000000 duration 5000000 identifier 131 mode 3 start 0 lock 0",
+        "set_mode NORMAL returned 1",  # NO_ACTION; then IDLE stops it: nothing more
+    ]
+    assert run.console("cold") == [FIRST_RUN, "run 41 mode 1 start 1"]  # PARTITION_RESTART
+    assert run.console("warm") == [FIRST_RUN, "run 41 mode 2 start 1"]
+    assert summary_of(run, "normal").endswith(" 0 restart(s)")
+    for name in ("cold", "warm"):
+        assert summary_of(run, name).endswith(" 1 restart(s)")
+    assert "HM:" not in run.stdout and run.status == 0
+
+
+# -- the trace and the console logs -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_the_trace_has_windows_hypercalls_and_hm_events_per_partition(
+    hm_runs: dict[str, Run], x86: Builder, action: str
+) -> None:
+    run, events = hm_runs[action], trace_events(x86.root / f"hm_{action}.json")
+    names = {e["tid"]: e["args"]["name"] for e in events if e["name"] == "thread_name"}
+    assert sorted(names.values()) == sorted(["calm", *(f[0] for f in FAULTS)])
+    frames = int(run.summary[0].rsplit(", ", 1)[1].split()[0])  # "…, N major frame(s)"
+    for tid, name in names.items():
+        mine = [e for e in events if e["tid"] == tid]
+        assert sum(e["ph"] == "X" for e in mine) == frames
+        hypercalls = sum(e.get("cat") == "hypercall" for e in mine)
+        assert f", {hypercalls} hypercalls," in summary_of(run, name)
+        assert [e["name"] for e in mine if e.get("cat") == "hm"] == [
+            line.split(" (")[0] for line in run.hm(name)]
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_console_logs_hold_exactly_each_partitions_lines(
+    hm_runs: dict[str, Run], x86: Builder, action: str
+) -> None:
+    logs = x86.root / f"hm_{action}"
+    names = ["calm", *(f[0] for f in FAULTS)]
+    assert sorted(p.name for p in logs.iterdir()) == sorted(f"{n}.log" for n in names)
+    for name in names:
+        assert (logs / f"{name}.log").read_text(encoding="utf-8") == "".join(
+            f"{line}\n" for line in hm_runs[action].console(name))
+
+
+# -- ARM ------------------------------------------------------------------------------------
+
+
+def test_arm_faults_map_to_the_same_errors(arm: Builder) -> None:
+    image = arm.image("arm", [
+        part(1, CALM, "calm"), part(2, READ_PAST_END, "read_past_end"),
+        part(3, WRITE_TOP, "write_top"), part(4, UNDEFINED, "undefined"),
+        part(5, STOP, "stop", {"APPLICATION_ERROR": "COLD_START"}),
+        part(6, UNKNOWN_CALL, "unknown"), part(7, SPIN, "spinner")])
+    run = arm.boot(image, "--frames", "3")
+    for name, report in (
+        ("read_past_end", rf"MEMORY_VIOLATION \(Invalid memory read \(UC_ERR_READ_UNMAPPED\) "
+                          rf"{ADDRESS}\) -> PARTITION IDLE"),
+        ("write_top", rf"MEMORY_VIOLATION \(Invalid memory write \(UC_ERR_WRITE_UNMAPPED\) "
+                      rf"{ADDRESS}\) -> PARTITION IDLE"),
+        ("undefined", rf"ILLEGAL_REQUEST \(Invalid instruction \(UC_ERR_INSN_INVALID\) "
+                      rf"{ADDRESS}\) -> PARTITION IDLE"),
+        ("stop", r"APPLICATION_ERROR \(stopped with error code 7\) -> PARTITION COLD_START"),
+        ("unknown", r"ILLEGAL_REQUEST \(hypercall 9999 refused: unknown_call\) -> "
+                    r"PARTITION IGNORE"),
+    ):
+        assert re.fullmatch(report, "\n".join(run.hm(name))), run.stdout
+    assert run.console("stop") == [FIRST_RUN, "run 41 mode 1 start 3"]
+    assert run.console("unknown") == [FIRST_RUN, f"hypercall 9999 returned {ILLEGAL_REQUEST}",
+                                      "resumed"]
+    assert run.console("calm") == calm_lines(1, 7)
+    assert run.summary[0] == "run ended (frames) at 0.105000 s virtual, 3 major frame(s)"
