@@ -162,6 +162,9 @@ class Partition:
         """Run until the budget (instructions, or wall-clock µs) is spent or the CPU stops."""
         self.stop = None
         pc = self.uc.reg_read(self._pc)
+        thumb = self.arch.thumb_bit
+        if thumb is not None and self.read_register(thumb[0]) & thumb[1]:
+            pc |= 1  # go on in Thumb state
         try:
             if instructions is None:
                 self.uc.emu_start(pc, -1 & 0xFFFFFFFF, timeout=timeout_us)

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.sax.saxutils import quoteattr
 
 from emulator.cli import main as emulator_main
 from pvgen.cli import main as pvgen_main
@@ -42,12 +43,14 @@ def module_xml(
     parts: Sequence[Part],
     guest: str,
     arch: str = "x86",
+    compiler: str | None = None,
     levels: Mapping[str, str] | None = None,
     module_actions: Mapping[str, str] | None = None,
 ) -> str:
     """A module configuration: each partition one WINDOW_MS window, in the order given."""
     frame = len(parts) * WINDOW_MS
-    lines = [f'<ARINC_653_Module ModuleName="{name}">', f'  <Toolchain Arch="{arch}"/>']
+    toolchain = f"Arch={quoteattr(arch)}" + (f" Compiler={quoteattr(compiler)}" if compiler else "")
+    lines = [f'<ARINC_653_Module ModuleName="{name}">', f"  <Toolchain {toolchain}/>"]
     lines += [f'  <Partition PartitionIdentifier="{p.identifier}" PartitionName="{p.name}">'
               f"<Guest {guest}/></Partition>" for p in parts]
     lines += [f'  <Partition_Memory PartitionIdentifier="{p.identifier}"><Memory_Requirements '
@@ -107,11 +110,15 @@ class Run:
 
 
 class Builder:
-    """Builds images of the behaviours program for one architecture, below ``root``."""
+    """Builds images of the behaviours program for one architecture, below ``root``.
 
-    def __init__(self, root: Path, arch: str = "x86") -> None:
+    ``compiler`` is the Toolchain's Compiler command, when not the architecture's default.
+    """
+
+    def __init__(self, root: Path, arch: str = "x86", compiler: str | None = None) -> None:
         self.root = root
         self.arch = arch
+        self.compiler = compiler
         self.gen = root / "gen"
         shutil.copy(PROGRAM, root / PROGRAM.name)
         built = self._build("program", [Part(100, "program")], f'Sources="{PROGRAM.name}"')
@@ -123,8 +130,9 @@ class Builder:
         levels: Mapping[str, str] | None = None, module_actions: Mapping[str, str] | None = None,
     ) -> Path:
         config = self.root / f"{name}.xml"
-        config.write_text(module_xml(name, parts, guest, self.arch, levels, module_actions),
-                          encoding="utf-8")
+        config.write_text(
+            module_xml(name, parts, guest, self.arch, self.compiler, levels, module_actions),
+            encoding="utf-8")
         image = self.root / f"{name}.img"
         out, err = io.StringIO(), io.StringIO()
         with redirect_stdout(out), redirect_stderr(err):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -80,6 +81,14 @@ def x86(tmp_path_factory: pytest.TempPathFactory) -> Builder:
 @pytest.fixture(scope="module")
 def arm(tmp_path_factory: pytest.TempPathFactory) -> Builder:
     return Builder(tmp_path_factory.mktemp("arm"), "arm")
+
+
+@pytest.fixture(scope="module")
+def thumb(tmp_path_factory: pytest.TempPathFactory) -> Builder:
+    """ARM partitions in Thumb state (no frame pointer: svc_arm passes the call in r7)."""
+    return Builder(tmp_path_factory.mktemp("thumb"), "arm", shlex.join([
+        sys.executable, "-m", "ziglang", "cc", "-target", "thumb-freestanding-eabi",
+        "-mcpu=cortex_a15", "-fomit-frame-pointer"]))
 
 
 # -- space partitioning -------------------------------------------------------------------
@@ -419,3 +428,18 @@ def test_arm_faults_map_to_the_same_errors(arm: Builder) -> None:
                                       "resumed"]
     assert run.console("calm") == calm_lines(1, 7)
     assert run.summary[0] == "run ended (frames) at 0.105000 s virtual, 3 major frame(s)"
+
+
+def test_thumb_partitions_go_on_in_thumb_state(thumb: Builder) -> None:
+    """After a window's end, an idle or a hypercall, a Thumb partition goes on in Thumb state
+    (it used to be resumed in ARM state, and fault on its own code)."""
+    image = thumb.image("thumb", [
+        part(1, CALM, "calm"), part(2, TICKER, "ticker"), part(3, SPIN, "spinner"),
+        part(4, UNDEFINED, "undefined"), part(5, READ_TOP, "read_top")])
+    run = thumb.boot(image, "--frames", "3")
+    assert run.console("calm") == calm_lines(1, 5)
+    assert run.console("ticker") == [FIRST_RUN, "window 0", "window 1", "window 2"]
+    assert run.hm("calm") == run.hm("ticker") == run.hm("spinner") == []
+    assert run.hm("undefined")[0].startswith("ILLEGAL_REQUEST (Invalid instruction")
+    assert run.hm("read_top")[0].startswith("MEMORY_VIOLATION (Invalid memory read")
+    assert run.summary[0] == "run ended (frames) at 0.075000 s virtual, 3 major frame(s)"

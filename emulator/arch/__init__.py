@@ -33,6 +33,9 @@ class Backend:
     # immediate (x86 int N) is told apart by that number, ARM's svc by its own.
     trap_interrupts: dict[str, int | None]
     faults: dict[int, Fault]  # other interrupt numbers and what they mean
+    # A status register bit saying the CPU runs compressed instructions (ARM's Thumb state,
+    # CPSR.T): Unicorn goes on in that state only when the start address has bit 0 set.
+    thumb_bit: tuple[str, int] | None = None
 
     def register(self, name: str) -> int:
         constant = getattr(self.registers, self.register_prefix + name.upper(), None)

@@ -16,4 +16,5 @@ ARM = Backend(
     sp="sp",
     trap_interrupts={"svc": 2},  # Unicorn reports EXCP_SWI; it cannot execute hvc
     faults={1: Fault.ILLEGAL_REQUEST, 3: Fault.MEMORY_VIOLATION, 4: Fault.MEMORY_VIOLATION},
+    thumb_bit=("cpsr", 1 << 5),
 )

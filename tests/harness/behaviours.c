@@ -79,6 +79,8 @@ static void misbehave(unsigned behaviour)
         console_printf("quotient %u\n", quotient);
         break;
     }
+#elif defined(__thumb__)
+    case 15: __asm__ __volatile__(".inst.w 0xf7f0a000"); break; /* udf.w #0 */
 #else
     case 15: __asm__ __volatile__(".inst 0xe7f000f0"); break; /* udf #0 */
 #endif
