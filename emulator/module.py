@@ -127,6 +127,8 @@ class Module:
     def health_event(self, partition: Partition, error: str, detail: str, resumable: bool) -> None:
         """Record an error; any action but IGNORE stops the CPU and is applied once it has."""
         event = self.hm.decide(self.now_ns(), partition.name, error, detail, resumable)
+        if event.action != "IGNORE":
+            self._consoles[partition.name].flush()  # its last words come before the report
         self.options.out.write(
             f"[{partition.name}] HM: {error} ({detail}) -> {event.level} {event.action}\n"
         )
@@ -141,14 +143,22 @@ class Module:
         """Carry out an HM action; called when the partition's CPU is not running."""
         action = event.action
         if action == "IDLE":
-            partition.mode = Mode.IDLE
+            self._idle(partition)
         elif action in ("COLD_START", "WARM_START"):
-            partition.restart(action == "WARM_START", "HM_PARTITION_RESTART")
+            self._restart(partition, action == "WARM_START", "HM_PARTITION_RESTART")
         elif action == "SHUTDOWN":
             self._shutdown = True
         elif action == "RESET":
             for each in self.partitions:
-                each.restart(False, "HM_MODULE_RESTART")
+                self._restart(each, False, "HM_MODULE_RESTART")
+
+    def _idle(self, partition: Partition) -> None:
+        self._consoles[partition.name].flush()  # a line left unfinished ends here, in order
+        partition.mode = Mode.IDLE
+
+    def _restart(self, partition: Partition, warm: bool, condition: str) -> None:
+        self._consoles[partition.name].flush()  # the reloaded partition starts a new line
+        partition.restart(warm, condition)
 
     # -- running ---------------------------------------------------------------------------
     def _after_stop(self, partition: Partition, stop: Stop) -> None:
@@ -162,9 +172,9 @@ class Module:
             self._shutdown = True
         elif stop.reason == "mode":
             if stop.detail == Mode.IDLE.value:
-                partition.mode = Mode.IDLE
+                self._idle(partition)
             else:
-                partition.restart(stop.detail == Mode.WARM_START.value, "PARTITION_RESTART")
+                self._restart(partition, stop.detail == Mode.WARM_START.value, "PARTITION_RESTART")
         event = self._pending.pop(partition.name, None)
         if event is not None:
             self._apply(partition, event)

@@ -24,9 +24,10 @@ from tests.conftest import ROOT
 from tests.emulator_harness import WINDOW_MS, Builder, Part, Run
 
 MS = 1_000_000
-CALM, QUICK, UNFINISHED, DOOMED, TICKER = 1, 2, 3, 4, 5
+CALM, QUICK, UNFINISHED, DOOMED, TICKER, HALF_LINE_END = 1, 2, 3, 4, 5, 6
 READ_PAST_END, WRITE_PAST_END, READ_TOP, WRITE_TOP = 11, 12, 13, 14
-UNDEFINED, DIVIDE, BAD_POINTER, UNKNOWN_CALL, STOP, RAISE, FAULTS_ALWAYS = range(15, 22)
+UNDEFINED, DIVIDE, BAD_POINTER, UNKNOWN_CALL, STOP, RAISE, FAULTS_ALWAYS, HALF_LINE_FAULT = range(
+    15, 23)
 SET_NORMAL, SET_COLD_START, SET_WARM_START = 31, 32, 33
 SPIN, SPIN_MASKED = 41, 42
 
@@ -298,6 +299,28 @@ def test_a_partition_that_faults_at_every_start_restarts_once_per_window(
     assert summary_of(run, "looping").endswith(" 3 restart(s)")
     assert run.console("calm") == calm_lines(2, 2)
     assert run.summary[0] == "run ended (frames) at 0.030000 s virtual, 3 major frame(s)"
+
+
+def test_a_partition_that_ends_or_restarts_ends_its_unfinished_line_there(x86: Builder) -> None:
+    """Its last words come before the HM report, and a reloaded partition starts a new line
+    (they used to be printed at the end of the run, or glued to the reloaded one's first)."""
+    image = x86.image("half_lines", [
+        part(1, HALF_LINE_FAULT, "restarted", {"MEMORY_VIOLATION": "COLD_START"}),
+        part(2, HALF_LINE_FAULT, "idled"), part(3, HALF_LINE_END, "ended"),
+        part(4, QUICK, "quick")])
+    run = x86.boot(image, "--console-dir", str(x86.root / "half_lines"))
+    fault = "MEMORY_VIOLATION (Invalid memory read (UC_ERR_READ_UNMAPPED) at PC)"
+    assert re.sub(r"at 0x[0-9a-f]+\)", "at PC)", run.stdout).splitlines()[:11] == [
+        "[restarted] run 41 mode 1 start 0", "[restarted] half a line",
+        f"[restarted] HM: {fault} -> PARTITION COLD_START",
+        "[idled] run 41 mode 1 start 0", "[idled] half a line",
+        f"[idled] HM: {fault} -> PARTITION IDLE",
+        "[ended] run 41 mode 1 start 0", "[ended] half a line",
+        "[quick] run 41 mode 1 start 0",
+        "[restarted] run 41 mode 1 start 3",
+        "run ended (all stopped) at 0.040000 s virtual, 2 major frame(s)"]
+    assert (x86.root / "half_lines" / "restarted.log").read_text() == (
+        "run 41 mode 1 start 0\nhalf a line\nrun 41 mode 1 start 3\n")
 
 
 # -- the exit status: the RTEMS tester's rules ----------------------------------------------

@@ -8,6 +8,7 @@
  *    3  BEGIN OF TEST without END
  *    4  BEGIN OF TEST, then FATAL
  *    5  one line per window, forever
+ *    6  ends with half a line
  *   11  reads PVRT_PARTITION_SIZE + 0x1000      12  writes there
  *   13  reads 0xFFFFFFF0                        14  writes there
  *   15  an undefined instruction (x86 ud2, ARM udf)
@@ -17,6 +18,7 @@
  *   19  stop with error code 7
  *   20  raise_application_error
  *   21  reads PVRT_PARTITION_SIZE + 0x1000 at every start, not only the first
+ *   22  prints half a line, then reads PVRT_PARTITION_SIZE + 0x1000
  *   31  partition_set_mode NORMAL twice, then IDLE
  *   32  partition_set_mode COLD_START      33  partition_set_mode WARM_START
  *   41  spins in its window               42  disables virtual interrupts and spins
@@ -67,6 +69,7 @@ static void misbehave(unsigned behaviour)
     volatile unsigned *top = (volatile unsigned *)0xFFFFFFF0u;
 
     switch (behaviour) {
+    case 22: console_puts("half a line"); /* fall through */
     case 11: case 21: console_printf("read %x\n", *past_end); break;
     case 12: *past_end = 1; break;
     case 13: console_printf("read %x\n", *top); break;
@@ -124,6 +127,7 @@ int main(void)
     case 2: return 0;
     case 3: console_puts("*** BEGIN OF TEST unfinished ***\n"); return 0;
     case 4: console_puts("*** BEGIN OF TEST doomed ***\n*** FATAL: it went wrong\n"); return 0;
+    case 6: console_puts("half a line"); return 0;
     case 5:
         for (unsigned i = 0;; i++) {
             console_printf("window %u\n", i);
