@@ -1,0 +1,488 @@
+# mypy: disallow-untyped-calls=False
+# (unicorn is untyped; the project allows its calls in emulator.partition the same way)
+"""How fast the bundled emulator runs partitions, against bare Unicorn in the same run.
+
+Figures of issue 4, each printed with its ratio and its target:
+
+(a) a compute-bound partition's guest instructions per second in deterministic
+    mode (Unicorn's instruction count, in quanta) and in free mode
+    (``--wall-clock``), each as a ratio to the same code on a bare Unicorn with
+    no hooks at all;
+(b) null hypercall round trips per second (``pv_get_time`` in a loop) through
+    the module and the generated dispatcher, as a ratio to the same trapping
+    loop on a bare Unicorn whose interrupt hook does nothing;
+(c) window switches per second: 16 partitions that idle at once, 0.1 ms windows;
+(d) the peak RSS of ``pvgen boot`` with 16 partitions of 1 MiB, run a few frames;
+(e) ``pvgen boot`` of the hello example, the whole process.
+
+The partitions are real: small C programs built by ``pvgen image`` into a
+temporary directory at the start. The bare baselines load the very same
+partition ELF from the image (its PT_LOAD segments into one Unicorn mapping of
+the partition's size) and run its ``main`` from a return address at the top of
+the stack until it returns, after setting the loop's bound in memory. Guest
+instructions are counted exactly once, with a code hook on short runs (the
+loop's cost per round and its fixed cost); the measured runs have no hooks but
+the one under test, and the emulator's work is read back from the counter the
+loop stores. Emulator runs are driven in process (``emulator.loader.load``,
+``Module``, ``RunOptions``) and timed around ``Module.run``; every figure is
+the best of a few runs, bare and emulated alike.
+"""
+
+from __future__ import annotations
+
+import io
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from unicorn import UC_ARCH_X86, UC_HOOK_CODE, UC_HOOK_INTR, UC_MODE_32, Uc
+from unicorn.x86_const import UC_X86_REG_EIP, UC_X86_REG_ESP
+
+from emulator.loader import load
+from emulator.module import Module, RunOptions, RunResult
+from pvgen.image.builder import build_image
+from pvgen.image.elfview import read_view
+from pvgen.image.read import read_image
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFINITION = ROOT / "hypercalls.def"
+RUNS = 3  # best of, for every in-process figure
+INNER = 1024  # arithmetic steps per round of the compute loop
+
+TARGET_FREE = 0.8
+TARGET_DETERMINISTIC = 0.1
+TARGET_HYPERCALL = 0.4
+TARGET_SWITCHES = 20_000
+TARGET_RSS_MIB = 300
+TARGET_BOOT_S = 0.5
+
+# The partitions' programs. Each loop runs `*_limit` times (patched smaller for
+# the bare runs; the emulator runs them for a set time) and stores its progress
+# in a counter alone in its page: a store to a page that also holds translated
+# code would make Unicorn invalidate code on every iteration.
+COMPUTE_C = f"""\
+#include "partition.h"
+
+volatile uint32_t compute_limit = 0xFFFFFFFFu;
+volatile uint32_t compute_count __attribute__((aligned(4096)));
+volatile uint32_t compute_sink;
+
+int main(void)
+{{
+    uint32_t x = 1, limit = compute_limit;
+    for (uint32_t round = 0; round < limit; round++) {{
+        for (uint32_t i = 0; i < {INNER}u; i++) {{
+            x = x * 1664525u + 1013904223u;
+            x ^= x >> 13;
+        }}
+        compute_count = round + 1;
+    }}
+    compute_sink = x;
+    return 0;
+}}
+"""
+
+CALLS_C = """\
+#include "partition.h"
+
+volatile uint32_t calls_limit = 0xFFFFFFFFu;
+volatile uint32_t calls_count __attribute__((aligned(4096)));
+
+int main(void)
+{
+    pv_system_time_t now;
+    uint32_t limit = calls_limit;
+    for (uint32_t i = 0; i < limit; i++) {
+        (void)pv_get_time(&now);
+        calls_count = i + 1;
+    }
+    return 0;
+}
+"""
+
+IDLER_C = """\
+#include "partition.h"
+
+int main(void)
+{
+    for (;;) {
+        (void)pv_idle();
+    }
+}
+"""
+
+PROGRAMS = {"compute": (COMPUTE_C, 131072), "calls": (CALLS_C, 131072),
+            "idler": (IDLER_C, 1048576)}
+SIXTEEN = 16
+SIXTEEN_WINDOW_NS = 100_000
+
+
+# -- configurations ------------------------------------------------------------------------
+def _seconds(ns: int) -> str:
+    return f"{ns / 1e9:.9f}".rstrip("0").rstrip(".") or "0"
+
+
+def module_xml(name: str, partitions: list[tuple[str, str, int]], window_ns: int) -> str:
+    """A module whose partitions (name, Guest attributes, memory) share a frame in equal windows."""
+    frame_ns = window_ns * len(partitions)
+    parts, memory, schedule = [], [], []
+    for n, (pname, guest, size) in enumerate(partitions, start=1):
+        parts.append(f'<Partition PartitionIdentifier="{n}" PartitionName="{pname}">'
+                     f"<Guest {guest}/></Partition>")
+        memory.append(f'<Partition_Memory PartitionIdentifier="{n}"><Memory_Requirements '
+                      f'Type="DATA" SizeBytes="{size}"/></Partition_Memory>')
+        schedule.append(
+            f'<Partition_Schedule PartitionIdentifier="{n}" PeriodSeconds="{_seconds(frame_ns)}" '
+            f'PeriodDurationSeconds="{_seconds(window_ns)}"><Window_Schedule '
+            f'WindowIdentifier="{n}" WindowStartSeconds="{_seconds((n - 1) * window_ns)}" '
+            f'WindowDurationSeconds="{_seconds(window_ns)}"/></Partition_Schedule>'
+        )
+    return (
+        f'<ARINC_653_Module ModuleName="{name}">' + "".join(parts) + "".join(memory)
+        + f'<Module_Schedule MajorFrameSeconds="{_seconds(frame_ns)}">' + "".join(schedule)
+        + "</Module_Schedule></ARINC_653_Module>\n"
+    )
+
+
+@dataclass(frozen=True)
+class Images:
+    gen: Path
+    compute: Path
+    calls: Path
+    sixteen: Path
+    hello: Path
+
+
+def build_images(work: Path) -> Images:
+    """The programs once from source, then each benchmark's module from their ELFs."""
+    gen = work / "gen"
+    for name, (source, _size) in PROGRAMS.items():
+        (work / f"{name}.c").write_text(source, encoding="utf-8")
+    programs = work / "programs.xml"
+    programs.write_text(module_xml("programs", [
+        (name, f'Sources="{name}.c"', size) for name, (_src, size) in PROGRAMS.items()
+    ], 1_000_000))
+    build_image(programs, work / "programs.img", DEFINITION, gen)
+    elves = work / "programs.build"
+
+    def image(name: str, partitions: list[tuple[str, str, int]], window_ns: int) -> Path:
+        config = work / f"{name}.xml"
+        config.write_text(module_xml(name, partitions, window_ns))
+        out = work / f"{name}.img"
+        build_image(config, out, DEFINITION, gen)
+        return out
+
+    def elf(program: str) -> str:
+        return f'Elf="{elves / (program + ".elf")}"'
+
+    return Images(
+        gen=gen,
+        compute=image("compute", [("compute", elf("compute"), 131072)], 20_000_000),
+        calls=image("calls", [("calls", elf("calls"), 131072)], 20_000_000),
+        sixteen=image("sixteen", [(f"p{n}", elf("idler"), 1048576)
+                                  for n in range(1, SIXTEEN + 1)], SIXTEEN_WINDOW_NS),
+        hello=build_image(ROOT / "examples/hello/module.xml", work / "hello.img", DEFINITION,
+                          gen).image,
+    )
+
+
+# -- bare Unicorn -------------------------------------------------------------------------------
+class BareProgram:
+    """A partition's ELF on a plain Unicorn: its main run to its return, nothing else."""
+
+    def __init__(self, image_path: Path, prefix: str) -> None:
+        image = read_image(image_path)
+        self.entry = image.manifest.partitions[0]
+        self.elf = image.partition_elf(0)
+        view = read_view(self.entry.name, self.elf)
+        symbols = {s.name: s.value for t in view.sections if t.type == "SHT_SYMTAB"
+                   for s in view.symbols(t)}
+        self.main = symbols["main"]
+        self.limit = symbols[f"{prefix}_limit"]
+        self.count = symbols[f"{prefix}_count"]
+        # main returns to another function's first byte, where emu_start's `until` stops it.
+        self.ret = symbols["partition_start"]
+        self.segments = [(s.vaddr, self.elf[s.offset : s.offset + s.filesz])
+                         for s in view.segments if s.type == "PT_LOAD"]
+
+    def cpu(self, limit: int) -> Uc:
+        uc = Uc(UC_ARCH_X86, UC_MODE_32)
+        size = self.entry.memory_size
+        uc.mem_map(0, size)
+        for address, data in self.segments:
+            uc.mem_write(address, data)
+        uc.mem_write(size - 4, struct.pack("<I", self.ret))
+        uc.reg_write(UC_X86_REG_ESP, size - 4)
+        uc.mem_write(self.limit, struct.pack("<I", limit))
+        return uc
+
+    def run(self, uc: Uc) -> float:
+        """Run main to its return; the host seconds it took."""
+        start = time.perf_counter()
+        uc.emu_start(self.main, self.ret)
+        elapsed = time.perf_counter() - start
+        done = read_u32(uc, self.count)
+        assert done == read_u32(uc, self.limit), (done, read_u32(uc, self.limit))
+        return elapsed
+
+    def instructions(self, limit: int) -> int:
+        """Guest instructions main executes for this bound, counted with a code hook."""
+        uc = self.cpu(limit)
+        counted = [0]
+
+        def count(_uc: Uc, _address: int, _size: int, _user: Any) -> None:
+            counted[0] += 1
+
+        uc.hook_add(UC_HOOK_CODE, count)
+        uc.hook_add(UC_HOOK_INTR, _no_interrupt)
+        self.run(uc)
+        return counted[0]
+
+    def cost(self) -> tuple[int, int]:
+        """(per round, fixed): main's instructions are fixed + per round x bound, exactly."""
+        one, two, three = (self.instructions(n) for n in (1, 2, 3))
+        assert three - two == two - one, (one, two, three)
+        return two - one, one - (two - one)
+
+
+def _no_interrupt(_uc: Uc, _intno: int, _user: Any) -> None:
+    pass
+
+
+def read_u32(uc: Uc, address: int) -> int:
+    value: int = struct.unpack("<I", uc.mem_read(address, 4))[0]
+    return value
+
+
+def best(runs: int, action: Callable[[], tuple[int, float]]) -> tuple[int, float]:
+    """The (work, seconds) with the highest rate among `runs` runs."""
+    results = [action() for _ in range(runs)]
+    return max(results, key=lambda r: r[0] / r[1])
+
+
+def bare_rate(program: BareProgram, seconds: float, hook: bool) -> tuple[int, float]:
+    """(rounds, seconds) of the best bare run, sized to last about `seconds`."""
+
+    def once(rounds: int) -> tuple[int, float]:
+        uc = program.cpu(rounds)
+        if hook:
+            uc.hook_add(UC_HOOK_INTR, _no_interrupt)
+        return rounds, program.run(uc)
+
+    rounds, elapsed = once(16)
+    while elapsed < 0.05:
+        rounds, elapsed = once(rounds * 4)
+    rounds = int(rounds * seconds / elapsed)
+    return best(RUNS, lambda: once(rounds))
+
+
+def bare_counted(program: BareProgram, instructions: int, quantum: int) -> tuple[int, float]:
+    """(instructions, seconds): the compute loop on bare Unicorn in count= quanta, no hooks."""
+    uc = program.cpu(0xFFFFFFFF)
+    pc, left = program.main, instructions
+    start = time.perf_counter()
+    while left > 0:
+        uc.emu_start(pc, program.ret, count=min(quantum, left))
+        pc, left = uc.reg_read(UC_X86_REG_EIP), left - quantum
+    return instructions, time.perf_counter() - start
+
+
+# -- the emulator ------------------------------------------------------------------------------
+def emulator_run(image_path: Path, gen: Path, counter: str | None, **options: Any,
+                 ) -> tuple[int, float, RunResult]:
+    """(counter value or 0, seconds in Module.run, its result) for one in-process run."""
+    image, dispatcher = load(image_path, gen)
+    module = Module(image, dispatcher, RunOptions(out=io.StringIO(), **options))
+    start = time.perf_counter()
+    result = module.run()
+    elapsed = time.perf_counter() - start
+    done = 0
+    if counter is not None:
+        partition = module.partitions[0]
+        view = read_view(partition.name, image.partition_elf(0))
+        address = next(s.value for t in view.sections if t.type == "SHT_SYMTAB"
+                       for s in view.symbols(t) if s.name == counter)
+        done = read_u32(partition.uc, address)
+    return done, elapsed, result
+
+
+def emulator_rate(image_path: Path, gen: Path, counter: str, **options: Any,
+                  ) -> tuple[int, float]:
+    def once() -> tuple[int, float]:
+        done, elapsed, _result = emulator_run(image_path, gen, counter, **options)
+        return done, elapsed
+
+    return best(RUNS, once)
+
+
+# -- the rows ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Row:
+    figure: str
+    value: str
+    baseline: str
+    ratio: str
+    target: str
+    met: bool | None  # None: a reference figure, not a target
+
+
+def verdict(met: bool | None) -> str:
+    return "" if met is None else "met" if met else "MISSED"
+
+
+def compute_rows(images: Images) -> list[Row]:
+    program = BareProgram(images.compute, "compute")
+    per_round, fixed = program.cost()
+    rounds, seconds = bare_rate(program, 0.7, hook=False)
+    bare = (fixed + per_round * rounds) / seconds
+    det_virtual_ns = 300_000_000
+    det_rounds, det_s = emulator_rate(images.compute, images.gen, "compute_count",
+                                      time_ns=det_virtual_ns)
+    budget = det_virtual_ns * RunOptions().mips // 1000  # what the quanta allowed
+    assert abs(per_round * det_rounds - budget) < budget * 0.01, (per_round * det_rounds, budget)
+    free_rounds, free_s = emulator_rate(images.compute, images.gen, "compute_count",
+                                        time_ns=700_000_000, wall_clock=True)
+    quantum = RunOptions().quantum_ns * RunOptions().mips // 1000
+    counted, counted_s = best(RUNS, lambda: bare_counted(program, budget, quantum))
+    det = per_round * det_rounds / det_s
+    free = per_round * free_rounds / free_s
+    ceiling = counted / counted_s
+    print(f"(a) compute loop: {per_round} instructions per round of {INNER} steps "
+          f"(main: {fixed} more); bare {rounds} rounds in {seconds:.2f} s, deterministic "
+          f"{det_rounds} in {det_s:.2f} s ({det_virtual_ns / 1e9:g} s virtual at "
+          f"{RunOptions().mips} MIPS), free {free_rounds} in {free_s:.2f} s")
+    return [
+        Row("(a) compute, deterministic", f"{det / 1e6:.1f} M instr/s",
+            f"{bare / 1e6:.1f} M bare", f"{det / bare:.3f}", f">= {TARGET_DETERMINISTIC}",
+            det / bare >= TARGET_DETERMINISTIC),
+        Row("    bare Unicorn, same count= quanta", f"{ceiling / 1e6:.1f} M instr/s",
+            f"{bare / 1e6:.1f} M bare", f"{ceiling / bare:.3f}", "(reference)", None),
+        Row("(a) compute, free (--wall-clock)", f"{free / 1e6:.1f} M instr/s",
+            f"{bare / 1e6:.1f} M bare", f"{free / bare:.3f}", f">= {TARGET_FREE}",
+            free / bare >= TARGET_FREE),
+    ]
+
+
+def hypercall_rows(images: Images) -> list[Row]:
+    program = BareProgram(images.calls, "calls")
+    per_call, fixed = program.cost()
+    calls, seconds = bare_rate(program, 0.7, hook=True)
+    bare = calls / seconds
+    det_calls, det_s = emulator_rate(images.calls, images.gen, "calls_count", time_ns=6_000_000)
+    free_calls, free_s = emulator_rate(images.calls, images.gen, "calls_count",
+                                       time_ns=700_000_000, wall_clock=True)
+    det, free = det_calls / det_s, free_calls / free_s
+    print(f"(b) get_time loop: {per_call} instructions per call (main: {fixed} more); bare "
+          f"{calls} calls in {seconds:.2f} s with an empty UC_HOOK_INTR, deterministic "
+          f"{det_calls} in {det_s:.2f} s, free {free_calls} in {free_s:.2f} s")
+    return [
+        Row("(b) null hypercall, deterministic", f"{det / 1e3:.0f} k calls/s",
+            f"{bare / 1e3:.0f} k empty hook", f"{det / bare:.3f}", f">= {TARGET_HYPERCALL}",
+            det / bare >= TARGET_HYPERCALL),
+        Row("(b) null hypercall, free", f"{free / 1e3:.0f} k calls/s",
+            f"{bare / 1e3:.0f} k empty hook", f"{free / bare:.3f}", f">= {TARGET_HYPERCALL}",
+            free / bare >= TARGET_HYPERCALL),
+    ]
+
+
+def switch_rows(images: Images) -> list[Row]:
+    frames = 400
+    rows = []
+    for label, wall_clock in (("deterministic", False), ("free", True)):
+        def once(wall_clock: bool = wall_clock) -> tuple[int, float]:
+            _done, elapsed, result = emulator_run(images.sixteen, images.gen, None,
+                                                  frames=frames, wall_clock=wall_clock)
+            calls = sum(p.hypercalls for p in result.partitions)
+            # Every window idled at once; in free mode a window may end by its timeout first.
+            assert wall_clock or calls == (frames + 1) * SIXTEEN, calls
+            return frames * SIXTEEN, elapsed
+
+        switches, seconds = best(RUNS, once)
+        rate = switches / seconds
+        rows.append(Row(f"(c) window switches, {label}", f"{rate:,.0f} /s",
+                        f"{switches} in {seconds:.2f} s", f"{rate / TARGET_SWITCHES:.2f} x tgt",
+                        f">= {TARGET_SWITCHES:,}", rate >= TARGET_SWITCHES))
+    print(f"(c) {SIXTEEN} partitions idling at once, {SIXTEEN_WINDOW_NS / 1e6:g} ms windows, "
+          f"{frames} major frames")
+    return rows
+
+
+# Started from a small interpreter rather than from this process: a child's ru_maxrss
+# counts what it had before exec, and a fork of this process already holds hundreds of MiB.
+_MEASURE = """\
+import os, subprocess, sys, time
+start = time.perf_counter()
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_pid, status, usage = os.wait4(child.pid, 0)
+print(time.perf_counter() - start, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+"""
+
+
+def measure(*argv: str) -> tuple[float, int]:
+    """One process: (seconds from its start to its exit, its peak RSS in KiB)."""
+    measured = subprocess.run([sys.executable, "-c", _MEASURE, *argv], check=True,
+                              capture_output=True, text=True, cwd=ROOT).stdout.split()
+    assert measured[2] == "0", measured
+    return float(measured[0]), int(measured[1])  # ru_maxrss is in KiB on Linux
+
+
+def boot(image: Path, gen: Path, *extra: str) -> tuple[float, int]:
+    return measure(sys.executable, "-m", "pvgen.cli", "boot", str(image), "--gen", str(gen),
+                   *extra)
+
+
+def process_rows(images: Images) -> list[Row]:
+    frames = 5
+    rss = max(boot(images.sixteen, images.gen, "--frames", str(frames))[1] for _ in range(2))
+    hello = [boot(images.hello, images.gen) for _ in range(7)]
+    seconds = statistics.median(t for t, _ in hello)
+    hello_rss = max(r for _, r in hello)
+    interpreter = [measure(sys.executable, "-c", "pass")[0] for _ in range(5)]
+    rss_mib, hello_mib = rss / 1024, hello_rss / 1024
+    print(f"(d) {SIXTEEN} partitions of 1 MiB, {frames} frames: peak RSS {rss_mib:.0f} MiB "
+          f"(hello, one partition of 128 KiB: {hello_mib:.0f} MiB, so "
+          f"{(rss_mib - hello_mib) / (SIXTEEN - 1):.1f} MiB per further partition)")
+    print(f"(e) pvgen boot hello: median of {len(hello)} {seconds * 1000:.0f} ms (the bare "
+          f"interpreter: {statistics.median(interpreter) * 1000:.0f} ms)")
+    return [
+        Row("(d) peak RSS, 16 x 1 MiB partitions", f"{rss_mib:.0f} MiB",
+            f"hello {hello_mib:.0f} MiB", f"{rss_mib / TARGET_RSS_MIB:.2f} x tgt",
+            f"< {TARGET_RSS_MIB} MiB", rss_mib < TARGET_RSS_MIB),
+        Row("(e) pvgen boot hello, whole process", f"{seconds * 1000:.0f} ms",
+            f"python {statistics.median(interpreter) * 1000:.0f} ms",
+            f"{seconds / TARGET_BOOT_S:.2f} x tgt", f"< {TARGET_BOOT_S * 1000:.0f} ms",
+            seconds < TARGET_BOOT_S),
+    ]
+
+
+def main() -> None:
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        images = build_images(Path(tmp))
+        built = time.perf_counter() - began
+        rows = compute_rows(images) + hypercall_rows(images) + switch_rows(images)
+        rows += process_rows(images)
+    print(f"emulator benchmark (images built in {built:.1f} s; best of {RUNS} in process; "
+          f"whole run {time.perf_counter() - began:.0f} s)")
+    header = ("figure", "value", "baseline", "ratio", "target", "")
+    widths = [max(len(header[0]), *(len(r.figure) for r in rows)),
+              max(len(header[1]), *(len(r.value) for r in rows)),
+              max(len(header[2]), *(len(r.baseline) for r in rows)),
+              max(len(header[3]), *(len(r.ratio) for r in rows)),
+              max(len(header[4]), *(len(r.target) for r in rows))]
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=False)))
+    for r in rows:
+        cells = (r.figure, r.value, r.baseline, r.ratio, r.target)
+        print("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True))
+              + f"  {verdict(r.met)}".rstrip())
+
+
+if __name__ == "__main__":
+    main()
