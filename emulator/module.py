@@ -2,8 +2,10 @@
 
 Virtual time is deterministic by default: a partition's CPU executes a budget
 of instructions worth the window's time at the virtual CPU rate (Unicorn's
-instruction count), in quanta so that time read inside a window moves; a
-partition that idles gives up the rest of its window. Whatever a partition
+instruction count), in quanta so that time read inside a window moves; each
+hypercall costs virtual time too, and a quantum whose time the hypercalls
+have spent ends there, so that time read never goes back. A partition that
+idles gives up the rest of its window. Whatever a partition
 does (spinning, interrupts disabled), its window ends on time, and nothing it
 does changes another partition's run. Wall-clock mode instead gives each
 window its duration in host time.
@@ -96,6 +98,7 @@ class Module:
                                                   for p in self.partitions])
         self._now = 0
         self._extra = 0
+        self._quantum_end = 0  # when the running partition's CPU must stop
         self._shutdown = False
         self._pending: dict[str, HmEvent] = {}  # HM actions waiting for the CPU to stop
 
@@ -123,6 +126,8 @@ class Module:
         self._extra += HYPERCALL_NS
         if partition.stop is None or partition.stop.reason == "idle":
             partition.write_register(self._return_register, result)
+        if partition.stop is None and self.now_ns() >= self._quantum_end:
+            partition.preempt()  # its hypercalls have spent the quantum
 
     def health_event(self, partition: Partition, error: str, detail: str, resumable: bool) -> None:
         """Record an error; any action but IGNORE stops the CPU and is applied once it has."""
@@ -181,7 +186,7 @@ class Module:
 
     def _run_window(self, partition: Partition, start: int, end: int) -> None:
         if self.options.wall_clock:
-            self._now, self._extra = start, 0
+            self._now, self._extra, self._quantum_end = start, 0, end
             began = time.perf_counter()
             stop = partition.run(None, timeout_us=max(1, (end - start) // 1000))
             self._extra = int((time.perf_counter() - began) * 1e9)
@@ -191,7 +196,7 @@ class Module:
         now = start
         while now < end and partition.runnable and not self._shutdown:
             quantum_end = min(end, now + self.options.quantum_ns)
-            self._now, self._extra = now, 0
+            self._now, self._extra, self._quantum_end = now, 0, quantum_end
             budget = max(1, (quantum_end - now) * self.options.mips // 1000)
             stop = partition.run(budget)
             if stop is not None:

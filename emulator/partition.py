@@ -174,6 +174,10 @@ class Partition:
             self.stop = Stop("fault", _fault_of(exc.errno), f"{exc} at {pc_hex(self)}")
         return self.stop
 
+    def preempt(self) -> None:
+        """Called from inside a hook: stop the CPU at once, as when its budget is spent."""
+        self.uc.emu_stop()
+
     def halt(self, reason: str, fault: Fault | None = None, detail: str = "") -> None:
         """Called from inside a hook: stop the CPU at once, saying why."""
         self.stop = Stop(reason, fault, detail)

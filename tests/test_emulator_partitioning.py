@@ -24,7 +24,7 @@ from tests.conftest import ROOT
 from tests.emulator_harness import WINDOW_MS, Builder, Part, Run
 
 MS = 1_000_000
-CALM, QUICK, UNFINISHED, DOOMED, TICKER, HALF_LINE_END = 1, 2, 3, 4, 5, 6
+CALM, QUICK, UNFINISHED, DOOMED, TICKER, HALF_LINE_END, POLL_TIME = 1, 2, 3, 4, 5, 6, 7
 READ_PAST_END, WRITE_PAST_END, READ_TOP, WRITE_TOP = 11, 12, 13, 14
 UNDEFINED, DIVIDE, BAD_POINTER, UNKNOWN_CALL, STOP, RAISE, FAULTS_ALWAYS, HALF_LINE_FAULT = range(
     15, 23)
@@ -154,6 +154,17 @@ def test_a_spinning_partition_is_preempted_and_changes_nothing_for_the_others(
     assert len(windows[0]) == 15
     others = {101, 301, 501}
     assert [e for e in ran if e["tid"] in others] == [e for e in quiet if e["tid"] in others]
+
+
+def test_hypercalls_spend_the_windows_time_and_time_never_goes_back(x86: Builder) -> None:
+    """12000 reads of the clock at 1 µs each take three 5 ms windows (they used to fit in one
+    window, the time read going past its end and then back at the next quantum)."""
+    run = x86.boot(x86.image("poll", [part(1, POLL_TIME, "poller"), part(2, CALM, "calm")]))
+    # 3 hypercalls before the loop: 4997 reads in the first window, 5000 in the second, and
+    # the last of the 2003 in the third (at 20 ms) 2002 µs after it began
+    assert run.console("poller") == [FIRST_RUN, "last read 22002000 ns, backwards 0 times"]
+    assert run.console("calm") == calm_lines(2, 2)
+    assert run.stdout.splitlines().index("[poller] last read 22002000 ns, backwards 0 times") == 5
 
 
 def test_a_spinning_partition_is_preempted_on_the_host_clock_too(x86: Builder) -> None:

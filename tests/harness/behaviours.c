@@ -9,6 +9,7 @@
  *    4  BEGIN OF TEST, then FATAL
  *    5  one line per window, forever
  *    6  ends with half a line
+ *    7  reads the time 12000 times, counting how often it went backwards
  *   11  reads PVRT_PARTITION_SIZE + 0x1000      12  writes there
  *   13  reads 0xFFFFFFF0                        14  writes there
  *   15  an undefined instruction (x86 ud2, ARM udf)
@@ -128,6 +129,17 @@ int main(void)
     case 3: console_puts("*** BEGIN OF TEST unfinished ***\n"); return 0;
     case 4: console_puts("*** BEGIN OF TEST doomed ***\n*** FATAL: it went wrong\n"); return 0;
     case 6: console_puts("half a line"); return 0;
+    case 7: {
+        pv_system_time_t last = 0, now = 0;
+        unsigned backwards = 0;
+        for (unsigned i = 0; i < 12000; i++) {
+            (void)pv_get_time(&now);
+            backwards += now < last;
+            last = now;
+        }
+        console_printf("last read %u ns, backwards %u times\n", (unsigned)last, backwards);
+        return 0;
+    }
     case 5:
         for (unsigned i = 0;; i++) {
             console_printf("window %u\n", i);
