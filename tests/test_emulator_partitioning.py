@@ -74,6 +74,14 @@ def trace_events(path: Path) -> list[dict[str, Any]]:
     return events
 
 
+def assert_instants_in_windows(events: list[dict[str, Any]]) -> None:
+    """Every hypercall and HM event of a partition happened in one of its windows."""
+    for event in events:
+        if event["ph"] == "i":
+            assert any(w["tid"] == event["tid"] and w["ts"] <= event["ts"] < w["ts"] + w["dur"]
+                       for w in events if w["ph"] == "X"), event
+
+
 @pytest.fixture(scope="module")
 def x86(tmp_path_factory: pytest.TempPathFactory) -> Builder:
     return Builder(tmp_path_factory.mktemp("x86"))
@@ -159,12 +167,15 @@ def test_a_spinning_partition_is_preempted_and_changes_nothing_for_the_others(
 def test_hypercalls_spend_the_windows_time_and_time_never_goes_back(x86: Builder) -> None:
     """12000 reads of the clock at 1 µs each take three 5 ms windows (they used to fit in one
     window, the time read going past its end and then back at the next quantum)."""
-    run = x86.boot(x86.image("poll", [part(1, POLL_TIME, "poller"), part(2, CALM, "calm")]))
+    trace = x86.root / "poll.json"
+    run = x86.boot(x86.image("poll", [part(1, POLL_TIME, "poller"), part(2, CALM, "calm")]),
+                   "--trace", str(trace))
     # 3 hypercalls before the loop: 4997 reads in the first window, 5000 in the second, and
     # the last of the 2003 in the third (at 20 ms) 2002 µs after it began
     assert run.console("poller") == [FIRST_RUN, "last read 22002000 ns, backwards 0 times"]
     assert run.console("calm") == calm_lines(2, 2)
     assert run.stdout.splitlines().index("[poller] last read 22002000 ns, backwards 0 times") == 5
+    assert_instants_in_windows(trace_events(trace))
 
 
 def test_a_spinning_partition_is_preempted_on_the_host_clock_too(x86: Builder) -> None:
@@ -421,6 +432,7 @@ def test_the_trace_has_windows_hypercalls_and_hm_events_per_partition(
         assert f", {hypercalls} hypercalls," in summary_of(run, name)
         assert [e["name"] for e in mine if e.get("cat") == "hm"] == [
             line.split(" (")[0] for line in run.hm(name)]
+    assert_instants_in_windows(events)
 
 
 @pytest.mark.parametrize("action", ACTIONS)
