@@ -187,8 +187,7 @@ class Partition:
         if intno == self.trap_interrupt:
             self.on_trap(self)
             return
-        fault = self.arch.faults.get(intno, Fault.HARDWARE_FAULT)
-        self.halt("fault", fault, f"CPU exception {intno} at {pc_hex(self)}")
+        self.halt("fault", self.arch.fault(intno), f"CPU exception {intno} at {pc_hex(self)}")
 
     def _constant(self, name: str) -> int:
         constant = self._registers.get(name)

@@ -26,8 +26,8 @@ from tests.emulator_harness import WINDOW_MS, Builder, Part, Run
 MS = 1_000_000
 CALM, QUICK, UNFINISHED, DOOMED, TICKER, HALF_LINE_END, POLL_TIME = 1, 2, 3, 4, 5, 6, 7
 READ_PAST_END, WRITE_PAST_END, READ_TOP, WRITE_TOP = 11, 12, 13, 14
-UNDEFINED, DIVIDE, BAD_POINTER, UNKNOWN_CALL, STOP, RAISE, FAULTS_ALWAYS, HALF_LINE_FAULT = range(
-    15, 23)
+UNDEFINED, DIVIDE, BAD_POINTER, UNKNOWN_CALL, STOP, RAISE, FAULTS_ALWAYS = range(15, 22)
+HALF_LINE_FAULT, SOFTWARE_INTERRUPT = 22, 23
 SET_NORMAL, SET_COLD_START, SET_WARM_START = 31, 32, 33
 SPIN, SPIN_MASKED = 41, 42
 
@@ -195,6 +195,8 @@ FAULTS = (
     ("undefined", UNDEFINED, "ILLEGAL_REQUEST",
      rf"Invalid instruction \(UC_ERR_INSN_INVALID\) {ADDRESS}", None),
     ("divide", DIVIDE, "NUMERIC_ERROR", rf"CPU exception 0 {ADDRESS}", None),
+    # not the hypercall trap: it used to be a HARDWARE_FAULT (often a module-level error)
+    ("interrupt", SOFTWARE_INTERRUPT, "ILLEGAL_REQUEST", rf"CPU exception 128 {ADDRESS}", None),
     ("pointer", BAD_POINTER, "ILLEGAL_REQUEST", r"hypercall 10 refused: bad_pointer",
      f"console_write returned {INVALID_PARAM}"),
     ("unknown", UNKNOWN_CALL, "ILLEGAL_REQUEST", r"hypercall 9999 refused: unknown_call",

@@ -32,7 +32,10 @@ class Backend:
     # Unicorn's interrupt number for each trap instruction the ABIs use; a trap with an
     # immediate (x86 int N) is told apart by that number, ARM's svc by its own.
     trap_interrupts: dict[str, int | None]
-    faults: dict[int, Fault]  # other interrupt numbers and what they mean
+    faults: dict[int, Fault]  # CPU exceptions and what they mean (others: HARDWARE_FAULT)
+    # Interrupt numbers only a trap instruction raises: one that is not the hypercall trap
+    # asks the kernel for something it does not offer (on POK's x86, a #GP).
+    software_interrupts: range = range(0)
     # A status register bit saying the CPU runs compressed instructions (ARM's Thumb state,
     # CPSR.T): Unicorn goes on in that state only when the start address has bit 0 set.
     thumb_bit: tuple[str, int] | None = None
@@ -42,6 +45,12 @@ class Backend:
         if not isinstance(constant, int):
             raise EmulatorError(f"error: {self.name} has no register '{name}' in Unicorn")
         return constant
+
+    def fault(self, interrupt: int) -> Fault:
+        """What an interrupt other than the hypercall trap means."""
+        if interrupt in self.software_interrupts:
+            return Fault.ILLEGAL_REQUEST
+        return self.faults.get(interrupt, Fault.HARDWARE_FAULT)
 
     def trap_interrupt(self, mnemonic: str, immediate: int | None) -> int:
         """The interrupt number Unicorn reports when a partition executes this trap."""

@@ -18,4 +18,5 @@ X86 = Backend(
     faults={0: Fault.NUMERIC_ERROR, 6: Fault.ILLEGAL_REQUEST, 13: Fault.ILLEGAL_REQUEST,
             1: Fault.HARDWARE_FAULT, 3: Fault.HARDWARE_FAULT, 4: Fault.NUMERIC_ERROR,
             5: Fault.HARDWARE_FAULT},
+    software_interrupts=range(32, 256),  # `int N` above the exceptions
 )

@@ -20,6 +20,7 @@
  *   20  raise_application_error
  *   21  reads PVRT_PARTITION_SIZE + 0x1000 at every start, not only the first
  *   22  prints half a line, then reads PVRT_PARTITION_SIZE + 0x1000
+ *   23  a software interrupt that is not the hypercall trap (x86 int $0x80)
  *   31  partition_set_mode NORMAL twice, then IDLE
  *   32  partition_set_mode COLD_START      33  partition_set_mode WARM_START
  *   41  spins in its window               42  disables virtual interrupts and spins
@@ -83,6 +84,7 @@ static void misbehave(unsigned behaviour)
         console_printf("quotient %u\n", quotient);
         break;
     }
+    case 23: __asm__ __volatile__("int $0x80"); break;
 #elif defined(__thumb__)
     case 15: __asm__ __volatile__(".inst.w 0xf7f0a000"); break; /* udf.w #0 */
 #else
