@@ -34,6 +34,7 @@ class PartitionServices:
         self.no_action: int = status["NO_ACTION"]
         self.invalid_param: int = status["INVALID_PARAM"]
         self.not_available: int = status["NOT_AVAILABLE"]
+        self.invalid_mode: int = status["INVALID_MODE"]
 
     # -- refusals -------------------------------------------------------------------
     def hypercall_rejected(self, number: int, event: Any, /) -> None:
@@ -78,6 +79,8 @@ class PartitionServices:
 
     def partition_set_mode(self, mode: int, /) -> int:
         wanted = _MODES[mode]
+        if wanted is Mode.WARM_START and self.partition.mode is Mode.COLD_START:
+            return self.invalid_mode  # ARINC 653: a cold start cannot become a warm one
         if wanted is Mode.NORMAL:
             if self.partition.mode is Mode.NORMAL:
                 return self.no_action

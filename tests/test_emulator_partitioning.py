@@ -409,7 +409,9 @@ def test_partition_modes_set_by_the_partition(x86: Builder) -> None:
         "set_mode NORMAL returned 1",  # NO_ACTION; then IDLE stops it: nothing more
     ]
     assert run.console("cold") == [FIRST_RUN, "run 41 mode 1 start 1"]  # PARTITION_RESTART
-    assert run.console("warm") == [FIRST_RUN, "run 41 mode 2 start 1"]
+    assert run.console("warm") == [
+        FIRST_RUN, "set_mode WARM_START returned 5",  # INVALID_MODE: it was a cold start
+        "set_mode NORMAL returned 0", "run 41 mode 2 start 1"]
     assert summary_of(run, "normal").endswith(" 0 restart(s)")
     for name in ("cold", "warm"):
         assert summary_of(run, name).endswith(" 1 restart(s)")

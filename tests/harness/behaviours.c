@@ -22,7 +22,8 @@
  *   22  prints half a line, then reads PVRT_PARTITION_SIZE + 0x1000
  *   23  a software interrupt that is not the hypercall trap (x86 int $0x80)
  *   31  partition_set_mode NORMAL twice, then IDLE
- *   32  partition_set_mode COLD_START      33  partition_set_mode WARM_START
+ *   32  partition_set_mode COLD_START
+ *   33  partition_set_mode WARM_START, then NORMAL and WARM_START
  *   41  spins in its window               42  disables virtual interrupts and spins
  *
  * Every run first prints its count of runs, kept in .data from 40, with the mode
@@ -106,7 +107,11 @@ static void misbehave(unsigned behaviour)
         returned("set_mode IDLE", (uint32_t)pv_partition_set_mode(PV_PARTITION_MODE_IDLE));
         break;
     case 32: (void)pv_partition_set_mode(PV_PARTITION_MODE_COLD_START); break;
-    case 33: (void)pv_partition_set_mode(PV_PARTITION_MODE_WARM_START); break;
+    case 33:
+        returned("set_mode WARM_START", (uint32_t)pv_partition_set_mode(PV_PARTITION_MODE_WARM_START));
+        returned("set_mode NORMAL", (uint32_t)pv_partition_set_mode(PV_PARTITION_MODE_NORMAL));
+        (void)pv_partition_set_mode(PV_PARTITION_MODE_WARM_START);
+        break;
     default: console_printf("no behaviour %u\n", behaviour); break;
     }
     console_puts("resumed\n");
