@@ -76,10 +76,13 @@ def trace_events(path: Path) -> list[dict[str, Any]]:
 
 def assert_instants_in_windows(events: list[dict[str, Any]]) -> None:
     """Every hypercall and HM event of a partition happened in one of its windows."""
+    windows: dict[int, list[tuple[float, float]]] = {}
+    for w in events:
+        if w["ph"] == "X":
+            windows.setdefault(w["tid"], []).append((w["ts"], w["ts"] + w["dur"]))
     for event in events:
         if event["ph"] == "i":
-            assert any(w["tid"] == event["tid"] and w["ts"] <= event["ts"] < w["ts"] + w["dur"]
-                       for w in events if w["ph"] == "X"), event
+            assert any(start <= event["ts"] < end for start, end in windows[event["tid"]]), event
 
 
 @pytest.fixture(scope="module")
