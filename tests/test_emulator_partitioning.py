@@ -151,6 +151,12 @@ def test_a_spinning_partition_is_preempted_and_changes_nothing_for_the_others(
                      str(traces[1]))
     for name, window in (("calm", 1), ("middle", 3), ("last", 5)):
         assert run.console(name) == alone.console(name) == calm_lines(window, 5)
+
+    def others(run: Run) -> list[str]:  # the other partitions' lines, in the order printed
+        return [line for line in run.stdout.splitlines() if line.startswith(
+            ("[calm] ", "[middle] ", "[last] "))]
+
+    assert others(run) == others(alone)
     assert run.console("spinner") == [FIRST_RUN]
     assert run.console("masked") == [FIRST_RUN, f"irq_disable returned {NOT_AVAILABLE}"]
     assert "HM:" not in run.stdout
