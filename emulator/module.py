@@ -218,6 +218,8 @@ class Module:
                 partition = self._by_id[window.partition]
                 if partition.runnable:
                     self._run_window(partition, start, end)
+                if self._shutdown:
+                    end = self.now_ns()  # the window ends with the module
                 if self.options.trace:
                     self.trace.window(window.partition, start, end, partition.name)
                 if self._shutdown:

@@ -169,8 +169,8 @@ def test_a_spinning_partition_is_preempted_and_changes_nothing_for_the_others(
                for events in (ran, quiet)]
     assert windows[0] == windows[1]
     assert len(windows[0]) == 15
-    others = {101, 301, 501}
-    assert [e for e in ran if e["tid"] in others] == [e for e in quiet if e["tid"] in others]
+    calm_tids = {101, 301, 501}
+    assert [e for e in ran if e["tid"] in calm_tids] == [e for e in quiet if e["tid"] in calm_tids]
 
 
 def test_hypercalls_spend_the_windows_time_and_time_never_goes_back(x86: Builder) -> None:
@@ -271,10 +271,15 @@ def test_a_module_level_error_can_shut_the_module_down(
     image = x86.image(f"shutdown_{name}",
                       [part(1, CALM, "calm"), part(2, behaviour, name), part(3, CALM, "after")],
                       levels={error: "MODULE"}, module_actions={error: "SHUTDOWN"})
-    run = x86.boot(image)
+    trace = x86.root / f"shutdown_{name}.json"
+    run = x86.boot(image, "--trace", str(trace))
     assert re.fullmatch(rf"{error} \({detail}\) -> MODULE SHUTDOWN", "\n".join(run.hm(name)))
-    assert re.fullmatch(r"run ended \(shutdown\) at 0\.0050\d\d s virtual, 1 major frame\(s\)",
-                        run.summary[0])
+    ended = re.fullmatch(r"run ended \(shutdown\) at (0\.0050\d\d) s virtual, 1 major frame\(s\)",
+                         run.summary[0])
+    assert ended, run.summary[0]
+    windows = [(e["name"], e["ts"], e["ts"] + e["dur"]) for e in trace_events(trace)
+               if e["ph"] == "X"]
+    assert windows == [("calm", 0, 5000), (name, 5000, pytest.approx(float(ended.group(1)) * 1e6))]
     assert run.console("calm") == calm_lines(1, 3)[:3]
     assert run.console("after") == []  # its window never came
     assert run.status == 1  # calm began and never ended
