@@ -5,10 +5,10 @@ of instructions worth the window's time at the virtual CPU rate (Unicorn's
 instruction count), in quanta so that time read inside a window moves; each
 hypercall costs virtual time too, and a quantum whose time the hypercalls
 have spent ends there, so that time read never goes back. A partition that
-idles gives up the rest of its window. Whatever a partition
-does (spinning, interrupts disabled), its window ends on time, and nothing it
-does changes another partition's run. Wall-clock mode instead gives each
-window its duration in host time.
+idles gives up the rest of its window. Whatever a partition does (spinning,
+interrupts disabled), its window ends on time, and nothing it does changes
+another partition's run. Wall-clock mode instead gives each window its
+duration in host time.
 """
 
 from __future__ import annotations
