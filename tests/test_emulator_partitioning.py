@@ -190,9 +190,10 @@ def test_hypercalls_spend_the_windows_time_and_time_never_goes_back(x86: Builder
 def test_a_spinning_partition_is_preempted_on_the_host_clock_too(x86: Builder) -> None:
     image = x86.image("spin_wall", [part(1, CALM, "calm"), part(2, SPIN, "spinner")])
     run = x86.boot(image, "--wall-clock", "--frames", "3")
-    assert run.status == 0
-    assert run.console("calm")[-1] == "*** END OF TEST calm ***"
+    # how far calm gets depends on the host; that the run ends, and calm runs, does not
     assert run.summary[0].startswith("run ended (frames) at ")
+    assert run.console("calm")[0] == FIRST_RUN
+    assert "HM:" not in run.stdout
 
 
 # -- the health monitor -------------------------------------------------------------------
