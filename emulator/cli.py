@@ -23,12 +23,22 @@ def _seconds(text: str) -> int:
     return int(value * 1_000_000_000)
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
 def add_run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--frames", type=int, help="stop after N major frames")
+    parser.add_argument("--frames", type=_positive, help="stop after N major frames")
     parser.add_argument("--time", dest="time_ns", type=_seconds, metavar="SECONDS",
                         help="stop at this virtual time (default: when every partition has "
                         "stopped, at most 60 s)")
-    parser.add_argument("--mips", type=int, default=100,
+    parser.add_argument("--mips", type=_positive, default=100,
                         help="virtual CPU rate in million instructions per second (default 100)")
     parser.add_argument("--wall-clock", action="store_true",
                         help="give windows their duration in host time (not deterministic)")

@@ -14,16 +14,17 @@ from tests.conftest import DEFINITION, ROOT
 
 EXAMPLES = ROOT / "examples"
 
-HELLO = """\
-[hello] 
-[hello] 
-[hello] *** BEGIN OF TEST hello ***
-[hello] Hello World
-[hello] 
-[hello] *** END OF TEST hello ***
-run ended (all stopped) at 0.020000 s virtual, 1 major frame(s)
-  hello: passed, mode IDLE, 5 hypercalls, 0 restart(s)
-"""
+HELLO = "\n".join([
+    "[hello] ",  # the program's leading blank lines, prefixed
+    "[hello] ",
+    "[hello] *** BEGIN OF TEST hello ***",
+    "[hello] Hello World",
+    "[hello] ",
+    "[hello] *** END OF TEST hello ***",
+    "run ended (all stopped) at 0.020000 s virtual, 1 major frame(s)",
+    "  hello: passed, mode IDLE, 5 hypercalls, 0 restart(s)",
+    "",
+])
 
 
 def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
