@@ -12,41 +12,22 @@ same convention; this is the tests' reference for it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from elftools.elf.elffile import ELFFile
 from unicorn import (
-    UC_ARCH_ARM,
-    UC_ARCH_X86,
     UC_HOOK_INTR,
-    UC_MODE_32,
-    UC_MODE_ARM,
     Uc,
-    arm_const,
-    x86_const,
 )
 
+from emulator.arch import backend
 from pvgen.model import Abi
 from pvgen.upcall import CONVENTIONS, WORD, UpcallEntry
 
 GARBAGE = 0xA5  # what memory holds before the program runs: .bss must be cleared by it
 
-
-@dataclass(frozen=True)
-class Cpu:
-    uc_arch: int
-    uc_mode: int
-    registers: Any  # the unicorn constants module
-    prefix: str
-
-
-CPUS = {
-    "x86": Cpu(UC_ARCH_X86, UC_MODE_32, x86_const, "UC_X86_REG_"),
-    "arm": Cpu(UC_ARCH_ARM, UC_MODE_ARM, arm_const, "UC_ARM_REG_"),
-}
 
 # The interrupt number Unicorn reports for each trap instruction.
 ARM_TRAPS = {"svc": 2, "hvc": 11}
@@ -72,7 +53,7 @@ class PartitionRun:
     def __init__(
         self, abi: Abi, dispatch: ModuleType, elf: Path, memory_size: int, idle_periods: int = 3,
     ) -> None:
-        self.cpu = CPUS[abi.arch.name]
+        self.cpu = backend(abi.arch.name)
         self.convention = CONVENTIONS[abi.arch.name]
         self.abi = abi
         self.dispatch = dispatch
@@ -130,7 +111,7 @@ class PartitionRun:
     # ------------------------------------------------------------------
 
     def _register(self, name: str) -> int:
-        constant: int = getattr(self.cpu.registers, self.cpu.prefix + name.upper())
+        constant = self.cpu.register(name)
         return constant
 
     def reg(self, name: str) -> int:

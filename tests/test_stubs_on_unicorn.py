@@ -18,16 +18,11 @@ from typing import Any
 import pytest
 from elftools.elf.elffile import ELFFile
 from unicorn import (
-    UC_ARCH_ARM,
-    UC_ARCH_X86,
     UC_HOOK_INTR,
-    UC_MODE_32,
-    UC_MODE_ARM,
     Uc,
-    arm_const,
-    x86_const,
 )
 
+from emulator.arch import backend
 from pvgen.definition import load
 from pvgen.generate import render_all, write_artifacts
 from pvgen.lang_c import c_abi_macro
@@ -65,26 +60,16 @@ void _start(void)
 
 @dataclass(frozen=True)
 class Target:
-    arch: str
+    """How to build a guest for an architecture; the CPU side is the emulator's back-end."""
+
     compiler: Compiler
     link_flags: tuple[str, ...]
-    uc_arch: int
-    uc_mode: int
-    registers: Any  # the unicorn constants module
-    register_prefix: str
-    pc: int
-    sp: int
 
 
-X86 = Target(
-    "x86", GCC_X86, ("-fno-pic", "-fno-pie", "-no-pie"), UC_ARCH_X86, UC_MODE_32,
-    x86_const, "UC_X86_REG_", x86_const.UC_X86_REG_EIP, x86_const.UC_X86_REG_ESP,
-)
-ARM = Target(
-    "arm", CLANG_ARM, (), UC_ARCH_ARM, UC_MODE_ARM,
-    arm_const, "UC_ARM_REG_", arm_const.UC_ARM_REG_PC, arm_const.UC_ARM_REG_SP,
-)
-TARGETS = {"x86": X86, "arm": ARM}
+TARGETS = {
+    "x86": Target(GCC_X86, ("-fno-pic", "-fno-pie", "-no-pie")),
+    "arm": Target(CLANG_ARM, ()),
+}
 
 
 @dataclass
@@ -179,9 +164,9 @@ def test_compiled_stubs_reach_the_generated_dispatcher(
     generated: Path, tmp_path: Path, abi_name: str, arch: str, macro: str
 ) -> None:
     dispatch = _import(generated / "python" / "pv_dispatch.py")
-    target = TARGETS[arch]
+    target, cpu = TARGETS[arch], backend(arch)
     elf = _build(target, macro, generated, tmp_path)
-    uc = Uc(target.uc_arch, target.uc_mode)
+    uc = Uc(cpu.uc_arch, cpu.uc_mode)
     uc.mem_map(0, MEMORY_SIZE)
     entry, symbols = _load(uc, elf)
     handlers = RecordingHandlers(uc)
@@ -189,15 +174,11 @@ def test_compiled_stubs_reach_the_generated_dispatcher(
     abi = dispatch.ABIS[abi_name]
     traps: list[int] = []
 
-    def register(name: str) -> int:
-        constant: int = getattr(target.registers, target.register_prefix + name.upper())
-        return constant
-
     def read_register(name: str) -> int:
-        value: int = uc.reg_read(register(name))
+        value: int = uc.reg_read(cpu.register(name))
         return value
 
-    return_register = register(abi.return_register)
+    return_register = cpu.register(abi.return_register)
 
     def on_interrupt(uc: Uc, intno: int, _user: object) -> None:
         traps.append(intno)
@@ -205,7 +186,7 @@ def test_compiled_stubs_reach_the_generated_dispatcher(
         uc.reg_write(return_register, result)
 
     uc.hook_add(UC_HOOK_INTR, on_interrupt)
-    uc.reg_write(target.sp, MEMORY_SIZE - 16)
+    uc.reg_write(cpu.register(cpu.sp), MEMORY_SIZE - 16)
     try:
         uc.emu_start(entry, MEMORY_SIZE, count=100_000)
     except Exception as exc:  # an unsupported trap instruction surfaces as a CPU exception
