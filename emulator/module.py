@@ -1,29 +1,31 @@
 """The module: partitions run in their windows of the repeating major frame.
 
-Virtual time is deterministic by default: a partition's CPU executes a budget
-of instructions worth the window's time at the virtual CPU rate (Unicorn's
-instruction count), in quanta so that time read inside a window moves; each
-hypercall costs virtual time too, and a quantum whose time the hypercalls
-have spent ends there, so that time read never goes back. A partition that
-idles gives up the rest of its window. Whatever a partition does (spinning,
-interrupts disabled), its window ends on time, and nothing it does changes
-another partition's run. Wall-clock mode instead gives each window its
-duration in host time.
+Virtual time is deterministic by default: a partition's CPU gets a budget of
+instructions worth the window's time at the virtual CPU rate, charged per
+translated block by the native clock; the time a partition reads is its
+window's start plus what it has executed so far. Each hypercall costs virtual
+time too (taken from the same budget), so polling loops see time move and time
+never goes back or past the window's end. A partition that idles gives up the
+rest of its window. Whatever a partition does (spinning, interrupts disabled),
+its window ends on time, and nothing it does changes another partition's run.
+Wall-clock mode instead gives each window its duration in host time, stopped
+by one watchdog thread.
 """
 
 from __future__ import annotations
 
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import TextIO
 
 from emulator.arch import backend
+from emulator.clock import InstructionClock, WallClock
 from emulator.console import Console, open_console_file
+from emulator.cpu import NO_RESULT
 from emulator.hm import HealthMonitor, HmEvent
-from emulator.partition import Mode, Partition, Stop
+from emulator.partition import Mode, Partition, Stop, Trap
 from emulator.services import PartitionServices
 from emulator.trace import Trace
 from pvgen.image.read import Image
@@ -34,7 +36,6 @@ HYPERCALL_NS = 1_000  # virtual time a hypercall costs, so polling loops see tim
 @dataclass(frozen=True)
 class RunOptions:
     mips: int = 100  # the virtual CPU rate, million instructions per virtual second
-    quantum_ns: int = 1_000_000  # how far time moves between two reads inside a window
     frames: int | None = None  # stop after this many major frames
     time_ns: int | None = None  # stop at this virtual time
     wall_clock: bool = False  # windows last their duration in host time instead
@@ -79,32 +80,34 @@ class Module:
         abi = dispatcher.ABIS[self.manifest.abi]
         self.abi_name = abi.name
         arch = backend(self.manifest.arch)
-        trap = arch.trap_interrupt(abi.trap_instruction, abi.trap_vector)
-        self._return_register = abi.return_register
-        self._number_register = abi.number_register
+        trap = Trap(arch.trap_interrupt(abi.trap_instruction, abi.trap_vector),
+                    abi.trap_registers, abi.return_register)
+        self._fetch_and_dispatch = dispatcher.fetcher(abi.name)
+        cost = None if options.wall_clock else max(1, HYPERCALL_NS * options.mips // 1000)
         self.partitions = [
-            Partition(entry, image.partition_elf(i), arch, trap, self._on_trap)
+            Partition(entry, image.partition_elf(i), arch, trap, self._on_trap, cost)
             for i, entry in enumerate(self.manifest.partitions)
         ]
         self._by_id = {p.entry.identifier: p for p in self.partitions}
-        self._services = {p.name: PartitionServices(self, p) for p in self.partitions}
+        for p in self.partitions:
+            p.services = PartitionServices(self, p)
+        self._tracing = options.trace is not None
         self._consoles = {
             p.name: Console(p.name, options.out, open_console_file(options.console_dir, p.name))
             for p in self.partitions
         }
-        self._hypercalls = dict.fromkeys(self._consoles, 0)
         self.hm = HealthMonitor(self.manifest)
         self.trace = Trace(self.manifest.module, [(p.entry.identifier, p.name)
                                                   for p in self.partitions])
-        self._now = 0
-        self._extra = 0
-        self._quantum_end = 0  # when the running partition's CPU must stop
+        self._clock = WallClock() if options.wall_clock else InstructionClock(options.mips)
+        self._now = 0  # the time between windows
+        self.now_ns = self._between_windows  # what reads the time: the clock in a window
         self._shutdown = False
         self._pending: dict[str, HmEvent] = {}  # HM actions waiting for the CPU to stop
 
     # -- what services and partitions call --------------------------------------------
-    def now_ns(self) -> int:
-        return self._now + self._extra
+    def _between_windows(self) -> int:
+        return self._now
 
     def console(self, partition: Partition) -> Console:
         return self._consoles[partition.name]
@@ -113,21 +116,15 @@ class Module:
         if self.options.trace:
             self.trace.instant(partition.entry.identifier, self.now_ns(), "note", text)
 
-    def _on_trap(self, partition: Partition) -> None:
-        services = self._services[partition.name]
-        if self.options.trace:
-            number = partition.read_register(self._number_register)
+    def _on_trap(self, partition: Partition) -> int:
+        """Serve a hypercall: the generated dispatcher checks and decodes, services act."""
+        registers = partition.cpu.trap_view.tolist()
+        if self._tracing:
             self.trace.instant(partition.entry.identifier, self.now_ns(), "hypercall",
-                               f"hypercall {number}")
-        result = self.dispatcher.fetch_and_dispatch(
-            self.abi_name, partition.read_register, partition.memory, services
-        )
-        self._hypercalls[partition.name] += 1
-        self._extra += HYPERCALL_NS
-        if partition.stop is None or partition.stop.reason == "idle":
-            partition.write_register(self._return_register, result)
-        if partition.stop is None and self.now_ns() >= self._quantum_end:
-            partition.preempt()  # its hypercalls have spent the quantum
+                               f"hypercall {registers[0]}")
+        result: int = self._fetch_and_dispatch(registers, partition.memory, partition.services)
+        stop = partition.stop
+        return result if stop is None or stop.reason == "idle" else NO_RESULT
 
     def health_event(self, partition: Partition, error: str, detail: str, resumable: bool) -> None:
         """Record an error; any action but IGNORE stops the CPU and is applied once it has."""
@@ -185,24 +182,13 @@ class Module:
             self._apply(partition, event)
 
     def _run_window(self, partition: Partition, start: int, end: int) -> None:
-        if self.options.wall_clock:
-            self._now, self._extra, self._quantum_end = start, 0, end
-            began = time.perf_counter()
-            stop = partition.run(None, timeout_us=max(1, (end - start) // 1000))
-            self._extra = int((time.perf_counter() - began) * 1e9)
-            if stop is not None:
-                self._after_stop(partition, stop)
-            return
-        now = start
-        while now < end and partition.runnable and not self._shutdown:
-            quantum_end = min(end, now + self.options.quantum_ns)
-            self._now, self._extra, self._quantum_end = now, 0, quantum_end
-            budget = max(1, (quantum_end - now) * self.options.mips // 1000)
-            stop = partition.run(budget)
-            if stop is not None:
-                self._after_stop(partition, stop)
-                break  # an idle, stopped, faulted or restarted partition waits for its next window
-            now = quantum_end
+        """Run a partition in its window; afterwards the clock reads when its CPU stopped."""
+        self.now_ns = self._clock.now
+        stop = self._clock.run(partition, start, end)
+        self._now = self._clock.now()
+        self.now_ns = self._between_windows  # the clock stays where the CPU stopped
+        if stop is not None:
+            self._after_stop(partition, stop)  # an idle, stopped or faulted partition waits
 
     def run(self) -> RunResult:
         frame_ns = self.manifest.major_frame_ns
@@ -219,7 +205,7 @@ class Module:
                 if partition.runnable:
                     self._run_window(partition, start, end)
                 if self._shutdown:
-                    end = self.now_ns()  # the window ends with the module
+                    end = self._now  # the window ends with the module
                 if self.options.trace:
                     self.trace.window(window.partition, start, end, partition.name)
                 if self._shutdown:
@@ -228,7 +214,7 @@ class Module:
             if self._shutdown:
                 ended_by = "shutdown"  # the clock stays where the module shut down
                 break
-            self._now, self._extra = min(base + frame_ns, limit), 0
+            self._now = min(base + frame_ns, limit)
             if not any(p.runnable for p in self.partitions):
                 ended_by = "all stopped"
             elif self.options.frames is not None and frame >= self.options.frames:
@@ -238,6 +224,7 @@ class Module:
         return self._finish(ended_by, frame)
 
     def _finish(self, ended_by: str, frames: int) -> RunResult:
+        self._clock.close()
         for console in self._consoles.values():
             console.flush()
             if console.file is not None:
@@ -250,7 +237,7 @@ class Module:
             frames=frames,
             partitions=tuple(
                 PartitionSummary(p.name, self._consoles[p.name].verdict, p.mode.value, p.restarts,
-                                 self._hypercalls[p.name])
+                                 p.served)
                 for p in self.partitions
             ),
             hm_log=tuple(self.hm.log),

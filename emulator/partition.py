@@ -12,31 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from functools import partial
 from typing import Any
 
-from unicorn import (
-    UC_ERR_FETCH_PROT,
-    UC_ERR_FETCH_UNMAPPED,
-    UC_ERR_INSN_INVALID,
-    UC_ERR_READ_PROT,
-    UC_ERR_READ_UNALIGNED,
-    UC_ERR_READ_UNMAPPED,
-    UC_ERR_WRITE_PROT,
-    UC_ERR_WRITE_UNMAPPED,
-    UC_HOOK_INTR,
-    Uc,
-    UcError,
-)
-
 from emulator.arch import Backend, Fault
+from emulator.cpu import Cpu, GuestMemory, TrapRegisters, Watchdog, error_text, fault_of
 from emulator.errors import EmulatorError
 from pvgen.image.elfview import ElfError, read_view
 from pvgen.image.manifest import PartitionEntry
 
-_MEMORY_ERRORS = {
-    UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED, UC_ERR_FETCH_UNMAPPED, UC_ERR_READ_PROT,
-    UC_ERR_WRITE_PROT, UC_ERR_FETCH_PROT, UC_ERR_READ_UNALIGNED,
-}
+PF_X = 1  # an ELF segment's executable flag
 
 
 class Mode(Enum):
@@ -62,6 +47,7 @@ class Segment:
     address: int
     data: bytes
     memsz: int
+    executable: bool
 
 
 def load_segments(entry: PartitionEntry, elf: bytes) -> list[Segment]:
@@ -81,64 +67,64 @@ def load_segments(entry: PartitionEntry, elf: bytes) -> list[Segment]:
                 f"error: partition '{entry.name}': a segment at {seg.vaddr:#x} does not fit its "
                 f"{entry.memory_size} bytes"
             )
-        segments.append(Segment(seg.vaddr, elf[seg.offset : seg.offset + seg.filesz], seg.memsz))
+        segments.append(Segment(seg.vaddr, elf[seg.offset : seg.offset + seg.filesz], seg.memsz,
+                                bool(seg.flags & PF_X)))
     return segments
 
 
-class GuestMemory:
-    """The partition's memory as the generated dispatcher sees it."""
+@dataclass(frozen=True)
+class Trap:
+    """How the ABI's hypercall trap reaches the hypervisor on this CPU."""
 
-    def __init__(self, uc: Uc, size: int) -> None:
-        self.uc = uc
-        self._size = size
-
-    @property
-    def size(self) -> int:
-        return self._size
-
-    def read(self, addr: int, n: int) -> bytes:
-        return bytes(self.uc.mem_read(addr, n))
-
-    def write(self, addr: int, data: bytes) -> None:
-        self.uc.mem_write(addr, data)
+    interrupt: int  # the interrupt number Unicorn reports for the trap instruction
+    registers: tuple[str, ...]  # what the dispatcher reads (the ABI's trap_registers)
+    result_register: str
 
 
-# What the module gives a partition to serve its traps.
-TrapHandler = Callable[["Partition"], None]
+# What the module gives a partition to serve its traps: the result word to hand back, or
+# NO_RESULT to leave the registers alone.
+TrapHandler = Callable[["Partition"], int]
 
 
 class Partition:
     """A partition's CPU, memory and ARINC state, restartable from the image."""
 
     def __init__(
-        self, entry: PartitionEntry, elf: bytes, arch: Backend, trap_interrupt: int,
-        on_trap: TrapHandler,
+        self, entry: PartitionEntry, elf: bytes, arch: Backend, trap: Trap, on_trap: TrapHandler,
+        hypercall_cost: int | None,
     ) -> None:
+        """`hypercall_cost`: the instructions a hypercall takes from the window's budget in
+        deterministic mode; None in wall-clock mode, where windows have no budget."""
         self.entry = entry
         self.name = entry.name
         self.arch = arch
         self.segments = load_segments(entry, elf)
-        self.trap_interrupt = trap_interrupt
+        self.trap = trap
         self.on_trap = on_trap
+        self.hypercall_cost = hypercall_cost
+        self.hypercalls = 0  # served by CPUs the partition no longer has
+        self.services: Any = None  # its hypercalls' handlers, which the module attaches
         self.mode = Mode.COLD_START
         self.start_condition = "NORMAL_START"
         self.restarts = 0
         self.stop: Stop | None = None
         self._registers: dict[str, int] = {}  # name -> Unicorn constant, filled on first use
         self._pc = arch.register(arch.pc)
-        self.uc = self._create_cpu()
-        self.memory = GuestMemory(self.uc, entry.memory_size)
+        self._trap = TrapRegisters(trap.interrupt, tuple(map(self._constant, trap.registers)),
+                                   self._constant(trap.result_register))
+        self.cpu = self._create_cpu()
+        self.memory = GuestMemory(self.cpu)
 
     # -- life cycle ---------------------------------------------------------------
-    def _create_cpu(self) -> Uc:
-        uc = Uc(self.arch.uc_arch, self.arch.uc_mode)
-        uc.mem_map(0, self.entry.memory_size)
+    def _create_cpu(self) -> Cpu:
+        cpu = Cpu(self.arch, self.entry.memory_size, self._trap, partial(self.on_trap, self),
+                  self._on_fault, self.hypercall_cost)
         for segment in self.segments:
-            uc.mem_write(segment.address, segment.data)  # the rest of the map is zero
-        uc.reg_write(self._pc, self.entry.entry)
-        uc.reg_write(self.arch.register(self.arch.sp), self.entry.memory_size)
-        uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
-        return uc
+            # the rest of the memory is zero
+            cpu.load(segment.address, segment.data, segment.memsz if segment.executable else 0)
+        cpu.write(self._pc, self.entry.entry)
+        cpu.write(self.arch.register(self.arch.sp), self.entry.memory_size)
+        return cpu
 
     def restart(self, warm: bool, condition: str) -> None:
         """Reload the partition from the image: a fresh CPU and memory, as at boot.
@@ -146,48 +132,62 @@ class Partition:
         POK keeps nothing of a partition across a restart; a warm start differs only
         in the start condition and mode the partition then reads.
         """
-        self.uc = self._create_cpu()
-        self.memory = GuestMemory(self.uc, self.entry.memory_size)
+        self.hypercalls += self.cpu.hypercalls
+        self.cpu.close()
+        self.cpu = self._create_cpu()
+        self.memory = GuestMemory(self.cpu)
         self.mode = Mode.WARM_START if warm else Mode.COLD_START
         self.start_condition = condition
         self.restarts += 1
         self.stop = None
+
+    def close(self) -> None:
+        self.cpu.close()
+
+    @property
+    def served(self) -> int:
+        """Hypercalls served since boot, across restarts."""
+        return self.hypercalls + self.cpu.hypercalls
 
     @property
     def runnable(self) -> bool:
         return self.mode is not Mode.IDLE
 
     # -- running ---------------------------------------------------------------
-    def run(self, instructions: int | None, timeout_us: int = 0) -> Stop | None:
-        """Run until the budget (instructions, or wall-clock µs) is spent or the CPU stops."""
+    def run_counted(self, instructions: int) -> Stop | None:
+        """Run at most this many instructions (deterministic mode), or until the CPU stops."""
+        budget = self.cpu.budget
+        assert budget is not None, "a counted run needs a CPU made with a budget"
+        budget.left = instructions
+        return self._run()
+
+    def run_for(self, watchdog: Watchdog, ns: int) -> Stop | None:
+        """Run for this much host time (wall-clock mode), or until the CPU stops."""
+        watchdog.arm(self.cpu, ns)
+        try:
+            return self._run()
+        finally:
+            watchdog.disarm()
+
+    def _run(self) -> Stop | None:
         self.stop = None
-        pc = self.uc.reg_read(self._pc)
+        pc = self.cpu.read(self._pc)
         thumb = self.arch.thumb_bit
         if thumb is not None and self.read_register(thumb[0]) & thumb[1]:
             pc |= 1  # go on in Thumb state
-        try:
-            if instructions is None:
-                self.uc.emu_start(pc, -1 & 0xFFFFFFFF, timeout=timeout_us)
-            else:
-                self.uc.emu_start(pc, -1 & 0xFFFFFFFF, count=instructions)
-        except UcError as exc:
-            self.stop = Stop("fault", _fault_of(exc.errno), f"{exc} at {pc_hex(self)}")
+        status = self.cpu.run(pc)
+        if status != 0:
+            self.stop = Stop("fault", fault_of(status),
+                             f"{error_text(status)} at {pc_hex(self)}")
         return self.stop
-
-    def preempt(self) -> None:
-        """Called from inside a hook: stop the CPU at once, as when its budget is spent."""
-        self.uc.emu_stop()
 
     def halt(self, reason: str, fault: Fault | None = None, detail: str = "") -> None:
         """Called from inside a hook: stop the CPU at once, saying why."""
         self.stop = Stop(reason, fault, detail)
-        self.uc.emu_stop()
+        self.cpu.stop()
 
-    def _on_interrupt(self, uc: Uc, intno: int, _user: Any) -> None:
-        if intno == self.trap_interrupt:
-            self.on_trap(self)
-            return
-        self.halt("fault", self.arch.fault(intno), f"CPU exception {intno} at {pc_hex(self)}")
+    def _on_fault(self, number: int) -> None:
+        self.halt("fault", self.arch.fault(number), f"CPU exception {number} at {pc_hex(self)}")
 
     def _constant(self, name: str) -> int:
         constant = self._registers.get(name)
@@ -196,20 +196,12 @@ class Partition:
         return constant
 
     def read_register(self, name: str) -> int:
-        value: int = self.uc.reg_read(self._constant(name))
-        return value
+        return self.cpu.read(self._constant(name))
 
     def write_register(self, name: str, value: int) -> None:
-        self.uc.reg_write(self._constant(name), value)
+        self.cpu.write(self._constant(name), value)
 
 
 def pc_hex(partition: Partition) -> str:
-    return f"{partition.uc.reg_read(partition.arch.register(partition.arch.pc)):#x}"
+    return f"{partition.read_register(partition.arch.pc):#x}"
 
-
-def _fault_of(errno: int) -> Fault:
-    if errno in _MEMORY_ERRORS:
-        return Fault.MEMORY_VIOLATION
-    if errno == UC_ERR_INSN_INVALID:
-        return Fault.ILLEGAL_REQUEST
-    return Fault.HARDWARE_FAULT

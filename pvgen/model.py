@@ -304,6 +304,13 @@ class Abi:
         return 1 if self.block_counted else 0
 
     @property
+    def trap_registers(self) -> tuple[str, ...]:
+        """The registers a trapped call is read from: the number's, then the block's or the
+        arguments'. An emulator reads them in one go and hands their values over in this order."""
+        rest = (self.block_register,) if self.block_register else self.argument_registers
+        return (self.number_register, *rest)
+
+    @property
     def block_bytes(self) -> int:
         """BLOCK: the size of the whole argument block, count word included."""
         return self.word_bytes * (self.block_header_words + self.block_words)

@@ -128,7 +128,8 @@ class PartitionRun:
             return
         self.trap_sps.append(self.reg(self.convention.sp))
         self._resumed = False
-        result = self.dispatch.fetch_and_dispatch(self.abi.name, self.reg, self.memory, self)
+        values = [self.reg(name) for name in self.abi.trap_registers]
+        result = self.dispatch.fetch_and_dispatch(self.abi.name, values, self.memory, self)
         if not self._resumed:
             self.set_reg(self.abi.return_register, result)
         if self.ended is None:

@@ -583,6 +583,13 @@ def registers(**values: int) -> Any:
     return lambda name: values.get(name, 0)
 
 
+def fetch(module: ModuleType, abi: str, register: Any, mem: Any, handlers: Any) -> int:
+    """fetch_and_dispatch with the ABI's trap registers read by name, as an emulator does."""
+    values = [register(name) for name in module.ABIS[abi].trap_registers]
+    result: int = module.fetch_and_dispatch(abi, values, mem, handlers)
+    return result
+
+
 def test_block_abi_reads_count_and_words_from_the_block(
     pv: ModuleType, interface: Interface
 ) -> None:
@@ -590,12 +597,12 @@ def test_block_abi_reads_count_and_words_from_the_block(
     mem.buffer[0x10:0x14] = b"hi!\0"
     mem.buffer[PSIZE - 24 :] = struct.pack("<6I", 2, 0x10, 3, 0, 0, 0)
     handlers = Recorder(interface)
-    result = pv.fetch_and_dispatch("pok_x86", registers(eax=10, ebx=PSIZE - 24), mem, handlers)
+    result = fetch(pv, "pok_x86", registers(eax=10, ebx=PSIZE - 24), mem, handlers)
     assert result == RESULT
     assert handlers.calls == [("console_write", (b"hi!", 3))]
     mem.buffer[PSIZE - 24 :] = struct.pack("<6I", 3, 0x10, 3, 0, 0, 0)
     handlers = Recorder(interface)
-    assert pv.fetch_and_dispatch("pok_x86", registers(eax=10, ebx=PSIZE - 24), mem, handlers) == 3
+    assert fetch(pv, "pok_x86", registers(eax=10, ebx=PSIZE - 24), mem, handlers) == 3
     assert handlers.rejections == [(10, pv.Reject.bad_arg_count)]
 
 
@@ -606,7 +613,7 @@ def test_a_block_outside_the_partition_is_a_bad_pointer(
     handlers = Recorder(interface)
     mem = GuestBytes(bytearray(PSIZE))
     # The number is not looked at: even an unknown one is a bad pointer here.
-    result = pv.fetch_and_dispatch("pok_x86", registers(eax=999, ebx=block), mem, handlers)
+    result = fetch(pv, "pok_x86", registers(eax=999, ebx=block), mem, handlers)
     assert result == 3
     assert handlers.rejections == [(999, pv.Reject.bad_pointer)]
     assert handlers.calls == []
@@ -616,7 +623,7 @@ def test_a_block_at_address_zero_is_fine(pv: ModuleType, interface: Interface) -
     """The block is not a parameter: only its range is checked, not NULL."""
     mem = GuestBytes(bytearray(PSIZE))
     handlers = Recorder(interface)
-    assert pv.fetch_and_dispatch("pok_x86", registers(eax=27, ebx=0), mem, handlers) == RESULT
+    assert fetch(pv, "pok_x86", registers(eax=27, ebx=0), mem, handlers) == RESULT
     assert handlers.calls == [("irq_enable", ())]
 
 
@@ -631,7 +638,7 @@ def test_register_abis_read_their_registers(
     handlers = Recorder(interface)
     # Registers wider than 32 bits are cut to the 32-bit word.
     wide = {r: v | 0xDEAD00000000 for r, v in values.items()}
-    assert pv.fetch_and_dispatch(abi, registers(**wide), mem, handlers) == RESULT
+    assert fetch(pv, abi, registers(**wide), mem, handlers) == RESULT
     assert handlers.calls == [("timer_set_period", (0x0123456789ABCDEF,))]
 
 
@@ -640,12 +647,12 @@ def test_high_first_abis_swap_64_bit_words(xt: ModuleType, shapes: Interface) ->
     # blk: uncounted, high_first: wide(s: i64, u: u64, tail: i32)
     mem.buffer[0x20:0x34] = struct.pack("<5I", 0xFFFFFFFF, 0xFFFFFFFE, 0x1, 0x2, 0xFFFFFFFF)
     handlers = Recorder(shapes)
-    assert xt.fetch_and_dispatch("blk", registers(eax=2, ebx=0x20), mem, handlers) == RESULT
+    assert fetch(xt, "blk", registers(eax=2, ebx=0x20), mem, handlers) == RESULT
     assert handlers.calls == [("wide", (-2, 0x100000002, -1))]
     # a call without 64-bit values is passed as it is
     mem.buffer[0x20:0x24] = struct.pack("<I", PSIZE)
     handlers = Recorder(shapes)
-    assert xt.fetch_and_dispatch("blk", registers(eax=3, ebx=0x20), mem, handlers) == 0xFFFFFFF2
+    assert fetch(xt, "blk", registers(eax=3, ebx=0x20), mem, handlers) == 0xFFFFFFF2
     assert handlers.rejections == [(3, xt.Reject.bad_pointer)]
 
 
@@ -653,7 +660,7 @@ def test_counted_block_on_a_second_architecture(xt: ModuleType, shapes: Interfac
     mem = GuestBytes(bytearray(PSIZE))
     mem.buffer[0:24] = struct.pack("<6I", 5, 0, 0, 0x10, 0x20, 0x30)
     handlers = Recorder(shapes)
-    assert xt.fetch_and_dispatch("counted", registers(r7=2, r0=0), mem, handlers) == RESULT
+    assert fetch(xt, "counted", registers(r7=2, r0=0), mem, handlers) == RESULT
     assert handlers.calls == [("wide", (0, 0x20 << 32 | 0x10, 0x30))]
 
 
@@ -739,6 +746,6 @@ def test_random_traps_never_raise(
     state[data.number_register] = number
     mem = GuestBytes(bytearray(memory))
     handlers = Recorder(interface, reply=zero_reply)
-    result = pv.fetch_and_dispatch(abi, registers(**state), mem, handlers)
+    result = fetch(pv, abi, registers(**state), mem, handlers)
     assert 0 <= result <= MASK
     assert len(handlers.rejections) + len(handlers.calls) == 1

@@ -182,7 +182,8 @@ def test_compiled_stubs_reach_the_generated_dispatcher(
 
     def on_interrupt(uc: Uc, intno: int, _user: object) -> None:
         traps.append(intno)
-        result = dispatch.fetch_and_dispatch(abi_name, read_register, memory, handlers)
+        values = [read_register(name) for name in abi.trap_registers]
+        result = dispatch.fetch_and_dispatch(abi_name, values, memory, handlers)
         uc.reg_write(return_register, result)
 
     uc.hook_add(UC_HOOK_INTR, on_interrupt)

@@ -1,0 +1,245 @@
+"""A partition's CPU on Unicorn, with the fast paths a hypervisor needs.
+
+This is the only module that talks to Unicorn. It goes below the Python
+binding's convenience methods where they cost more than the guest work they
+serve: registers are read in one batch call into buffers made once; the
+partition's memory is a host mapping Unicorn executes from, so the hypercall
+path reads and writes it as a ``memoryview`` without a call into Unicorn; the
+interrupt hook is a bare ctypes callback. The instruction budget (deterministic
+time) and the host-time watchdog (wall-clock windows) come from the native
+clock (``emulator.native``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import mmap
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from unicorn import (
+    UC_ERR_FETCH_PROT,
+    UC_ERR_FETCH_UNMAPPED,
+    UC_ERR_INSN_INVALID,
+    UC_ERR_READ_PROT,
+    UC_ERR_READ_UNALIGNED,
+    UC_ERR_READ_UNMAPPED,
+    UC_ERR_WRITE_PROT,
+    UC_ERR_WRITE_UNALIGNED,
+    UC_ERR_WRITE_UNMAPPED,
+    UC_HOOK_BLOCK,
+    UC_HOOK_INTR,
+    UC_PROT_ALL,
+    Uc,
+)
+from unicorn.unicorn_py3.unicorn import uclib
+
+from emulator.arch import Backend, Fault
+from emulator.native import BudgetHeader, TrapHeader, library
+
+NO_END = 0xFFFFFFFF  # emu_start's `until`: an address no partition reaches
+
+# Serves the hypercall trap: the result word for the ABI's result register, or NO_RESULT
+# to leave the registers as they are.
+TrapServer = Callable[[], int]
+FaultHandler = Callable[[int], None]  # any other interrupt the CPU raised, by number
+NO_RESULT = -1
+
+# The hot entry points again, without the binding's prototypes: ctypes checking and
+# converting each argument against them costs more than the call (~1 µs against ~0.4 µs).
+# Every argument passed to these is already a ctypes object or a small int.
+_raw = ctypes.CDLL(uclib._name)
+_reg_read, _reg_write, _emu_stop = _raw.uc_reg_read, _raw.uc_reg_write, _raw.uc_emu_stop
+_SERVE = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_uint32)
+
+
+@dataclass(frozen=True)
+class TrapRegisters:
+    """The hypercall trap as the native interrupt hook handles it."""
+
+    interrupt: int  # Unicorn's interrupt number for the trap instruction
+    registers: tuple[int, ...]  # read before each hypercall is served (the ABI's trap_registers)
+    result: int  # written with the served result
+_MEMORY_ERRORS = frozenset({
+    UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED, UC_ERR_FETCH_UNMAPPED, UC_ERR_READ_PROT,
+    UC_ERR_WRITE_PROT, UC_ERR_FETCH_PROT, UC_ERR_READ_UNALIGNED, UC_ERR_WRITE_UNALIGNED,
+})
+
+
+class Watchdog:
+    """One host thread for a whole run that stops a CPU whose window's time is over."""
+
+    def __init__(self) -> None:
+        self._lib = library()
+        self._handle = self._lib.pv_watchdog_new(ctypes.cast(uclib.uc_emu_stop, ctypes.c_void_p))
+        if not self._handle:
+            raise MemoryError("the emulator's watchdog thread could not start")
+
+    def arm(self, cpu: Cpu, ns: int) -> None:
+        self._lib.pv_watchdog_arm(self._handle, cpu.handle, ns)
+
+    def disarm(self) -> None:
+        self._lib.pv_watchdog_disarm(self._handle)
+
+    def close(self) -> None:
+        if self._handle:
+            self._lib.pv_watchdog_free(self._handle)
+            self._handle = None
+
+
+class Cpu:
+    """One Unicorn CPU whose whole address space is [0, size) of its own memory."""
+
+    def __init__(self, arch: Backend, size: int, trap: TrapRegisters, serve: TrapServer,
+                 fault: FaultHandler, hypercall_cost: int | None) -> None:
+        """`hypercall_cost`: instructions a hypercall takes from the budget; None: no budget
+        (the CPU runs until stopped, as in wall-clock mode)."""
+        self.arch = arch
+        self.size = size
+        self._uc = Uc(arch.uc_arch, arch.uc_mode)
+        self.handle = ctypes.c_void_p(self._uc._uch.value)  # type: ignore[union-attr]
+        self._ram = mmap.mmap(-1, size)  # zero-filled, and host pages only where touched
+        self._ram_address = ctypes.addressof(ctypes.c_char.from_buffer(self._ram))
+        self.memory = memoryview(self._ram)
+        self._uc.mem_map_ptr(0, size, UC_PROT_ALL, self._ram_address)
+        self._value = ctypes.c_uint32()
+        self._value_ref = ctypes.byref(self._value)
+        self._code: list[tuple[int, int]] = []  # ranges whose translations a write drops
+        lib = library()
+        self._serve, self._fault, self._trap_interrupt = serve, fault, trap.interrupt
+        self._error: BaseException | None = None
+        self._callback = _SERVE(self._interrupt)  # kept: the native hook holds its address
+        ids = (ctypes.c_int32 * len(trap.registers))(*trap.registers)
+        self._trap_handle: int | None = lib.pv_trap_new(
+            trap.interrupt, ids, len(trap.registers), trap.result,
+            ctypes.cast(_reg_read, ctypes.c_void_p), ctypes.cast(_reg_write, ctypes.c_void_p),
+            ctypes.cast(self._callback, ctypes.c_void_p))
+        if not self._trap_handle:
+            raise MemoryError("no memory for a partition's trap hook, or too many trap registers")
+        self._trap = TrapHeader.from_address(self._trap_handle)
+        values = (ctypes.c_uint32 * len(trap.registers)).from_address(self._trap_handle)
+        # the trap registers' values as the hypercall being served left them (a memoryview:
+        # iterating a ctypes array is slow)
+        self.trap_view = memoryview(values).cast("B").cast("I")
+        self._add_hook(UC_HOOK_INTR, ctypes.cast(lib.pv_trap_interrupt, ctypes.c_void_p),
+                       self._trap_handle)
+        self._budget_handle: int | None = None
+        self.budget: BudgetHeader | None = None
+        if hypercall_cost is not None:
+            self._budget_handle = lib.pv_budget_new(
+                ctypes.cast(uclib.uc_ctl, ctypes.c_void_p), ctypes.cast(_emu_stop, ctypes.c_void_p)
+            )
+            if not self._budget_handle:
+                raise MemoryError("no memory for a partition's instruction budget")
+            self.budget = BudgetHeader.from_address(self._budget_handle)
+            self._trap.budget, self._trap.cost = self._budget_handle, hypercall_cost
+            self._add_hook(UC_HOOK_BLOCK, ctypes.cast(lib.pv_budget_block, ctypes.c_void_p),
+                           self._budget_handle)
+
+    def _add_hook(self, kind: int, callback: ctypes.c_void_p, user: int | None) -> None:
+        handle = ctypes.c_size_t()
+        status = uclib.uc_hook_add(self.handle, ctypes.byref(handle), kind, callback,
+                                   ctypes.c_void_p(user), ctypes.c_uint64(1), ctypes.c_uint64(0))
+        if status != 0:
+            raise RuntimeError(f"Unicorn refused a hook: {error_text(status)}")
+
+    def close(self) -> None:
+        """Release Unicorn, the budget and the memory now rather than at collection."""
+        self._uc._Uc__finalizer()  # type: ignore[attr-defined]  # the binding's uc_close, once
+        if self._budget_handle is not None:
+            library().pv_budget_free(self._budget_handle)
+            self._budget_handle = None
+            self.budget = None
+        if self._trap_handle is not None:
+            self.trap_view.release()
+            library().pv_trap_free(self._trap_handle)
+            self._trap_handle = None
+        self.memory.release()
+
+    # -- loading -----------------------------------------------------------------------
+    def load(self, address: int, data: bytes, code_bytes: int = 0) -> None:
+        """Copy bytes in before the CPU first runs; `code_bytes` from `address` hold code."""
+        self.memory[address : address + len(data)] = data
+        if code_bytes:
+            self._code.append((address, address + code_bytes))
+
+    # -- registers -----------------------------------------------------------------------
+    def read(self, register: int) -> int:
+        _reg_read(self.handle, register, self._value_ref)
+        return self._value.value
+
+    def write(self, register: int, value: int) -> None:
+        self._value.value = value & 0xFFFFFFFF
+        _reg_write(self.handle, register, self._value_ref)
+
+    @property
+    def hypercalls(self) -> int:
+        """Hypercalls this CPU has served."""
+        served: int = self._trap.served
+        return served
+
+    # -- memory, as the hypervisor writes it ------------------------------------------------
+    def write_memory(self, address: int, data: bytes) -> None:
+        """Write guest memory as the hypervisor; a write over code drops its translations.
+
+        Writing the mapping directly costs a tenth of Unicorn's uc_mem_write, which would
+        look for translations to drop on every write; code is where the ELF says it is.
+        """
+        end = address + len(data)
+        self.memory[address:end] = data
+        for start, stop in self._code:
+            if address < stop and start < end:
+                self._uc.ctl_remove_cache(address, end)
+                return
+
+    # -- running -----------------------------------------------------------------------------
+    def run(self, begin: int) -> int:
+        """Run from `begin` until stopped; Unicorn's error code (0: none)."""
+        status: int = uclib.uc_emu_start(self.handle, begin, NO_END, 0, 0)
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        return status
+
+    def stop(self) -> None:
+        _emu_stop(self.handle)
+
+    def _interrupt(self, number: int) -> int:
+        try:
+            if number == self._trap_interrupt:
+                return self._serve()
+            self._fault(number)
+            return NO_RESULT
+        except BaseException as exc:  # raised again by run(), not lost inside ctypes
+            self._error = exc
+            _emu_stop(self.handle)
+            return NO_RESULT
+
+
+class GuestMemory:
+    """A partition's memory as the generated dispatcher sees it: [0, size), no Unicorn call.
+
+    The dispatcher checks every range against ``size`` before it reads or writes.
+    """
+
+    def __init__(self, cpu: Cpu) -> None:
+        self.size = cpu.size
+        self._view = cpu.memory
+        self.write = cpu.write_memory
+
+    def read(self, addr: int, n: int) -> bytes:
+        return self._view[addr : addr + n].tobytes()
+
+
+def fault_of(status: int) -> Fault:
+    """The ARINC 653 error a Unicorn error stopping a partition's CPU means."""
+    if status in _MEMORY_ERRORS:
+        return Fault.MEMORY_VIOLATION
+    if status == UC_ERR_INSN_INVALID:
+        return Fault.ILLEGAL_REQUEST
+    return Fault.HARDWARE_FAULT
+
+
+def error_text(status: int) -> str:
+    text: bytes = uclib.uc_strerror(status)
+    return text.decode("ascii")

@@ -1,0 +1,252 @@
+/*
+ * The emulator's native clock: small pieces of C that Python cannot do fast.
+ *
+ * 1. An instruction budget, charged per translated block. Unicorn's own
+ *    `count=` hooks every instruction; this hook runs once per block and looks
+ *    the block's instruction count up in a small cache (asking Unicorn on a
+ *    miss). A block the budget cannot pay for is not started: Unicorn stops
+ *    before executing a block whose hook asked it to, so the executed count is
+ *    exact and never exceeds the budget.
+ * 2. A host-time watchdog: one thread for the whole run that stops a CPU when
+ *    its window's host time is over. Unicorn's `timeout=` starts a thread per
+ *    emu_start, which costs more than a short window. The watchdog keeps
+ *    stopping the CPU until it is disarmed, because a stop that lands just
+ *    before emu_start begins would otherwise be lost.
+ *
+ * 3. The interrupt hook: for the hypercall trap it reads the ABI's trap registers
+ *    before calling Python, and writes the result register after, so that a
+ *    hypercall costs one call into Python and none back into Unicorn for them.
+ *
+ * The Unicorn entry points arrive as function pointers from the Python binding's
+ * library, so this file needs Unicorn's header but not its link name.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include <unicorn/unicorn.h>
+
+typedef uc_err (*pv_ctl_fn)(uc_engine *uc, uc_control_type control, ...);
+typedef uc_err (*pv_stop_fn)(uc_engine *uc);
+typedef uc_err (*pv_reg_fn)(uc_engine *uc, int regid, void *value);
+
+#define PV_BLOCK_CACHE 4096 /* a power of two */
+
+struct pv_block {
+    uint64_t pc;
+    uint32_t size;
+    uint32_t icount; /* 0: empty */
+};
+
+/* The first two fields are read and written from Python (see emulator.native). */
+struct pv_budget {
+    int64_t left;      /* instructions the CPU may still execute */
+    uint64_t executed; /* instructions executed since the budget was made */
+    pv_ctl_fn ctl;
+    pv_stop_fn stop;
+    struct pv_block cache[PV_BLOCK_CACHE];
+};
+
+struct pv_budget *pv_budget_new(pv_ctl_fn ctl, pv_stop_fn stop)
+{
+    struct pv_budget *budget = calloc(1, sizeof *budget);
+    if (budget != NULL) {
+        budget->ctl = ctl;
+        budget->stop = stop;
+    }
+    return budget;
+}
+
+void pv_budget_free(struct pv_budget *budget)
+{
+    free(budget);
+}
+
+/* A UC_HOOK_BLOCK callback; user_data is the budget. */
+void pv_budget_block(uc_engine *uc, uint64_t address, uint32_t size, void *user_data)
+{
+    struct pv_budget *budget = user_data;
+    struct pv_block *block = &budget->cache[(address ^ (address >> 12)) & (PV_BLOCK_CACHE - 1)];
+
+    /* A block rewritten since it was cached has a new translation; its size tells most
+     * such rewrites apart, and a miss asks Unicorn for the translation's own count. */
+    if (block->icount == 0 || block->pc != address || block->size != size) {
+        uc_tb tb;
+        block->pc = address;
+        block->size = size;
+        block->icount = 1;
+        if (budget->ctl(uc, UC_CTL_READ_WRITE(UC_CTL_TB_REQUEST_CACHE, 2), address, &tb) ==
+                UC_ERR_OK &&
+            tb.icount > 0)
+            block->icount = tb.icount;
+    }
+    if (budget->left < (int64_t)block->icount) {
+        budget->stop(uc);
+        return;
+    }
+    budget->left -= block->icount;
+    budget->executed += block->icount;
+}
+
+struct pv_watchdog {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    pv_stop_fn stop;
+    uc_engine *uc; /* NULL: disarmed */
+    struct timespec deadline;
+    int quit;
+};
+
+#define PV_RESTOP_NS 50000L /* how often a late stop is repeated until disarmed */
+
+static void pv_add_ns(struct timespec *t, long ns)
+{
+    t->tv_nsec += ns % 1000000000L;
+    t->tv_sec += ns / 1000000000L + t->tv_nsec / 1000000000L;
+    t->tv_nsec %= 1000000000L;
+}
+
+static int pv_passed(const struct timespec *deadline)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now.tv_sec > deadline->tv_sec ||
+           (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+}
+
+static void *pv_watchdog_main(void *arg)
+{
+    struct pv_watchdog *dog = arg;
+    pthread_mutex_lock(&dog->lock);
+    while (!dog->quit) {
+        if (dog->uc == NULL) {
+            pthread_cond_wait(&dog->changed, &dog->lock);
+        } else if (pv_passed(&dog->deadline)) {
+            dog->stop(dog->uc);
+            pv_add_ns(&dog->deadline, PV_RESTOP_NS);
+        } else {
+            pthread_cond_timedwait(&dog->changed, &dog->lock, &dog->deadline);
+        }
+    }
+    pthread_mutex_unlock(&dog->lock);
+    return NULL;
+}
+
+struct pv_watchdog *pv_watchdog_new(pv_stop_fn stop)
+{
+    struct pv_watchdog *dog = calloc(1, sizeof *dog);
+    pthread_condattr_t attributes;
+    if (dog == NULL)
+        return NULL;
+    dog->stop = stop;
+    pthread_condattr_init(&attributes);
+    pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC);
+    pthread_cond_init(&dog->changed, &attributes);
+    pthread_condattr_destroy(&attributes);
+    pthread_mutex_init(&dog->lock, NULL);
+    if (pthread_create(&dog->thread, NULL, pv_watchdog_main, dog) != 0) {
+        free(dog);
+        return NULL;
+    }
+    return dog;
+}
+
+/* Stop `uc` once `ns` nanoseconds of host time have passed, and again until disarmed. */
+void pv_watchdog_arm(struct pv_watchdog *dog, uc_engine *uc, int64_t ns)
+{
+    pthread_mutex_lock(&dog->lock);
+    clock_gettime(CLOCK_MONOTONIC, &dog->deadline);
+    pv_add_ns(&dog->deadline, (long)ns);
+    dog->uc = uc;
+    pthread_cond_signal(&dog->changed);
+    pthread_mutex_unlock(&dog->lock);
+}
+
+void pv_watchdog_disarm(struct pv_watchdog *dog)
+{
+    pthread_mutex_lock(&dog->lock);
+    dog->uc = NULL;
+    pthread_mutex_unlock(&dog->lock);
+}
+
+void pv_watchdog_free(struct pv_watchdog *dog)
+{
+    pthread_mutex_lock(&dog->lock);
+    dog->quit = 1;
+    pthread_cond_signal(&dog->changed);
+    pthread_mutex_unlock(&dog->lock);
+    pthread_join(dog->thread, NULL);
+    pthread_cond_destroy(&dog->changed);
+    pthread_mutex_destroy(&dog->lock);
+    free(dog);
+}
+
+#define PV_TRAP_REGISTERS 8
+
+/* Python reads the first three fields (see emulator.cpu). */
+struct pv_trap {
+    uint32_t values[PV_TRAP_REGISTERS]; /* the trap registers, read at each hypercall */
+    uint64_t served;                    /* hypercalls served */
+    struct pv_budget *budget;           /* charged `cost` instructions per hypercall, or NULL */
+    int64_t cost;
+    int32_t registers[PV_TRAP_REGISTERS];
+    int32_t count;
+    int32_t result_register;
+    uint32_t trap;
+    pv_reg_fn read;
+    pv_reg_fn write;
+    int64_t (*serve)(uint32_t interrupt); /* Python: the result word, or -1 for none */
+};
+
+struct pv_trap *pv_trap_new(uint32_t trap, const int32_t *registers, int32_t count,
+                            int32_t result_register, pv_reg_fn read, pv_reg_fn write,
+                            int64_t (*serve)(uint32_t interrupt))
+{
+    struct pv_trap *hook;
+    if (count < 0 || count > PV_TRAP_REGISTERS)
+        return NULL;
+    hook = calloc(1, sizeof *hook);
+    if (hook == NULL)
+        return NULL;
+    for (int32_t i = 0; i < count; i++)
+        hook->registers[i] = registers[i];
+    hook->count = count;
+    hook->result_register = result_register;
+    hook->trap = trap;
+    hook->read = read;
+    hook->write = write;
+    hook->serve = serve;
+    return hook;
+}
+
+void pv_trap_free(struct pv_trap *hook)
+{
+    free(hook);
+}
+
+/* A UC_HOOK_INTR callback; user_data is the trap. */
+void pv_trap_interrupt(uc_engine *uc, uint32_t interrupt, void *user_data)
+{
+    struct pv_trap *hook = user_data;
+    int64_t result;
+
+    if (interrupt != hook->trap) {
+        (void)hook->serve(interrupt);
+        return;
+    }
+    for (int32_t i = 0; i < hook->count; i++) {
+        hook->values[i] = 0;
+        hook->read(uc, hook->registers[i], &hook->values[i]);
+    }
+    result = hook->serve(interrupt);
+    if (result >= 0) {
+        uint32_t word = (uint32_t)result;
+        hook->write(uc, hook->result_register, &word);
+    }
+    /* Charged after serving: the time a hypercall reads does not include its own cost. */
+    hook->served++;
+    if (hook->budget != NULL)
+        hook->budget->left = hook->budget->left > hook->cost ? hook->budget->left - hook->cost : 0;
+}
