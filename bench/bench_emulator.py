@@ -25,7 +25,8 @@ loop's cost per round and its fixed cost); the measured runs have no hooks but
 the one under test, and the emulator's work is read back from the counter the
 loop stores. Emulator runs are driven in process (``emulator.loader.load``,
 ``Module``, ``RunOptions``) and timed around ``Module.run``; every figure is
-the best of a few runs, bare and emulated alike.
+the best of a few runs, bare and emulated alike, the runs compared in a ratio
+taking turns.
 """
 
 from __future__ import annotations
@@ -261,14 +262,30 @@ def read_u32(uc: Uc, address: int) -> int:
     return value
 
 
-def best(runs: int, action: Callable[[], tuple[int, float]]) -> tuple[int, float]:
+Run = Callable[[], tuple[int, float]]  # one measured run: (work done, seconds)
+
+
+def best(runs: int, action: Run) -> tuple[int, float]:
     """The (work, seconds) with the highest rate among `runs` runs."""
     results = [action() for _ in range(runs)]
     return max(results, key=lambda r: r[0] / r[1])
 
 
-def bare_rate(program: BareProgram, seconds: float, hook: bool) -> tuple[int, float]:
-    """(rounds, seconds) of the best bare run, sized to last about `seconds`."""
+def interleaved(*actions: Run) -> list[tuple[int, float]]:
+    """The best (work, seconds) of each action over RUNS rounds in which they take turns.
+
+    This machine's speed drifts over seconds; figures compared as a ratio must have
+    seen the same drift, so no action gets all its runs before another starts.
+    """
+    results: list[list[tuple[int, float]]] = [[] for _ in actions]
+    for _ in range(RUNS):
+        for result, action in zip(results, actions, strict=True):
+            result.append(action())
+    return [max(result, key=lambda r: r[0] / r[1]) for result in results]
+
+
+def bare_runner(program: BareProgram, seconds: float, hook: bool) -> Run:
+    """A bare run sized to last about `seconds`: (rounds, seconds)."""
 
     def once(rounds: int) -> tuple[int, float]:
         uc = program.cpu(rounds)
@@ -280,7 +297,7 @@ def bare_rate(program: BareProgram, seconds: float, hook: bool) -> tuple[int, fl
     while elapsed < 0.05:
         rounds, elapsed = once(rounds * 4)
     rounds = int(rounds * seconds / elapsed)
-    return best(RUNS, lambda: once(rounds))
+    return lambda: once(rounds)
 
 
 def bare_counted(program: BareProgram, instructions: int) -> tuple[int, float]:
@@ -310,13 +327,14 @@ def emulator_run(image_path: Path, gen: Path, counter: str | None, **options: An
     return done, elapsed, result
 
 
-def emulator_rate(image_path: Path, gen: Path, counter: str, **options: Any,
-                  ) -> tuple[int, float]:
+def emulator_runner(image_path: Path, gen: Path, counter: str, **options: Any) -> Run:
+    """An in-process emulator run: (the counter's final value, seconds)."""
+
     def once() -> tuple[int, float]:
         done, elapsed, _result = emulator_run(image_path, gen, counter, **options)
         return done, elapsed
 
-    return best(RUNS, once)
+    return once
 
 
 # -- the rows ----------------------------------------------------------------------------------
@@ -337,16 +355,19 @@ def verdict(met: bool | None) -> str:
 def compute_rows(images: Images) -> list[Row]:
     program = BareProgram(images.compute, "compute")
     per_round, fixed = program.cost()
-    rounds, seconds = bare_rate(program, 0.7, hook=False)
-    bare = (fixed + per_round * rounds) / seconds
     det_virtual_ns = 3_000_000_000
-    det_rounds, det_s = emulator_rate(images.compute, images.gen, "compute_count",
-                                      time_ns=det_virtual_ns)
-    budget = det_virtual_ns * RunOptions().mips // 1000  # what the windows allowed
+    budget = det_virtual_ns * RunOptions().mips // 1000  # what the windows allow
+    (rounds, seconds), (det_rounds, det_s), (free_rounds, free_s), (counted, counted_s) = (
+        interleaved(
+            bare_runner(program, 0.7, hook=False),
+            emulator_runner(images.compute, images.gen, "compute_count", time_ns=det_virtual_ns),
+            emulator_runner(images.compute, images.gen, "compute_count", time_ns=700_000_000,
+                            wall_clock=True),
+            lambda: bare_counted(program, budget // 4),
+        )
+    )
+    bare = (fixed + per_round * rounds) / seconds
     assert abs(per_round * det_rounds - budget) < budget * 0.01, (per_round * det_rounds, budget)
-    free_rounds, free_s = emulator_rate(images.compute, images.gen, "compute_count",
-                                        time_ns=700_000_000, wall_clock=True)
-    counted, counted_s = best(RUNS, lambda: bare_counted(program, budget // 4))
     det = per_round * det_rounds / det_s
     free = per_round * free_rounds / free_s
     ceiling = counted / counted_s
@@ -369,12 +390,13 @@ def compute_rows(images: Images) -> list[Row]:
 def hypercall_rows(images: Images) -> list[Row]:
     program = BareProgram(images.calls, "calls")
     per_call, fixed = program.cost()
-    calls, seconds = bare_rate(program, 0.7, hook=True)
-    bare = calls / seconds
-    det_calls, det_s = emulator_rate(images.calls, images.gen, "calls_count", time_ns=60_000_000)
-    free_calls, free_s = emulator_rate(images.calls, images.gen, "calls_count",
-                                       time_ns=700_000_000, wall_clock=True)
-    det, free = det_calls / det_s, free_calls / free_s
+    (calls, seconds), (det_calls, det_s), (free_calls, free_s) = interleaved(
+        bare_runner(program, 0.7, hook=True),
+        emulator_runner(images.calls, images.gen, "calls_count", time_ns=240_000_000),
+        emulator_runner(images.calls, images.gen, "calls_count", time_ns=700_000_000,
+                        wall_clock=True),
+    )
+    bare, det, free = calls / seconds, det_calls / det_s, free_calls / free_s
     print(f"(b) get_time loop: {per_call} instructions per call (main: {fixed} more); bare "
           f"{calls} calls in {seconds:.2f} s with an empty UC_HOOK_INTR, deterministic "
           f"{det_calls} in {det_s:.2f} s, free {free_calls} in {free_s:.2f} s")

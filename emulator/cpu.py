@@ -98,13 +98,13 @@ class Cpu:
         self.size = size
         self._uc = Uc(arch.uc_arch, arch.uc_mode)
         self.handle = ctypes.c_void_p(self._uc._uch.value)  # type: ignore[union-attr]
-        self._ram = mmap.mmap(-1, size)  # zero-filled, and host pages only where touched
-        self._ram_address = ctypes.addressof(ctypes.c_char.from_buffer(self._ram))
-        self.memory = memoryview(self._ram)
+        self.ram = mmap.mmap(-1, size)  # zero-filled, and host pages only where touched
+        self._ram_address = ctypes.addressof(ctypes.c_char.from_buffer(self.ram))
+        self.memory = memoryview(self.ram)
         self._uc.mem_map_ptr(0, size, UC_PROT_ALL, self._ram_address)
         self._value = ctypes.c_uint32()
         self._value_ref = ctypes.byref(self._value)
-        self._code: list[tuple[int, int]] = []  # ranges whose translations a write drops
+        self._code = (0, 0)  # [first, last) of the code loaded: a write there drops translations
         lib = library()
         self._serve, self._fault, self._trap_interrupt = serve, fault, trap.interrupt
         self._error: BaseException | None = None
@@ -160,8 +160,9 @@ class Cpu:
     def load(self, address: int, data: bytes, code_bytes: int = 0) -> None:
         """Copy bytes in before the CPU first runs; `code_bytes` from `address` hold code."""
         self.memory[address : address + len(data)] = data
-        if code_bytes:
-            self._code.append((address, address + code_bytes))
+        if code_bytes:  # one span over all code: a write is checked with two comparisons
+            first, last = self._code if self._code[1] else (address, address)
+            self._code = (min(first, address), max(last, address + code_bytes))
 
     # -- registers -----------------------------------------------------------------------
     def read(self, register: int) -> int:
@@ -186,11 +187,9 @@ class Cpu:
         look for translations to drop on every write; code is where the ELF says it is.
         """
         end = address + len(data)
-        self.memory[address:end] = data
-        for start, stop in self._code:
-            if address < stop and start < end:
-                self._uc.ctl_remove_cache(address, end)
-                return
+        self.ram[address:end] = data
+        if address < self._code[1] and self._code[0] < end:
+            self._uc.ctl_remove_cache(address, end)
 
     # -- running -----------------------------------------------------------------------------
     def run(self, begin: int) -> int:
@@ -224,11 +223,11 @@ class GuestMemory:
 
     def __init__(self, cpu: Cpu) -> None:
         self.size = cpu.size
-        self._view = cpu.memory
+        self._ram = cpu.ram
         self.write = cpu.write_memory
 
     def read(self, addr: int, n: int) -> bytes:
-        return self._view[addr : addr + n].tobytes()
+        return self._ram[addr : addr + n]
 
 
 def fault_of(status: int) -> Fault:

@@ -118,7 +118,7 @@ class Module:
 
     def _on_trap(self, partition: Partition) -> int:
         """Serve a hypercall: the generated dispatcher checks and decodes, services act."""
-        registers = partition.cpu.trap_view.tolist()
+        registers = partition.cpu.trap_view  # read by the native hook for this trap
         if self._tracing:
             self.trace.instant(partition.entry.identifier, self.now_ns(), "hypercall",
                                f"hypercall {registers[0]}")
