@@ -101,6 +101,13 @@ class PartitionServices:
         self.module.health_event(self.partition, "APPLICATION_ERROR", text, resumable=True)
         return self.ok
 
+    # -- virtual interrupts ---------------------------------------------------------------
+    def irq_return(self, /) -> None:
+        """No upcall is ever entered yet (delivery is issue #5's), so there is nothing to
+        return to: an ILLEGAL_REQUEST, after which the call cannot go on (it does not return)."""
+        self.module.health_event(self.partition, "ILLEGAL_REQUEST",
+                                 "irq_return with no upcall to return from", resumable=False)
+
     # -- later work: virtual interrupts (issue #5) and ports (issue #6) -------------------
     def __getattr__(self, name: str) -> Any:
         """Calls of the interface whose services are not implemented yet: NOT_AVAILABLE."""

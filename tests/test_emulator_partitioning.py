@@ -27,7 +27,7 @@ MS = 1_000_000
 CALM, QUICK, UNFINISHED, DOOMED, TICKER, HALF_LINE_END, POLL_TIME = 1, 2, 3, 4, 5, 6, 7
 READ_PAST_END, WRITE_PAST_END, READ_TOP, WRITE_TOP = 11, 12, 13, 14
 UNDEFINED, DIVIDE, BAD_POINTER, UNKNOWN_CALL, STOP, RAISE, FAULTS_ALWAYS = range(15, 22)
-HALF_LINE_FAULT, SOFTWARE_INTERRUPT = 22, 23
+HALF_LINE_FAULT, SOFTWARE_INTERRUPT, NOTHING_TO_RETURN_TO = 22, 23, 24
 SET_NORMAL, SET_COLD_START, SET_WARM_START = 31, 32, 33
 SPIN, SPIN_MASKED = 41, 42
 
@@ -233,6 +233,8 @@ FAULTS = (
     ("unknown", UNKNOWN_CALL, "ILLEGAL_REQUEST", r"hypercall 9999 refused: unknown_call",
      f"hypercall 9999 returned {ILLEGAL_REQUEST}"),
     ("stop", STOP, "APPLICATION_ERROR", r"stopped with error code 7", None),
+    ("return", NOTHING_TO_RETURN_TO, "ILLEGAL_REQUEST",
+     r"irq_return with no upcall to return from", None),
     ("raised", RAISE, "APPLICATION_ERROR", r"oops", "raise_application_error returned 0"),
 )
 ACTIONS = ("IGNORE", "IDLE", "COLD_START", "WARM_START")

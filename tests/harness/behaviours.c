@@ -21,6 +21,7 @@
  *   21  reads PVRT_PARTITION_SIZE + 0x1000 at every start, not only the first
  *   22  prints half a line, then reads PVRT_PARTITION_SIZE + 0x1000
  *   23  a software interrupt that is not the hypercall trap (x86 int $0x80)
+ *   24  irq_return with no upcall to return from
  *   31  partition_set_mode NORMAL twice, then IDLE
  *   32  partition_set_mode COLD_START
  *   33  partition_set_mode WARM_START, then NORMAL and WARM_START
@@ -95,6 +96,7 @@ static void misbehave(unsigned behaviour)
         returned("console_write", (uint32_t)pv_console_write((const uint8_t *)0xFFFFFF00u, 64));
         break;
     case 18: returned("hypercall 9999", pv_trap0(9999)); break;
+    case 24: pv_irq_return();
     case 19: pv_stop(7);
     case 20:
         returned("raise_application_error",
