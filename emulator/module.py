@@ -82,6 +82,7 @@ class Module:
         arch = backend(self.manifest.arch)
         trap = Trap(arch.trap_interrupt(abi.trap_instruction, abi.trap_vector),
                     abi.trap_registers, abi.return_register)
+        self._return_register = abi.return_register
         self._fetch_and_dispatch = dispatcher.fetcher(abi.name)
         cost = None if options.wall_clock else max(1, HYPERCALL_NS * options.mips // 1000)
         self.partitions = [
@@ -124,7 +125,23 @@ class Module:
                                f"hypercall {registers[0]}")
         result: int = self._fetch_and_dispatch(registers, partition.memory, partition.services)
         stop = partition.stop
-        return result if stop is None or stop.reason == "idle" else NO_RESULT
+        if stop is not None and stop.reason != "idle":
+            return NO_RESULT
+        resumed, partition.resumed = partition.resumed, False
+        line = partition.vcpu.ready() if stop is None else None
+        if line is None:
+            return NO_RESULT if resumed else result
+        if not resumed:  # the frame must hold the call's result, as the guest resumes with it
+            partition.write_register(self._return_register, result)
+        self.deliver(partition, line)
+        return NO_RESULT
+
+    def deliver(self, partition: Partition, line: int) -> None:
+        """Enter the partition's upcall handler for a line (its CPU is not running code)."""
+        entry = partition.vcpu.deliver(partition, line)
+        if self._tracing:
+            self.trace.instant(partition.entry.identifier, self.now_ns(), "irq",
+                               f"line {line}", frame=entry.frame)
 
     def health_event(self, partition: Partition, error: str, detail: str, resumable: bool) -> None:
         """Record an error; any action but IGNORE stops the CPU and is applied once it has."""

@@ -18,8 +18,10 @@ from typing import Any
 from emulator.arch import Backend, Fault
 from emulator.cpu import Cpu, GuestMemory, TrapRegisters, Watchdog, error_text, fault_of
 from emulator.errors import EmulatorError
+from emulator.vcpu import VirtualCpu
 from pvgen.image.elfview import ElfError, read_view
 from pvgen.image.manifest import PartitionEntry
+from pvgen.upcall import CONVENTIONS, WORD
 
 PF_X = 1  # an ELF segment's executable flag
 
@@ -104,6 +106,8 @@ class Partition:
         self.hypercall_cost = hypercall_cost
         self.hypercalls = 0  # served by CPUs the partition no longer has
         self.services: Any = None  # its hypercalls' handlers, which the module attaches
+        self.vcpu = VirtualCpu(CONVENTIONS[arch.name])
+        self.resumed = False  # irq_return restored a context: the trap leaves registers alone
         self.mode = Mode.COLD_START
         self.start_condition = "NORMAL_START"
         self.restarts = 0
@@ -136,6 +140,8 @@ class Partition:
         self.cpu.close()
         self.cpu = self._create_cpu()
         self.memory = GuestMemory(self.cpu)
+        self.vcpu = VirtualCpu(self.vcpu.convention)
+        self.resumed = False
         self.mode = Mode.WARM_START if warm else Mode.COLD_START
         self.start_condition = condition
         self.restarts += 1
@@ -200,6 +206,13 @@ class Partition:
 
     def write_register(self, name: str, value: int) -> None:
         self.cpu.write(self._constant(name), value)
+
+    # emulator.vcpu.GuestCpu: upcall frames live in the partition's memory
+    def read_word(self, address: int) -> int:
+        return int.from_bytes(self.memory.read(address, WORD), "little")
+
+    def write_word(self, address: int, value: int) -> None:
+        self.memory.write(address, value.to_bytes(WORD, "little"))
 
 
 def pc_hex(partition: Partition) -> str:

@@ -3,8 +3,8 @@
 One PartitionServices per partition, so every handler knows its caller. The
 dispatcher has already checked and copied the arguments (see
 docs/dispatch-semantics.md); handlers only act. Calls whose services belong to
-later work (virtual interrupts: issue #5; ports: issue #6) answer
-NOT_AVAILABLE and say so in the trace.
+later work (ports: issue #6; irq_flash) answer NOT_AVAILABLE and say so in the
+trace.
 """
 
 from __future__ import annotations
@@ -101,17 +101,72 @@ class PartitionServices:
         self.module.health_event(self.partition, "APPLICATION_ERROR", text, resumable=True)
         return self.ok
 
-    # -- virtual interrupts ---------------------------------------------------------------
+    # -- virtual interrupts (emulator.vcpu holds the rules) ----------------------------
+    def vcpu_register(self, handler: int, /) -> int:
+        if handler >= self.partition.entry.memory_size:
+            return self.invalid_param
+        self.partition.vcpu.handler = handler
+        return self.ok
+
+    def vcpu_unregister(self, /) -> int:
+        self.partition.vcpu.handler = None
+        return self.ok
+
+    def irq_request(self, line: int, /) -> int:
+        self.partition.vcpu.request(line)
+        return self.ok
+
+    def irq_detach(self, line: int, /) -> int:
+        if line not in self.partition.vcpu.requested:
+            return self.no_action
+        self.partition.vcpu.detach(line)
+        return self.ok
+
+    def irq_enable(self, /) -> int:
+        self.partition.vcpu.enabled = True
+        return self.ok
+
+    def irq_disable(self, /) -> int:
+        return int(self.partition.vcpu.disable())
+
+    def irq_set_level(self, enabled: int, /) -> int:
+        self.partition.vcpu.enabled = bool(enabled)
+        return self.ok
+
+    def irq_get_level(self, /) -> int:
+        return int(self.partition.vcpu.enabled)
+
+    def irq_flash(self, /) -> int:
+        """Not yet: delivering with the caller resumed disabled needs a frame that records
+        the disabled level (issue #5 goes on)."""
+        self.module.trace_note(self.partition, "irq_flash: not available yet")
+        return self.not_available
+
+    def irq_mask(self, line: int, /) -> int:
+        self.partition.vcpu.unmasked.discard(line)
+        return self.ok
+
+    def irq_unmask(self, line: int, /) -> int:
+        self.partition.vcpu.unmasked.add(line)
+        return self.ok
+
+    def irq_ack(self, line: int, /) -> int:
+        self.partition.vcpu.in_service.discard(line)
+        return self.ok
+
     def irq_return(self, /) -> None:
-        """No upcall is ever entered yet (delivery is issue #5's), so there is nothing to
-        return to: an ILLEGAL_REQUEST, after which the call cannot go on (it does not return)."""
+        """Resume the interrupted context from the innermost upcall frame; with none, an
+        ILLEGAL_REQUEST after which the call cannot go on (it does not return)."""
+        if self.partition.vcpu.resume(self.partition):
+            self.partition.resumed = True
+            return
         self.module.health_event(self.partition, "ILLEGAL_REQUEST",
                                  "irq_return with no upcall to return from", resumable=False)
 
-    # -- later work: virtual interrupts (issue #5) and ports (issue #6) -------------------
+    # -- later work: ports (issue #6) ----------------------------------------------------
     def __getattr__(self, name: str) -> Any:
-        """Calls of the interface whose services are not implemented yet: NOT_AVAILABLE."""
-        if not name.startswith(("irq_", "vcpu_", "sampling_", "queuing_")):
+        """Port calls, whose services are not implemented yet: NOT_AVAILABLE."""
+        if not name.startswith(("sampling_", "queuing_")):
             raise AttributeError(name)
         outputs = self.module.dispatcher.HANDLER_OUTPUTS[name]
 

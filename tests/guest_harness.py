@@ -6,8 +6,9 @@ state: console bytes, virtual time and timer, interrupt level, lines requested,
 masked, pending and in service. Upcalls are delivered exactly as pvgen.upcall
 (and bsp_templates/README.md) says: the interrupted context goes as a frame on
 the guest's stack, the handler is entered with the line, and ``irq_return``
-restores the context from the frame. The emulator of issue #4 implements the
-same convention; this is the tests' reference for it.
+restores the context from the frame. The interrupt state and the upcall itself
+are the emulator's own (``emulator.vcpu``), so this harness and the emulator
+cannot disagree about them.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from unicorn import (
 )
 
 from emulator.arch import backend
+from emulator.vcpu import VirtualCpu
 from pvgen.model import Abi
 from pvgen.upcall import CONVENTIONS, WORD, UpcallEntry
 
@@ -73,13 +75,7 @@ class PartitionRun:
         self.ended: tuple[str, int] | None = None
         self.fault: str | None = None
         # The virtual CPU and timer
-        self.handler: int | None = None
-        self.enabled = False
-        self.requested: set[int] = set()
-        self.unmasked: set[int] = set()
-        self.pending: set[int] = set()
-        self.in_service: set[int] = set()
-        self.frames: list[int] = []
+        self.vcpu = VirtualCpu(self.convention)
         self.time = 0
         self.period = 0
         self.next_tick = 0
@@ -140,45 +136,19 @@ class PartitionRun:
     # ------------------------------------------------------------------
 
     def _deliver_pending(self) -> None:
-        ready = sorted(
-            line for line in self.pending
-            if line in self.requested and line in self.unmasked and line not in self.in_service
-        )
-        if self.handler is None or not self.enabled or not ready:
-            return
-        line = ready[0]
-        c = self.convention
-        context = {r: self.reg(r) for r in c.frame_registers}
-        # The frame records the virtual level at delivery: enabled.
-        status = context[c.status] & ~c.level_bit
-        context[c.status] = status | (c.level_bit if c.level_bit_enables else 0)
-        entry = c.enter(context[c.sp], line)
-        for register in c.frame_registers:
-            self.uc.mem_write(entry.frame + c.offset(register),
-                              context[register].to_bytes(WORD, "little"))
-        for address, value in entry.stack_words:
-            self.uc.mem_write(address, value.to_bytes(WORD, "little"))
-        for register, value in entry.registers.items():
-            self.set_reg(register, value)
-        self.set_reg(c.sp, entry.stack_pointer)
-        self.set_reg(c.pc, self.handler)
-        self.enabled = False
-        self.pending.discard(line)
-        self.in_service.add(line)
-        self.frames.append(entry.frame)
-        self.deliveries.append((line, entry))
+        line = self.vcpu.ready()
+        if line is not None:
+            self.deliveries.append((line, self.vcpu.deliver(self, line)))
 
-    def _resume(self) -> None:
-        c = self.convention
-        frame = self.frames.pop()
-        words = {r: self.read32(frame + c.offset(r)) for r in c.frame_registers}
-        for register, value in words.items():
-            if register != c.status:
-                self.set_reg(register, value)
-        status = self.reg(c.status) & ~c.restored_status_bits
-        self.set_reg(c.status, status | (words[c.status] & c.restored_status_bits))
-        self.enabled = c.level_enabled(words[c.status])
-        self._resumed = True
+    # GuestCpu, for emulator.vcpu
+    read_register = reg
+    write_register = set_reg
+
+    def read_word(self, address: int) -> int:
+        return self.read32(address)
+
+    def write_word(self, address: int, value: int) -> None:
+        self.uc.mem_write(address, value.to_bytes(WORD, "little"))
 
     # ------------------------------------------------------------------
     # Hypercall handlers (names and parameters as in hypercalls.def)
@@ -213,47 +183,46 @@ class PartitionRun:
 
     def irq_request(self, line: int) -> int:
         self._record("irq_request", line)
-        self.requested.add(line)
+        self.vcpu.request(line)
         return 0
 
     def irq_unmask(self, line: int) -> int:
         self._record("irq_unmask", line)
-        self.unmasked.add(line)
+        self.vcpu.unmasked.add(line)
         return 0
 
     def irq_mask(self, line: int) -> int:
         self._record("irq_mask", line)
-        self.unmasked.discard(line)
+        self.vcpu.unmasked.discard(line)
         return 0
 
     def irq_enable(self) -> int:
         self._record("irq_enable")
-        self.enabled = True
+        self.vcpu.enabled = True
         return 0
 
     def irq_disable(self) -> int:
         self._record("irq_disable")
-        previous, self.enabled = self.enabled, False
-        return int(previous)
+        return int(self.vcpu.disable())
 
     def irq_set_level(self, enabled: int) -> int:
         self._record("irq_set_level", enabled)
-        self.enabled = bool(enabled)
+        self.vcpu.enabled = bool(enabled)
         return 0
 
     def irq_ack(self, line: int) -> int:
         self._record("irq_ack", line)
-        self.in_service.discard(line)
+        self.vcpu.in_service.discard(line)
         return 0
 
     def vcpu_register(self, handler: int) -> int:
         self._record("vcpu_register", handler)
-        self.handler = handler
+        self.vcpu.handler = handler
         return 0
 
     def irq_return(self) -> None:
         self._record("irq_return")
-        self._resume()
+        self._resumed = self.vcpu.resume(self)
 
     def idle(self) -> int:
         """Time passes while the partition waits: a few timer periods, ticks coalesced."""
@@ -261,7 +230,7 @@ class PartitionRun:
         if self.period:
             self.time += self.idle_periods * self.period
             if self.time >= self.next_tick:
-                self.pending.add(0)
+                self.vcpu.raise_line(0)
                 while self.next_tick <= self.time:
                     self.next_tick += self.period
         return 0

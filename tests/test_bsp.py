@@ -442,7 +442,7 @@ def test_baremetal_hello_runs_with_its_clock_on_upcalls(
     assert [line for line, _ in run.deliveries] == [0]
     delivered = names.index("idle") + 1
     assert names[delivered:delivered + 3] == ["get_time", "irq_ack", "irq_return"]
-    assert not run.frames and not run.in_service
+    assert not run.vcpu.frames and not run.vcpu.in_service
 
 
 @pytest.mark.parametrize("arch", ["x86", "arm"])
