@@ -60,6 +60,8 @@ class TrapRegisters:
     interrupt: int  # Unicorn's interrupt number for the trap instruction
     registers: tuple[int, ...]  # read before each hypercall is served (the ABI's trap_registers)
     result: int  # written with the served result
+
+
 _MEMORY_ERRORS = frozenset({
     UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED, UC_ERR_FETCH_UNMAPPED, UC_ERR_READ_PROT,
     UC_ERR_WRITE_PROT, UC_ERR_FETCH_PROT, UC_ERR_READ_UNALIGNED, UC_ERR_WRITE_UNALIGNED,
