@@ -348,6 +348,25 @@ class Row:
     met: bool | None  # None: a reference figure, not a target
 
 
+@dataclass(frozen=True)
+class RateUnit:
+    scale: float
+    digits: int  # after the decimal point
+    value: str  # after the scaled rate, e.g. "M instr/s"
+    baseline: str  # after the scaled baseline rate
+
+
+def ratio_row(figure: str, rate: float, baseline: float, unit: RateUnit,
+              target: float | None) -> Row:
+    """A rate shown as a ratio to its baseline, met when the ratio reaches `target`
+    (None: a reference figure)."""
+    digits, ratio = unit.digits, rate / baseline
+    return Row(figure, f"{rate / unit.scale:.{digits}f} {unit.value}",
+               f"{baseline / unit.scale:.{digits}f} {unit.baseline}", f"{ratio:.3f}",
+               "(reference)" if target is None else f">= {target}",
+               None if target is None else ratio >= target)
+
+
 def verdict(met: bool | None) -> str:
     return "" if met is None else "met" if met else "MISSED"
 
@@ -375,15 +394,11 @@ def compute_rows(images: Images) -> list[Row]:
           f"(main: {fixed} more); bare {rounds} rounds in {seconds:.2f} s, deterministic "
           f"{det_rounds} in {det_s:.2f} s ({det_virtual_ns / 1e9:g} s virtual at "
           f"{RunOptions().mips} MIPS), free {free_rounds} in {free_s:.2f} s")
+    instructions = RateUnit(1e6, 1, "M instr/s", "M bare")
     return [
-        Row("(a) compute, deterministic", f"{det / 1e6:.1f} M instr/s",
-            f"{bare / 1e6:.1f} M bare", f"{det / bare:.3f}", f">= {TARGET_DETERMINISTIC}",
-            det / bare >= TARGET_DETERMINISTIC),
-        Row("    bare Unicorn's own count=", f"{ceiling / 1e6:.1f} M instr/s",
-            f"{bare / 1e6:.1f} M bare", f"{ceiling / bare:.3f}", "(reference)", None),
-        Row("(a) compute, free (--wall-clock)", f"{free / 1e6:.1f} M instr/s",
-            f"{bare / 1e6:.1f} M bare", f"{free / bare:.3f}", f">= {TARGET_FREE}",
-            free / bare >= TARGET_FREE),
+        ratio_row("(a) compute, deterministic", det, bare, instructions, TARGET_DETERMINISTIC),
+        ratio_row("    bare Unicorn's own count=", ceiling, bare, instructions, None),
+        ratio_row("(a) compute, free (--wall-clock)", free, bare, instructions, TARGET_FREE),
     ]
 
 
@@ -400,13 +415,10 @@ def hypercall_rows(images: Images) -> list[Row]:
     print(f"(b) get_time loop: {per_call} instructions per call (main: {fixed} more); bare "
           f"{calls} calls in {seconds:.2f} s with an empty UC_HOOK_INTR, deterministic "
           f"{det_calls} in {det_s:.2f} s, free {free_calls} in {free_s:.2f} s")
+    calls_unit = RateUnit(1e3, 0, "k calls/s", "k empty hook")
     return [
-        Row("(b) null hypercall, deterministic", f"{det / 1e3:.0f} k calls/s",
-            f"{bare / 1e3:.0f} k empty hook", f"{det / bare:.3f}", f">= {TARGET_HYPERCALL}",
-            det / bare >= TARGET_HYPERCALL),
-        Row("(b) null hypercall, free", f"{free / 1e3:.0f} k calls/s",
-            f"{bare / 1e3:.0f} k empty hook", f"{free / bare:.3f}", f">= {TARGET_HYPERCALL}",
-            free / bare >= TARGET_HYPERCALL),
+        ratio_row("(b) null hypercall, deterministic", det, bare, calls_unit, TARGET_HYPERCALL),
+        ratio_row("(b) null hypercall, free", free, bare, calls_unit, TARGET_HYPERCALL),
     ]
 
 

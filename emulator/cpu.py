@@ -102,7 +102,6 @@ class Cpu:
         self.handle = ctypes.c_void_p(self._uc._uch.value)  # type: ignore[union-attr]
         self.ram = mmap.mmap(-1, size)  # zero-filled, and host pages only where touched
         self._ram_address = ctypes.addressof(ctypes.c_char.from_buffer(self.ram))
-        self.memory = memoryview(self.ram)
         self._uc.mem_map_ptr(0, size, UC_PROT_ALL, self._ram_address)
         self._value = ctypes.c_uint32()
         self._value_ref = ctypes.byref(self._value)
@@ -146,7 +145,8 @@ class Cpu:
             raise RuntimeError(f"Unicorn refused a hook: {error_text(status)}")
 
     def close(self) -> None:
-        """Release Unicorn, the budget and the memory now rather than at collection."""
+        """Release Unicorn, the budget and the trap hook now rather than at collection
+        (the memory goes with this object)."""
         self._uc._Uc__finalizer()  # type: ignore[attr-defined]  # the binding's uc_close, once
         if self._budget_handle is not None:
             library().pv_budget_free(self._budget_handle)
@@ -156,12 +156,11 @@ class Cpu:
             self.trap_view.release()
             library().pv_trap_free(self._trap_handle)
             self._trap_handle = None
-        self.memory.release()
 
     # -- loading -----------------------------------------------------------------------
     def load(self, address: int, data: bytes, code_bytes: int = 0) -> None:
         """Copy bytes in before the CPU first runs; `code_bytes` from `address` hold code."""
-        self.memory[address : address + len(data)] = data
+        self.ram[address : address + len(data)] = data
         if code_bytes:  # one span over all code: a write is checked with two comparisons
             first, last = self._code if self._code[1] else (address, address)
             self._code = (min(first, address), max(last, address + code_bytes))

@@ -78,7 +78,6 @@ class Module:
         self.options = options
         self.tick_ns = 1_000_000
         abi = dispatcher.ABIS[self.manifest.abi]
-        self.abi_name = abi.name
         arch = backend(self.manifest.arch)
         trap = Trap(arch.trap_interrupt(abi.trap_instruction, abi.trap_vector),
                     abi.trap_registers, abi.return_register)

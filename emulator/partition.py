@@ -101,7 +101,6 @@ class Partition:
         self.name = entry.name
         self.arch = arch
         self.segments = load_segments(entry, elf)
-        self.trap = trap
         self.on_trap = on_trap
         self.hypercall_cost = hypercall_cost
         self.hypercalls = 0  # served by CPUs the partition no longer has
@@ -146,9 +145,6 @@ class Partition:
         self.start_condition = condition
         self.restarts += 1
         self.stop = None
-
-    def close(self) -> None:
-        self.cpu.close()
 
     @property
     def served(self) -> int:
@@ -217,4 +213,3 @@ class Partition:
 
 def pc_hex(partition: Partition) -> str:
     return f"{partition.read_register(partition.arch.pc):#x}"
-

@@ -123,14 +123,14 @@ class PartitionServices:
         return self.ok
 
     def irq_enable(self, /) -> int:
-        self.partition.vcpu.enabled = True
+        self.partition.vcpu.enable()
         return self.ok
 
     def irq_disable(self, /) -> int:
         return int(self.partition.vcpu.disable())
 
     def irq_set_level(self, enabled: int, /) -> int:
-        self.partition.vcpu.enabled = bool(enabled)
+        self.partition.vcpu.set_level(bool(enabled))
         return self.ok
 
     def irq_get_level(self, /) -> int:
@@ -143,15 +143,15 @@ class PartitionServices:
         return self.not_available
 
     def irq_mask(self, line: int, /) -> int:
-        self.partition.vcpu.unmasked.discard(line)
+        self.partition.vcpu.mask(line)
         return self.ok
 
     def irq_unmask(self, line: int, /) -> int:
-        self.partition.vcpu.unmasked.add(line)
+        self.partition.vcpu.unmask(line)
         return self.ok
 
     def irq_ack(self, line: int, /) -> int:
-        self.partition.vcpu.in_service.discard(line)
+        self.partition.vcpu.acknowledge(line)
         return self.ok
 
     def irq_return(self, /) -> None:

@@ -64,10 +64,26 @@ class VirtualCpu:
         self.unmasked.discard(line)
         self.pending.discard(line)
 
+    def enable(self) -> None:
+        self.enabled = True
+
     def disable(self) -> bool:
         """Disable delivery; the previous level, for ``set_level``."""
         previous, self.enabled = self.enabled, False
         return previous
+
+    def set_level(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def mask(self, line: int) -> None:
+        self.unmasked.discard(line)
+
+    def unmask(self, line: int) -> None:
+        self.unmasked.add(line)
+
+    def acknowledge(self, line: int) -> None:
+        """The guest has handled the line: it may be delivered again."""
+        self.in_service.discard(line)
 
     def ready(self) -> int | None:
         """The line to deliver now, if any: the lowest one that may be."""

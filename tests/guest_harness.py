@@ -188,17 +188,17 @@ class PartitionRun:
 
     def irq_unmask(self, line: int) -> int:
         self._record("irq_unmask", line)
-        self.vcpu.unmasked.add(line)
+        self.vcpu.unmask(line)
         return 0
 
     def irq_mask(self, line: int) -> int:
         self._record("irq_mask", line)
-        self.vcpu.unmasked.discard(line)
+        self.vcpu.mask(line)
         return 0
 
     def irq_enable(self) -> int:
         self._record("irq_enable")
-        self.vcpu.enabled = True
+        self.vcpu.enable()
         return 0
 
     def irq_disable(self) -> int:
@@ -207,12 +207,12 @@ class PartitionRun:
 
     def irq_set_level(self, enabled: int) -> int:
         self._record("irq_set_level", enabled)
-        self.vcpu.enabled = bool(enabled)
+        self.vcpu.set_level(bool(enabled))
         return 0
 
     def irq_ack(self, line: int) -> int:
         self._record("irq_ack", line)
-        self.vcpu.in_service.discard(line)
+        self.vcpu.acknowledge(line)
         return 0
 
     def vcpu_register(self, handler: int) -> int:
