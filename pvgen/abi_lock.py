@@ -7,8 +7,8 @@ every ABI's registers and trap. ``pvgen gen`` compares the definition with it
 and refuses an incompatible change (a renumbered call, a changed signature,
 type, status value or ABI, a number reused or silently dropped) unless the
 interface version is bumped and ``--update-lock`` is given. Compatible
-changes (a new call, status code, type or ABI) only need ``--update-lock`` to
-be recorded.
+changes (a new call, status code, type or ABI, a fast-path role given to a
+call that had none) only need ``--update-lock`` to be recorded.
 """
 
 from __future__ import annotations
@@ -199,7 +199,11 @@ class _Comparison:
                     (f"hypercall:{name}", f"hypercall '{name}' changed number from {number} "
                      f"to {call.number}")
                 )
-            if call.signature != signature:
+            if call.fastpath and signature == call.plain_signature:
+                # Gaining a fast-path role: guests built before it still trap, and a
+                # hypervisor that knows the role serves those traps as before.
+                self.compatible.append(f"'fastpath {call.fastpath.value}' of hypercall '{name}'")
+            elif call.signature != signature:
                 self.breaking.append(
                     (f"hypercall:{name}", f"hypercall '{name}' changed signature (was "
                      f"'{signature}', now '{call.signature}')")

@@ -73,6 +73,14 @@ def c_int(value: int, signed: bool = True) -> str:
     return str(value)
 
 
+def c_local(call: m.Hypercall, name: str) -> str:
+    """A name for a local variable of ``call``'s stub that none of its parameters has."""
+    taken = {p.name for p in call.params}
+    while name in taken:
+        name += "_"
+    return name
+
+
 def c_arg_words(p: m.Param, prefix: str) -> str:
     """The argument word(s) a guest passes for one parameter.
 
@@ -315,6 +323,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "c_params": c_params,
     "c_return_type": c_return_type,
     "c_int": c_int,
+    "c_local": c_local,
     "c_arg_words": c_arg_words,
     "c_value_ok": c_value_ok,
     "c_comment": c_comment,

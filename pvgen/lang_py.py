@@ -7,7 +7,8 @@ the argument words, and value checks.
 
 Inside a generated decoder the argument words are ``w`` (canonical order:
 the low word of a 64-bit value first) and, for a parameter ``x``, ``a_x`` is
-the value handed to the handler, ``p_x`` a pointer word, ``n_x`` the checked
+the value handed to the handler (a shared pointer's address: ``p_x``), ``p_x``
+a pointer word, ``n_x`` the checked
 byte count of a variable-length buffer and ``o_x`` what the handler returned
 for an out parameter.
 """
@@ -132,6 +133,26 @@ def py_scalar_structs(iface: m.Interface) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(used.items()))
 
 
+def py_data_structs(iface: m.Interface) -> tuple[m.Struct, ...]:
+    """The structs the dispatcher reads or writes, nested ones included, in declaration order.
+
+    A struct only ever passed ``shared`` is not copied at the call, so it gets no helpers.
+    """
+    moved: set[str] = set()
+    pending = [
+        p.type.resolved
+        for h in iface.hypercalls
+        for p in h.params
+        if p.direction is not None and (p.direction.reads_guest or p.direction.writes_guest)
+    ]
+    while pending:
+        t = pending.pop()
+        if isinstance(t, m.Struct) and t.name not in moved:
+            moved.add(t.name)
+            pending += [f.type.resolved for f in t.fields]
+    return tuple(t for t in iface.types if isinstance(t, m.Struct) and t.name in moved)
+
+
 def py_is_flat(t: m.Struct) -> bool:
     """True when no field of the struct is itself a struct."""
     return not any(isinstance(f.type.resolved, m.Struct) for f in t.fields)
@@ -174,8 +195,11 @@ def py_out_local(p: m.Param) -> str:
 
 
 def py_arg_type(p: m.Param) -> str:
-    """The type a handler receives for a by-value, in or inout parameter."""
-    if not p.is_pointer:
+    """The type a handler receives for a by-value, in, inout or shared parameter.
+
+    A shared pointer arrives as its (checked) address: the hypervisor keeps using the area.
+    """
+    if not p.is_pointer or p.is_shared:
         return "int"
     base = "bytes" if py_is_buffer(p) else py_value_type(p.type)
     return f"{base} | None" if p.nullable else base
@@ -293,6 +317,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "py_needs_size": py_needs_size,
     "py_format": py_format,
     "py_scalar_structs": py_scalar_structs,
+    "py_data_structs": py_data_structs,
     "py_is_flat": py_is_flat,
     "py_tuple_type": py_tuple_type,
     "py_is_buffer": py_is_buffer,

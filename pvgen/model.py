@@ -339,14 +339,19 @@ class Direction(PyEnum):
     IN = "in"
     OUT = "out"
     INOUT = "inout"
+    # A struct the hypervisor keeps using after the call: checked at the call, neither read
+    # nor written by the dispatcher; the handler gets its address.
+    SHARED = "shared"
 
     @property
     def reads_guest(self) -> bool:
-        return self is not Direction.OUT
+        """The dispatcher copies the data in before the handler runs."""
+        return self in (Direction.IN, Direction.INOUT)
 
     @property
     def writes_guest(self) -> bool:
-        return self is not Direction.IN
+        """The dispatcher writes what the handler hands back."""
+        return self in (Direction.OUT, Direction.INOUT)
 
 
 class LengthKind(PyEnum):
@@ -399,6 +404,11 @@ class Param:
     @property
     def is_pointer(self) -> bool:
         return self.direction is not None
+
+    @property
+    def is_shared(self) -> bool:
+        """A pointer the hypervisor keeps after the call; its handler gets the address."""
+        return self.direction is Direction.SHARED
 
     @property
     def is_code(self) -> bool:
@@ -467,6 +477,35 @@ class Return:
         return isinstance(r, Enum) and r.is_status
 
 
+class FastPath(PyEnum):
+    """The part a call plays in the trap-free fast path (Xen's upcall mask).
+
+    Once the ``SHARE`` call has shared the vCPU area, the guest keeps its virtual
+    interrupt level in the area's ``enabled`` word, and the other roles' calls read
+    and write it instead of trapping; enabling traps only when ``pending`` says a
+    line is waiting.
+    """
+
+    SHARE = "share"
+    ENABLE = "enable"
+    DISABLE = "disable"
+    GET_LEVEL = "get_level"
+    SET_LEVEL = "set_level"
+
+    @property
+    def meaning(self) -> str:
+        """How a guest makes the call once the area is shared, in one line."""
+        return {
+            FastPath.SHARE: "traps; once it succeeds the virtual interrupt level lives in the "
+            "shared area, and the other fast-path calls stop trapping",
+            FastPath.ENABLE: "sets `enabled` to 1 and traps only if `pending` is set",
+            FastPath.DISABLE: "sets `enabled` to 0 and returns its previous value, without a trap",
+            FastPath.GET_LEVEL: "returns `enabled`, without a trap",
+            FastPath.SET_LEVEL: "sets `enabled` to 1 or 0 and traps only when it enables with "
+            "`pending` set",
+        }[self]
+
+
 @dataclass(frozen=True)
 class Hypercall:
     name: str
@@ -474,7 +513,7 @@ class Hypercall:
     doc: str
     params: tuple[Param, ...]
     returns: Return | None  # None: the call does not return (noreturn)
-    fastpath: bool
+    fastpath: FastPath | None  # its role in the trap-free fast path, if it has one
     features: tuple[str, ...]
     location: Location
 
@@ -527,11 +566,22 @@ class Hypercall:
         return next((p for p in self.params if p.name == name), None)
 
     @property
-    def signature(self) -> str:
-        """The canonical ABI signature recorded in the lock file."""
+    def shared_param(self) -> Param | None:
+        """The first ``shared`` parameter, if any (the area of a ``fastpath share`` call)."""
+        return next((p for p in self.params if p.is_shared), None)
+
+    @property
+    def plain_signature(self) -> str:
+        """The signature without the fast-path role: what the trap itself carries."""
         params = ", ".join(p.abi_spelling for p in self.params)
         result = "noreturn" if self.returns is None else self.returns.type.abi_ref
         return f"{self.name}({params}) -> {result}"
+
+    @property
+    def signature(self) -> str:
+        """The canonical ABI signature recorded in the lock file, fast-path role included."""
+        role = f" fastpath {self.fastpath.value}" if self.fastpath else ""
+        return self.plain_signature + role
 
 
 @dataclass(frozen=True)
@@ -543,6 +593,26 @@ class ReservedRange:
 
     def __contains__(self, number: int) -> bool:
         return self.first <= number <= self.last
+
+
+@dataclass(frozen=True)
+class VcpuAreaLayout:
+    """Where the words of the shared vCPU area lie: byte offsets of its u32 words."""
+
+    struct: Struct
+    enabled: int  # the level: 1 while virtual interrupts are enabled
+    pending: int  # 1 while a line waits that enabling would deliver
+    ticks: int | None  # the virtual timer's tick count, if the area has one
+
+    @property
+    def size(self) -> int:
+        return self.struct.size
+
+    @property
+    def words(self) -> tuple[tuple[str, int], ...]:
+        """(name, offset) of each word the area has, in the order above."""
+        named = (("enabled", self.enabled), ("pending", self.pending), ("ticks", self.ticks))
+        return tuple((name, offset) for name, offset in named if offset is not None)
 
 
 # --------------------------------------------------------------------------
@@ -592,6 +662,37 @@ class Interface:
 
     def hypercall(self, name: str) -> Hypercall | None:
         return next((h for h in self.hypercalls if h.name == name), None)
+
+    def fastpath_call(self, role: FastPath | str) -> Hypercall | None:
+        """The call that plays ``role`` (a FastPath or its name) in the fast path, if any."""
+        wanted = FastPath(role)
+        return next((h for h in self.hypercalls if h.fastpath is wanted), None)
+
+    @property
+    def fastpath_calls(self) -> tuple[Hypercall, ...]:
+        """The calls with a fast-path role, by number."""
+        return tuple(h for h in self.hypercalls if h.fastpath)
+
+    @property
+    def vcpu_area(self) -> Struct | None:
+        """The struct the ``fastpath share`` call shares, if the interface has one."""
+        share = self.fastpath_call(FastPath.SHARE)
+        param = share.shared_param if share else None
+        return param.type.resolved if param and isinstance(param.type.resolved, Struct) else None
+
+    @property
+    def vcpu_area_layout(self) -> VcpuAreaLayout | None:
+        """The offsets of the shared area's words, if the interface shares one."""
+        area = self.vcpu_area
+        if area is None:
+            return None
+        offsets = {f.name: f.offset for f in area.fields}
+        return VcpuAreaLayout(area, offsets["enabled"], offsets["pending"], offsets.get("ticks"))
+
+    @property
+    def success_status(self) -> EnumMember | None:
+        """The status code of value 0: what a fast-path call returns when it did not trap."""
+        return next((m for m in self.status.members if m.value == 0), None)
 
     @property
     def word_counts(self) -> tuple[int, ...]:

@@ -26,8 +26,9 @@ _TERMINAL_WORDS = {
     "NAME": "a name",
     "INT": "a number",
     "STRING": "a string",
-    "DIRECTION": "'in'/'out'/'inout'",
-    "FLAG": "'noreturn'/'fastpath'",
+    "DIRECTION": "'in'/'out'/'inout'/'shared'",
+    "FLAG": "'noreturn'",
+    "FASTPATH": "'fastpath'",
 }
 
 # The only escapes a string may contain (a backslash or a quote): anything
@@ -159,7 +160,7 @@ class _Doc:
 
 
 class _Tagged:
-    """A name whose grammatical role (direction, nullable, feature) must survive."""
+    """A name whose grammatical role (direction, nullable, feature, fastpath) must survive."""
 
     def __init__(self, tag: str, name: s.Name) -> None:
         self.tag = tag
@@ -204,6 +205,9 @@ class _ToSyntax(Transformer[Token, list[s.Item]]):
 
     def FLAG(self, token: Token) -> s.Name:
         return s.Name(str(token), self._loc(token))
+
+    def FASTPATH(self, token: Token) -> _Tagged:
+        return _Tagged("fastpath", s.Name(str(token), self._loc(token)))
 
     def INT(self, token: Token) -> s.Number:
         text = str(token)
@@ -323,6 +327,10 @@ class _ToSyntax(Transformer[Token, list[s.Item]]):
     def flag(self, c: list[s.Name]) -> s.Name:
         return c[0]
 
+    def fastpath(self, c: list[Any]) -> s.FastPathDecl:
+        keyword: _Tagged = c[0]
+        return s.FastPathDecl(keyword.name, c[1])
+
     def feature(self, c: list[s.Name]) -> _Tagged:
         return _Tagged("feature", c[0])
 
@@ -336,6 +344,7 @@ class _ToSyntax(Transformer[Token, list[s.Item]]):
             params=tuple(x for x in body if isinstance(x, s.ParamDecl)),
             returns=tuple(x for x in body if isinstance(x, s.ReturnsDecl)),
             flags=tuple(x for x in body if isinstance(x, s.Name)),
+            fastpaths=tuple(x for x in body if isinstance(x, s.FastPathDecl)),
             features=tuple(x.name for x in body if isinstance(x, _Tagged)),
             location=name.location,
         )

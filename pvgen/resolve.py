@@ -28,6 +28,9 @@ _C_KEYWORDS = (
     "true", "typeof", "typeof_unqual",
 )
 _KEYWORDS = frozenset(keyword.kwlist) | frozenset(_C_KEYWORDS)
+_FASTPATH_ROLES = {role.value: role for role in m.FastPath}
+# The call that claimed each fast-path role: its ``fastpath`` statement and its name.
+_Roles = dict[m.FastPath, tuple[s.FastPathDecl, str]]
 _ABI_SETTINGS = ("trap", "number", "arguments", "return", "word", "split64", "clobbers", "default")
 _REQUIRED_ABI_SETTINGS = ("trap", "number", "arguments", "return", "word")
 
@@ -417,6 +420,7 @@ class _Resolver:
         calls: list[m.Hypercall] = []
         names: dict[str, Location] = {}
         numbers: dict[int, str] = {}
+        roles: _Roles = {}
         for d in decls:
             number = d.number.value
             if d.name.text in names:
@@ -448,33 +452,104 @@ class _Resolver:
                 )
                 continue
             numbers[number] = d.name.text
-            call = self._hypercall(d)
+            call = self._hypercall(d, roles)
             if call is not None:
                 self._check_words(call, d, abis)
                 calls.append(call)
+        self._check_fastpath_roles(roles)
         return calls
 
-    def _hypercall(self, d: s.HypercallDecl) -> m.Hypercall | None:
+    def _hypercall(self, d: s.HypercallDecl, roles: _Roles) -> m.Hypercall | None:
         flags: set[str] = set()
         for flag in d.flags:
             if flag.text in flags:
                 self.errors.error(flag.location, f"flag '{flag.text}' given twice")
             flags.add(flag.text)
+        role = self._fastpath_role(d, "noreturn" in flags, roles)
         params = self._params(d)
         returns_ok, returns = self._returns(d, "noreturn" in flags)
         features = tuple(dict.fromkeys(f.text for f in d.features))
         if params is None or not returns_ok:
             return None
-        return m.Hypercall(
+        call = m.Hypercall(
             name=d.name.text,
             number=d.number.value,
             doc=d.doc,
             params=params,
             returns=returns,
-            fastpath="fastpath" in flags,
+            fastpath=role,
             features=features,
             location=d.name.location,
         )
+        if role is not None:
+            _FastPathShape(d, call, self.errors).check(role)
+        return call
+
+    # -- the fast path ------------------------------------------------------------
+    def _fastpath_role(
+        self, d: s.HypercallDecl, noreturn: bool, roles: _Roles
+    ) -> m.FastPath | None:
+        """The role of a call's ``fastpath ROLE;``, once it is known to be its own."""
+        if not d.fastpaths:
+            return None
+        decl = d.fastpaths[0]
+        for extra in d.fastpaths[1:]:
+            self.errors.error(
+                extra.keyword.location,
+                f"hypercall '{d.name.text}' already has 'fastpath {decl.role.text}' (line "
+                f"{decl.keyword.location.line}); a call plays one fast-path role",
+            )
+        role = _FASTPATH_ROLES.get(decl.role.text)
+        if role is None:
+            self.errors.error(
+                decl.role.location,
+                f"unknown fastpath role '{decl.role.text}'; expected one of "
+                + ", ".join(_FASTPATH_ROLES),
+            )
+            return None
+        if noreturn:
+            self.errors.error(
+                decl.keyword.location,
+                f"a 'noreturn' hypercall cannot take a fast path: 'fastpath {role.value}' "
+                "needs a call that returns",
+            )
+            return None
+        first = roles.get(role)
+        if first is not None:
+            self.errors.error(
+                decl.role.location,
+                f"fastpath role '{role.value}' is already played by '{first[1]}' (line "
+                f"{first[0].role.location.line}); "
+                + (
+                    "an interface shares one vCPU area"
+                    if role is m.FastPath.SHARE
+                    else "each role belongs to one call"
+                ),
+            )
+            return None
+        roles[role] = (decl, d.name.text)
+        return role
+
+    def _check_fastpath_roles(self, roles: _Roles) -> None:
+        """What the roles need from the whole interface: a share call, a success status."""
+        if not roles:
+            return
+        share = m.FastPath.SHARE
+        for role, (decl, name) in roles.items():
+            if role is not share and share not in roles:
+                self.errors.error(
+                    decl.role.location,
+                    f"'fastpath {role.value}' of '{name}' keeps the level in the shared vCPU "
+                    "area, but no call shares one: add a call with 'fastpath share;'",
+                )
+        status = self.types.get("status")
+        if isinstance(status, m.Enum) and not any(c.value == 0 for c in status.members):
+            decl = min((d for d, _ in roles.values()), key=lambda d: d.role.location)
+            self.errors.error(
+                decl.role.location,
+                f"'fastpath {decl.role.text}' needs a status code of value 0: it is what a "
+                "fast-path call returns when it succeeds without trapping",
+            )
 
     def _returns(self, d: s.HypercallDecl, noreturn: bool) -> tuple[bool, m.Return | None]:
         """Whether the call's returns are valid, and its Return (None for noreturn)."""
@@ -542,6 +617,8 @@ class _Resolver:
             return None
         resolved = ptype.resolved
         is_code = isinstance(resolved, m.Scalar) and resolved.kind is m.ScalarKind.CODE
+        if p.direction is not None and p.direction.text == m.Direction.SHARED.value:
+            return self._shared(p, ptype)
         if p.direction is None:
             if p.length is not None or p.nullable is not None:
                 what = "a length" if p.length is not None else "'nullable'"
@@ -576,6 +653,34 @@ class _Resolver:
             m.Direction(p.direction.text),
             length,
             p.nullable is not None,
+        )
+
+    def _shared(self, p: s.ParamDecl, ptype: m.Type) -> m.Param | None:
+        """A ``shared`` pointer: to one struct, never NULL."""
+        if not isinstance(ptype.resolved, m.Struct):
+            self.errors.error(
+                p.type.location,
+                f"a 'shared' pointer points to a struct the hypervisor keeps using, not "
+                f"'{ptype.name}'",
+            )
+            return None
+        if p.length is not None:
+            self.errors.error(
+                _length_location(p.length),
+                f"a 'shared' pointer points to one '{ptype.name}'; remove the length of "
+                f"'{p.name.text}'",
+            )
+            return None
+        if p.nullable is not None:
+            self.errors.error(
+                p.nullable.location,
+                f"a 'shared' pointer cannot be 'nullable': the hypervisor needs the area "
+                f"'{p.name.text}' points to",
+            )
+            return None
+        return m.Param(
+            p.name.text, ptype, p.doc, p.name.location, m.Direction.SHARED,
+            m.Length(m.LengthKind.ONE),
         )
 
     def _length(
@@ -681,9 +786,133 @@ def _anchor(decl: s.ReturnsDecl) -> Location:
     return decl.name.location if decl.name else decl.type.location
 
 
+def _length_location(decl: s.LengthDecl) -> Location:
+    token = decl.param or decl.constant or decl.nul_max
+    assert token is not None
+    return token.location
+
+
 def _is_plain_integer(t: m.Type) -> bool:
     r = t.resolved
     return isinstance(r, m.Scalar) and r.kind is m.ScalarKind.INT
+
+
+def _is_level(t: m.Type, bool_too: bool = False) -> bool:
+    """An unsigned integer of at most 32 bits (or, with ``bool_too``, a bool): a level."""
+    r = t.resolved
+    if not isinstance(r, m.Scalar) or r.signed or r.size > 4:
+        return False
+    return r.kind is m.ScalarKind.INT or (bool_too and r.kind is m.ScalarKind.BOOL)
+
+
+class _FastPathShape:
+    """Checks that a call has the parameters and result its fast-path role needs.
+
+    The generated guest code relies on them: the share call's area has u32 words
+    ``enabled`` and ``pending`` (and maybe ``ticks``); disable and get_level return
+    the level, set_level takes it; the others return a status.
+    """
+
+    def __init__(self, d: s.HypercallDecl, call: m.Hypercall, errors: _Collector) -> None:
+        self.d = d
+        self.call = call
+        self.errors = errors
+
+    def check(self, role: m.FastPath) -> None:
+        what = f"'fastpath {role.value}'"
+        if role is m.FastPath.SHARE:
+            if self._one_param(what, "the vCPU area ('shared NAME: STRUCT;')"):
+                self._area(what)
+        elif role is m.FastPath.SET_LEVEL:
+            if self._one_param(what, "the new level (a bool or an unsigned integer)"):
+                self._level_param(what)
+        elif self.d.params:
+            self.errors.error(
+                self.d.params[0].name.location,
+                f"{what} takes no parameters; remove '{self.d.params[0].name.text}'",
+            )
+        if role in (m.FastPath.DISABLE, m.FastPath.GET_LEVEL):
+            self._level_result(what, role)
+        else:
+            self._status_result(what)
+
+    def _one_param(self, what: str, expected: str) -> bool:
+        params = self.d.params
+        if not params:
+            self.errors.error(self.d.fastpaths[0].role.location, f"{what} needs one parameter, "
+                              f"{expected}")
+        elif len(params) > 1:
+            self.errors.error(
+                params[1].name.location,
+                f"{what} takes one parameter, {expected}; remove '{params[1].name.text}'",
+            )
+        return len(params) == 1
+
+    def _area(self, what: str) -> None:
+        decl, param = self.d.params[0], self.call.params[0]
+        if not param.is_shared:
+            passed = f"'{param.direction.value}'" if param.direction else "passed by value"
+            self.errors.error(
+                decl.direction.location if decl.direction else decl.name.location,
+                f"the vCPU area of {what} must be 'shared' (the hypervisor keeps using it), "
+                f"not {passed}",
+            )
+            return
+        struct = param.type.resolved
+        assert isinstance(struct, m.Struct)
+        fields = {f.name: f for f in struct.fields}
+        for name in ("enabled", "pending", "ticks"):
+            field = fields.get(name)
+            if field is None and name != "ticks":
+                self.errors.error(
+                    decl.type.location,
+                    f"struct '{struct.name}' shared by {what} needs a u32 field '{name}'",
+                )
+            elif field is not None and field.type.resolved is not m.BUILTIN_SCALARS["u32"]:
+                self.errors.error(
+                    decl.type.location,
+                    f"field '{name}' of struct '{struct.name}' shared by {what} is "
+                    f"'{field.type.name}'; the fast path's words are u32",
+                )
+
+    def _level_param(self, what: str) -> None:
+        decl, param = self.d.params[0], self.call.params[0]
+        if decl.direction is not None:
+            self.errors.error(
+                decl.direction.location,
+                f"the level of {what} is passed by value; remove '{decl.direction.text}'",
+            )
+        elif not _is_level(param.type, bool_too=True):
+            self.errors.error(
+                decl.type.location,
+                f"the level of {what} is a bool or an unsigned integer of at most 32 bits, "
+                f"not '{param.type.name}'",
+            )
+
+    def _level_result(self, what: str, role: m.FastPath) -> None:
+        result = self.call.returns
+        assert result is not None
+        level = "the previous level" if role is m.FastPath.DISABLE else "the level"
+        if not self.d.returns:
+            self.errors.error(
+                self.d.fastpaths[0].role.location,
+                f"{what} returns {level} (1: enabled), not a status: add "
+                "'returns level: u32;'",
+            )
+        elif not _is_level(result.type):
+            self.errors.error(
+                self.d.returns[0].type.location,
+                f"{what} returns {level} as an unsigned integer of at most 32 bits, not "
+                f"'{result.type.name}'",
+            )
+
+    def _status_result(self, what: str) -> None:
+        result = self.call.returns
+        if result is not None and not result.is_status:
+            self.errors.error(
+                _anchor(self.d.returns[0]),
+                f"{what} returns a status; remove 'returns'",
+            )
 
 
 class _AbiBuilder:

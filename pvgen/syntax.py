@@ -135,6 +135,14 @@ class ReturnsDecl:
 
 
 @dataclass(frozen=True)
+class FastPathDecl:
+    """``fastpath ROLE;``: the keyword (where a misplaced one is reported) and the role."""
+
+    keyword: Name
+    role: Name
+
+
+@dataclass(frozen=True)
 class HypercallDecl:
     name: Name
     number: Number
@@ -142,6 +150,7 @@ class HypercallDecl:
     params: tuple[ParamDecl, ...]
     returns: tuple[ReturnsDecl, ...]
     flags: tuple[Name, ...]
+    fastpaths: tuple[FastPathDecl, ...]
     features: tuple[Name, ...]
     location: Location
 

@@ -33,7 +33,8 @@ NASTY = {
     "number": ["010", "0x", "0x100000000", "4294967296", "18446744073709551616", "9" * 30, "-1"],
     "string": ['"\\x"', '"\\u12"', '"\\N"', '"\\q"', '"\\"', '"', '"\x07"', '"\t"', '""'],
     "name": ["in", "out", "nullable", "noreturn", "returns", "status", "u64", "code", "bool",
-             "int", "None", "class", "max", "counted", "default", "nul"],
+             "int", "None", "class", "max", "counted", "default", "nul", "shared", "fastpath",
+             "share", "enable", "disable", "get_level", "set_level"],
     "other": ["#", "..", "-", "\\", "\ufeff", "\r", "\x0c", "\x00", "é", ";", "{", "}"],
 }
 _KIND = {"number": r"\b[0-9]\w*", "string": r'"(?:[^"\\\n]|\\.)*"', "name": r"\b[A-Za-z_]\w*"}

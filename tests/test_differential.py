@@ -173,7 +173,8 @@ class Both:
         """The C handler's recorded arguments as the Python handler receives them.
 
         A non-NULL pointer must arrive rebased to exactly the guest address in
-        its word; its in data is then read from the shared buffer.
+        its word; its in data is then read from the shared buffer (a shared
+        pointer stays an address).
         """
         rec = self.record
         values: dict[str, Any] = {}
@@ -188,7 +189,8 @@ class Both:
                 continue
             word = words[word_index(call, p.name)]
             assert raw == word, f"{call.name}: {p.name} rebased to {raw:#x}, not {word:#x}"
-            values[p.name] = self._read(call, p, raw, words)
+            # A shared pointer reaches the Python handler as its address: nothing is read.
+            values[p.name] = raw if p.is_shared else self._read(call, p, raw, words)
         handler_params = [p for p in call.params if p.direction is not m.Direction.OUT]
         return call.name, tuple(values[p.name] for p in handler_params)
 
@@ -430,6 +432,12 @@ XT_CASES = [
     case("copy buffer too long before bad u8", 8, PSIZE - 10, 300, 0x10, handled=False),
     case("copy ok", 8, 0x10, 16, 0x40, handled=True),
     case("copy in one past", 8, PSIZE - 15, 16, 0x40, handled=False),
+    # a shared pointer, then a value checked after it
+    case("shared at end", 10, PSIZE - 24, 1, handled=True),
+    case("shared one past", 10, PSIZE - 23, 1, handled=False),
+    case("shared null", 10, 0, 1, handled=False),
+    case("shared bad before bad value", 10, PSIZE, 256, handled=False),
+    case("shared ok then bad value", 10, 0x10, 256, handled=False),
     case("noreturn signed", 9, 0xFFFFFFFF, handled=True),
     case("count wrong", 9, 0, nargs=0, handled=False),
 ]

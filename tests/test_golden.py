@@ -124,11 +124,12 @@ def test_mini_definition_uses_every_construct() -> None:
     assert any(p.is_string for p in params)
     assert any(p.length and p.length.kind.value == "constant" for p in params)
     assert any(p.length and p.length.kind.value == "param" for p in params)
-    assert {p.direction.value for p in params if p.direction} == {"in", "out", "inout"}
+    assert {p.direction.value for p in params if p.direction} == {"in", "out", "inout", "shared"}
     assert any(p.type.resolved.name == "bool" for p in params)
     assert any(p.is_code for p in params)
     assert any(h.noreturn for h in iface.hypercalls)
-    assert any(h.fastpath for h in iface.hypercalls)
+    assert {h.fastpath.value for h in iface.fastpath_calls} == {"share", "disable", "set_level"}
+    assert iface.vcpu_area_layout is not None and iface.vcpu_area_layout.ticks is None
     assert any(h.returns and not h.returns.is_status for h in iface.hypercalls)
     assert any(m.value < 0 for m in iface.status.members)
     assert iface.reserved

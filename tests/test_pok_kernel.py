@@ -196,13 +196,18 @@ int main(void)
 """
 
 
-def test_pok_hypercall_n_announces_n_words(gen: Path, tmp_path: Path) -> None:
-    source, program = tmp_path / "probe.c", tmp_path / "probe"
-    source.write_text(LIBPOK_PROBE, encoding="utf-8")
-    _gcc(*STRICT, *_libpok_include(gen), source, "-o", program)
-    lines = subprocess.run(
+def _probe(text: str, includes: list[str | Path], work: Path) -> list[str]:
+    """Build a host program against the generated headers; the lines it prints."""
+    source, program = work / "probe.c", work / "probe"
+    source.write_text(text, encoding="utf-8")
+    _gcc(*STRICT, *includes, source, "-o", program)
+    return subprocess.run(
         [str(program)], capture_output=True, text=True, check=True
     ).stdout.splitlines()
+
+
+def test_pok_hypercall_n_announces_n_words(gen: Path, tmp_path: Path) -> None:
+    lines = _probe(LIBPOK_PROBE, _libpok_include(gen), tmp_path)
     numbers = [27, 25, 10, 11, 112, 102]
     for n, line in enumerate(lines[:6]):
         words = [10 * n + i for i in range(1, n + 1)] + [0] * (5 - n)

@@ -311,6 +311,33 @@ def test_code_addresses_must_lie_in_the_partition(
 
 
 # ---------------------------------------------------------------------------
+# Rule 3: shared pointers
+# ---------------------------------------------------------------------------
+
+
+class NoReads(GuestBytes):
+    """Guest memory the dispatcher may not read: a shared area is only checked at the call."""
+
+    def read(self, addr: int, n: int) -> bytes:
+        raise AssertionError(f"read of [{addr:#x}, +{n:#x}) for a shared pointer")
+
+
+def test_a_shared_pointer_is_checked_before_the_parameters_after_it(
+    xt: ModuleType, shapes: Interface
+) -> None:
+    """keep(shared seg: segment, tag: u8): a bad pointer wins over a bad value after it."""
+    mem = NoReads(bytearray(PSIZE))
+    assert Run(xt, shapes, 10, [PSIZE - 23, 256], mem=mem).rejected(xt, 10, "bad_pointer")
+    assert Run(xt, shapes, 10, [PSIZE - 24, 256], mem=mem).rejected(xt, 10, "bad_value")
+    assert Run(xt, shapes, 10, [PSIZE - 24, 255], mem=mem).args == (PSIZE - 24, 255)
+
+
+def test_an_interface_without_a_share_call_has_no_vcpu_area(xt: ModuleType) -> None:
+    assert xt.VCPU_AREA is None
+    assert xt.FASTPATH == {}
+
+
+# ---------------------------------------------------------------------------
 # Rule 3: pointers
 # ---------------------------------------------------------------------------
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import importlib.util
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 import pytest
 from elftools.elf.elffile import ELFFile
@@ -124,9 +125,9 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _build(target: Target, macro: str, gen: Path, work: Path) -> Path:
+def _build(target: Target, macro: str, gen: Path, work: Path, program: str = GUEST) -> Path:
     source = work / "guest.c"
-    source.write_text(GUEST)
+    source.write_text(program)
     script = work / "partition.ld"
     script.write_text(LINKER_SCRIPT)
     elf = work / "guest.elf"
@@ -159,18 +160,40 @@ ABI_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("abi_name", "arch", "macro"), ABI_CASES)
-def test_compiled_stubs_reach_the_generated_dispatcher(
-    generated: Path, tmp_path: Path, abi_name: str, arch: str, macro: str
-) -> None:
+class Recording(Protocol):
+    calls: list[tuple[str, tuple[Any, ...]]]
+
+
+H = TypeVar("H", bound=Recording)
+
+
+@dataclass
+class GuestRun(Generic[H]):
+    """A guest that ran on Unicorn, every trap handed to the generated dispatcher."""
+
+    uc: Uc
+    dispatch: ModuleType
+    symbols: dict[str, int]
+    handlers: H
+    traps: list[int]
+
+    def read(self, symbol: str, offset: int = 0, size: int = 4) -> int:
+        return int.from_bytes(self.uc.mem_read(self.symbols[symbol] + offset, size), "little")
+
+
+def run_guest(
+    generated: Path, work: Path, abi_name: str, arch: str, macro: str, program: str,
+    make_handlers: Callable[[Uc, UnicornMemory, ModuleType], H],
+) -> GuestRun[H]:
+    """Build ``program`` for an ABI, run it until a handler stops it; skip where Unicorn can't."""
     dispatch = _import(generated / "python" / "pv_dispatch.py")
     target, cpu = TARGETS[arch], backend(arch)
-    elf = _build(target, macro, generated, tmp_path)
+    elf = _build(target, macro, generated, work, program)
     uc = Uc(cpu.uc_arch, cpu.uc_mode)
     uc.mem_map(0, MEMORY_SIZE)
     entry, symbols = _load(uc, elf)
-    handlers = RecordingHandlers(uc)
     memory = UnicornMemory(uc, MEMORY_SIZE)
+    handlers = make_handlers(uc, memory, dispatch)
     abi = dispatch.ABIS[abi_name]
     traps: list[int] = []
 
@@ -194,6 +217,18 @@ def test_compiled_stubs_reach_the_generated_dispatcher(
         if abi_name == "hvc_arm" and not handlers.calls:
             pytest.skip(f"Unicorn does not deliver 'hvc' from this mode: {exc}")
         raise
+    return GuestRun(uc, dispatch, symbols, handlers, traps)
+
+
+@pytest.mark.parametrize(("abi_name", "arch", "macro"), ABI_CASES)
+def test_compiled_stubs_reach_the_generated_dispatcher(
+    generated: Path, tmp_path: Path, abi_name: str, arch: str, macro: str
+) -> None:
+    run = run_guest(
+        generated, tmp_path, abi_name, arch, macro, GUEST,
+        lambda uc, _memory, _dispatch: RecordingHandlers(uc),
+    )
+    handlers = run.handlers
 
     assert handlers.calls == [
         ("console_write", (b"hello", 5)),
@@ -207,8 +242,9 @@ def test_compiled_stubs_reach_the_generated_dispatcher(
     invalid_param = iface.status.member("INVALID_PARAM")
     assert invalid_param is not None
     assert handlers.rejected == [(10, "bad_pointer"), (404, "bad_value")]
-    read32 = lambda name: int.from_bytes(uc.mem_read(symbols[name], 4), "little")  # noqa: E731
-    assert read32("status_bad_pointer") == invalid_param.value
-    assert read32("status_bad_value") == invalid_param.value
-    assert int.from_bytes(uc.mem_read(symbols["ticks_seen"], 8), "little") == 0x0102030405060708
-    assert len(traps) == 7
+    assert run.read("status_bad_pointer") == invalid_param.value
+    assert run.read("status_bad_value") == invalid_param.value
+    assert run.read("ticks_seen", size=8) == 0x0102030405060708
+    assert len(run.traps) == 7
+
+

@@ -12,10 +12,12 @@ strings against the partition's size); the first failure is reported to
 ``Handlers.hypercall_rejected`` and its status returned, and guest memory is not touched.
 Otherwise the handler runs with by-value arguments as ints (64-bit ones re-joined, signed types
 signed), ``in`` and ``inout`` data copied out of guest memory first (bytes for buffers and
-strings, an int for a single value, a tuple for a struct; None for a NULL nullable pointer) and
-returns the result word, or a tuple of the result word and one value per ``out``/``inout``
-parameter (None: leave the guest's memory as it is), which the dispatcher writes back
-(little-endian). Nothing a guest passes makes the dispatcher raise; only handler bugs do.
+strings, an int for a single value, a tuple for a struct; None for a NULL nullable pointer),
+``shared`` pointers as their checked address (nothing is read at the call: the area is the
+hypervisor's to use from then on), and returns the result word, or a tuple of the result word
+and one value per ``out``/``inout`` parameter (None: leave the guest's memory as it is), which
+the dispatcher writes back (little-endian). Nothing a guest passes makes the dispatcher raise;
+only handler bugs do.
 ``fetch_and_dispatch`` first fetches the number and the words as an ABI of ``ABIS`` says.
 
 Standard library only: the emulator imports this file as it is.
@@ -214,6 +216,29 @@ class Abi(NamedTuple):
     trap_instruction: str
     trap_vector: int | None
     split64: str  # "low_first" or "high_first": the order of a 64-bit value's words
+
+
+# ---------------------------------------------------------------------------
+# The trap-free fast path: what the guest keeps in the shared vCPU area
+# ---------------------------------------------------------------------------
+
+
+class VcpuArea(NamedTuple):
+    """Where the words of the shared vCPU area lie (the struct of the `fastpath share` call)."""
+
+    size: int
+    enabled: int  # byte offset of the level word (u32, 1 = enabled)
+    pending: int  # byte offset of the pending word (u32)
+    ticks: int | None  # byte offset of the tick counter (u32), if the area has one
+
+
+VCPU_AREA: VcpuArea | None = None  # no call shares a vCPU area
+
+# hypercall name -> its fast-path role: once the area is shared, the guest makes these calls
+# by reading and writing the area, and traps only to share it or when enabling finds a line
+# pending.
+FASTPATH: dict[str, str] = {
+}
 
 
 # What each handler hands back besides its result: its out and inout parameters, in order.

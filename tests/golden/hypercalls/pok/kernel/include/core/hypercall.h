@@ -265,7 +265,8 @@ static inline uint32_t pok_hypercall_reject(const pok_hypercall_info_t *infos, u
 
 /* ------------------------------------------------------------------------
  * Handlers: the kernel implements one per hypercall. Pointers arrive checked
- * and rebased; a nullable pointer may be NULL.
+ * and rebased; a nullable pointer may be NULL. A shared pointer is checked
+ * and rebased the same way, and the kernel may keep using it after the call.
  * ------------------------------------------------------------------------ */
 
 /**
