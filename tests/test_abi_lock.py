@@ -170,6 +170,12 @@ BREAKING = {
         ("abi pok_x86", len("abi ")),
         "ABI 'pok_x86' changed",
     ),
+    "fastpath role removed": Breaking(
+        (("    fastpath enable;\n", ""),),
+        ("hypercall irq_enable", len("hypercall ")),
+        "hypercall 'irq_enable' changed signature (was 'irq_enable() -> status fastpath enable', "
+        "now 'irq_enable() -> status')",
+    ),
     "rejection status": Breaking(
         (("reject bad_value     = INVALID_PARAM;", "reject bad_value     = INVALID_CONFIG;"),),
         ("interface pv", len("interface ")),
@@ -240,6 +246,34 @@ def test_new_call_is_accepted_with_a_note_and_recorded_without_a_bump(
         "number": 42,
         "signature": "get_cpu(out cpu: u32) -> status",
     }
+    assert ws.gen_quietly_succeeds(capsys)
+
+
+def test_a_fastpath_role_given_to_a_call_is_compatible(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Guests built before the role still trap; the hypervisor serves the trap as before."""
+    ws = Workspace(tmp_path)
+    ws.write(edit(REAL, ("    fastpath get_level;\n", "")))
+    assert ws.gen(capsys)[0] == 0
+    before = ws.lock.read_bytes()
+    ws.write(REAL)
+
+    status, _, err = ws.gen(capsys)
+    assert status == 0, err
+    assert "does not record 'fastpath get_level' of hypercall 'irq_get_level'" in err
+    assert ws.lock.read_bytes() == before
+
+    status, _, err = ws.gen(capsys, "--update-lock")
+    assert (status, err) == (0, "")
+    recorded = json.loads(ws.lock.read_text())
+    assert recorded["version"] == 1
+    assert recorded["hypercalls"]["irq_get_level"]["signature"] == (
+        "irq_get_level() -> u32 fastpath get_level"
+    )
+    assert recorded["hypercalls"]["vcpu_share"]["signature"] == (
+        "vcpu_share(shared area: struct vcpu_area) -> status fastpath share"
+    )
     assert ws.gen_quietly_succeeds(capsys)
 
 

@@ -382,6 +382,12 @@ PV_CASES = [
     case("i32 -1", 41, 0xFFFFFFFF, handled=True),
     case("noreturn without arguments", 707, nargs=0, handled=True),
     case("irq_return", 32, handled=True),
+    # 3. shared pointers: checked like any pointer, handed over as the address
+    case("vcpu_share at end", 38, PSIZE - 12, handled=True),
+    case("vcpu_share one past", 38, PSIZE - 11, handled=False),
+    case("vcpu_share null", 38, 0, handled=False),
+    case("vcpu_share wraps", 38, 0xFFFFFFF8, handled=False),
+    case("vcpu_share in a partition smaller than the area", 38, 4, psize=8, handled=False),
     # 3. code addresses
     case("code 0", 30, 0, handled=True),
     case("code last byte", 30, PSIZE - 1, handled=True),

@@ -441,6 +441,44 @@ def test_buffers_are_range_checked_then_rebased(dispatch: Dispatch) -> None:
     )
 
 
+def test_shared_pointers_are_range_checked_then_rebased(dispatch: Dispatch) -> None:
+    """vcpu_share's area reaches the kernel handler as a pointer into the partition."""
+    bad = dispatch.rejected("vcpu_share", RejectEvent.BAD_POINTER)
+    assert dispatch("vcpu_share", PSIZE - 12) == (42, f"vcpu_share(p3) @{PSIZE - 12}")
+    assert dispatch("vcpu_share", PSIZE - 11) == bad
+    assert dispatch("vcpu_share", 0) == bad
+    assert dispatch("vcpu_share", 0xFFFFFFFC) == bad
+
+
+FASTPATH_PROBE = """
+#include <stdio.h>
+#include <core/hypercall.h>
+
+int main(void)
+{
+    printf("%u %u %u %u\\n", POK_PV_VCPU_AREA_SIZE, POK_PV_VCPU_AREA_ENABLED_OFFSET,
+           POK_PV_VCPU_AREA_PENDING_OFFSET, POK_PV_VCPU_AREA_TICKS_OFFSET);
+    printf("%d %d %d %d %d\\n", (int)POK_PV_FASTPATH_SHARE, (int)POK_PV_FASTPATH_ENABLE,
+           (int)POK_PV_FASTPATH_DISABLE, (int)POK_PV_FASTPATH_GET_LEVEL,
+           (int)POK_PV_FASTPATH_SET_LEVEL);
+    return 0;
+}
+"""
+
+
+def test_kernel_header_says_where_the_fast_path_words_lie(
+    gen: Path, interface: Interface, tmp_path: Path
+) -> None:
+    lines = _probe(FASTPATH_PROBE, _kernel_include(gen), tmp_path)
+    layout = interface.vcpu_area_layout
+    assert layout is not None
+    assert lines[0].split() == [str(n) for n in (layout.size, *dict(layout.words).values())]
+    roles = ("share", "enable", "disable", "get_level", "set_level")
+    calls = [interface.fastpath_call(role) for role in roles]
+    assert lines[1].split() == [str(h.number) for h in calls if h is not None]
+    assert all(calls)
+
+
 def test_first_failing_parameter_wins(dispatch: Dispatch) -> None:
     # sampling_create(name, max_size, direction, refresh_period, id): a bad direction
     # is reported before the bad pointers that follow it.

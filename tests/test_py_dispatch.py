@@ -311,7 +311,7 @@ def test_code_addresses_must_lie_in_the_partition(
 
 
 # ---------------------------------------------------------------------------
-# Rule 3: shared pointers
+# Rule 3: shared pointers, and the fast path's layout
 # ---------------------------------------------------------------------------
 
 
@@ -320,6 +320,30 @@ class NoReads(GuestBytes):
 
     def read(self, addr: int, n: int) -> bytes:
         raise AssertionError(f"read of [{addr:#x}, +{n:#x}) for a shared pointer")
+
+
+@pytest.mark.parametrize(
+    ("ptr", "ok"),
+    [
+        (0, False),  # NULL
+        (4, True),
+        (PSIZE - 12, True),  # the 12-byte area exactly at the end
+        (PSIZE - 11, False),
+        (PSIZE, False),
+        (0xFFFFFFF8, False),  # ptr + 12 wraps 2^32
+    ],
+)
+def test_a_shared_pointer_is_checked_then_handed_over_as_its_address(
+    pv: ModuleType, interface: Interface, ptr: int, ok: bool
+) -> None:
+    number = number_of(interface, "vcpu_share")
+    run = Run(pv, interface, number, [ptr], nargs=1, mem=NoReads(bytearray(PSIZE)))
+    if ok:
+        assert run.call == ("vcpu_share", (ptr,))
+        assert run.result == RESULT
+        assert run.mem.writes == []
+    else:
+        assert run.rejected(pv, number, "bad_pointer")
 
 
 def test_a_shared_pointer_is_checked_before_the_parameters_after_it(
@@ -335,6 +359,29 @@ def test_a_shared_pointer_is_checked_before_the_parameters_after_it(
 def test_an_interface_without_a_share_call_has_no_vcpu_area(xt: ModuleType) -> None:
     assert xt.VCPU_AREA is None
     assert xt.FASTPATH == {}
+
+
+def test_the_handlers_protocol_types_a_shared_pointer_as_an_int(pv: ModuleType) -> None:
+    assert pv.Handlers.vcpu_share.__annotations__ == {"area": "int", "return": "int"}
+
+
+def test_the_vcpu_area_layout_and_the_fast_path_roles_come_from_the_definition(
+    pv: ModuleType, interface: Interface, xt: ModuleType
+) -> None:
+    layout = interface.vcpu_area_layout
+    assert layout is not None
+    assert pv.VcpuArea(layout.size, layout.enabled, layout.pending, layout.ticks) == pv.VCPU_AREA
+    assert pv.VCPU_AREA == (12, 0, 4, 8)
+    assert pv.FASTPATH == {
+        "irq_enable": "enable",
+        "irq_disable": "disable",
+        "irq_get_level": "get_level",
+        "irq_set_level": "set_level",
+        "vcpu_share": "share",
+    }
+    # A struct only ever shared gets no tuple type or pack helpers: it is never copied.
+    assert not hasattr(pv, "_get_vcpu_area")
+    assert hasattr(xt, "_get_segment")
 
 
 # ---------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 A small guest calls hypercalls through ``pv_hypercalls.h``; it runs on Unicorn,
 and each trap is handed to the generated ``fetch_and_dispatch`` for the ABI the
 guest was built for. This checks end to end that both generated sides agree
-on registers, argument blocks, 64-bit splitting, out pointers and rejections.
+on registers, argument blocks, 64-bit splitting, out pointers and rejections,
+and that the fast-path calls stop trapping once the vCPU area is shared.
 """
 
 from __future__ import annotations
@@ -248,3 +249,132 @@ def test_compiled_stubs_reach_the_generated_dispatcher(
     assert len(run.traps) == 7
 
 
+
+# ---------------------------------------------------------------------------
+# The trap-free fast path: once the vCPU area is shared, only enabling with a
+# line pending traps
+# ---------------------------------------------------------------------------
+
+FAST_GUEST = r"""
+#include "pv_hypercalls.h"
+pv_vcpu_area_t guest_area;
+volatile uint32_t seen[12];
+void _start(void);
+void _start(void)
+{
+    static const uint8_t marks[] = "0123";
+    /* A share the dispatcher refuses shares nothing: the calls still trap. */
+    seen[0] = (uint32_t)pv_vcpu_share((pv_vcpu_area_t *)(uintptr_t)(MEMORY_SIZE - 8u));
+    seen[1] = pv_irq_disable();
+    seen[2] = (uint32_t)pv_vcpu_share(&guest_area);
+    (void)pv_console_write(&marks[0], 1u);
+    /* Shared, nothing pending: no call traps. */
+    seen[3] = pv_irq_get_level();
+    (void)pv_irq_enable();
+    seen[4] = pv_irq_get_level();
+    seen[5] = pv_irq_disable();
+    seen[6] = guest_area.enabled;
+    (void)pv_irq_set_level(true);
+    seen[7] = guest_area.enabled;
+    (void)pv_irq_set_level(false);
+    (void)pv_console_write(&marks[1], 1u); /* the hypervisor sets pending here */
+    /* A line pending: enabling traps, once per enabling call; disabling does not. */
+    seen[8] = (uint32_t)pv_irq_enable();
+    seen[9] = pv_irq_disable();
+    seen[10] = (uint32_t)pv_irq_set_level(true);
+    (void)pv_irq_set_level(false);
+    seen[11] = pv_irq_get_level();
+    (void)pv_console_write(&marks[2], 1u);
+    pv_shutdown();
+}
+"""
+
+TRAPPED_LEVEL = 0x5A  # what irq_disable returns when it traps: no area word holds it
+
+
+@dataclass
+class FastPathHandlers:
+    """The hypervisor side of the fast path: shares the area, raises a pending line on cue."""
+
+    uc: Uc
+    memory: UnicornMemory
+    pending_offset: int
+    calls: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+    area: int | None = None
+
+    def vcpu_share(self, area: int) -> int:
+        self.calls.append(("vcpu_share", (area,)))
+        self.area = area
+        return 0
+
+    def console_write(self, buf: bytes, len: int) -> int:
+        self.calls.append(("console_write", (buf,)))
+        if buf == b"1":
+            assert self.area is not None
+            self.memory.write(self.area + self.pending_offset, (1).to_bytes(4, "little"))
+        return 0
+
+    def irq_disable(self) -> int:
+        self.calls.append(("irq_disable", ()))
+        return TRAPPED_LEVEL
+
+    def irq_enable(self) -> int:
+        self.calls.append(("irq_enable", ()))
+        return 0
+
+    def irq_set_level(self, enabled: int) -> int:
+        self.calls.append(("irq_set_level", (enabled,)))
+        return 0
+
+    def shutdown(self) -> None:
+        self.calls.append(("shutdown", ()))
+        self.uc.emu_stop()
+
+    def hypercall_rejected(self, number: int, event: Any) -> None:
+        self.rejected.append((number, event.name.lower()))
+
+
+@pytest.mark.parametrize(("abi_name", "arch", "macro"), ABI_CASES)
+def test_fast_path_calls_stop_trapping_once_the_area_is_shared(
+    generated: Path, tmp_path: Path, abi_name: str, arch: str, macro: str
+) -> None:
+    def make_handlers(uc: Uc, memory: UnicornMemory, dispatch: ModuleType) -> FastPathHandlers:
+        assert dispatch.VCPU_AREA is not None
+        return FastPathHandlers(uc, memory, dispatch.VCPU_AREA.pending)
+
+    program = FAST_GUEST.replace("MEMORY_SIZE", f"{MEMORY_SIZE:#x}u")
+    run = run_guest(generated, tmp_path, abi_name, arch, macro, program, make_handlers)
+    handlers = run.handlers
+    area = run.dispatch.VCPU_AREA
+    guest_area = run.symbols["guest_area"]
+    # Every trap, in order: the console marks split the program's phases.
+    assert handlers.calls == [
+        ("irq_disable", ()),  # the refused share left the area unshared
+        ("vcpu_share", (guest_area,)),
+        ("console_write", (b"0",)),
+        # shared, nothing pending: get_level, enable, disable, set_level made no trap
+        ("console_write", (b"1",)),
+        ("irq_enable", ()),  # pending: enabling traps, disabling does not
+        ("irq_set_level", (1,)),
+        ("console_write", (b"2",)),
+        ("shutdown", ()),
+    ]
+    assert len(run.traps) == 9  # the refused share, then the eight calls above
+    assert handlers.rejected == [(38, "bad_pointer")]
+    seen = [run.read("seen", 4 * i) for i in range(12)]
+    invalid_param = load(DEFINITION).status.member("INVALID_PARAM")
+    assert invalid_param is not None
+    assert seen == [
+        invalid_param.value,  # the share that does not fit in the partition
+        TRAPPED_LEVEL,  # disable before sharing: the hypervisor's answer
+        0,  # shared
+        0, 1,  # get_level before and after enable, from the area
+        1, 0,  # disable returns the previous level and clears the word
+        1,  # set_level(true) set it
+        0,  # the trapped enable returns the hypervisor's OK
+        1,  # disable, pending or not, makes no trap and returns the level
+        0,  # the trapped set_level(true) returns the hypervisor's OK
+        0,  # and set_level(false) left it disabled
+    ]
+    assert (run.read("guest_area", area.enabled), run.read("guest_area", area.pending)) == (0, 1)
