@@ -24,7 +24,7 @@ from unicorn import (
 )
 
 from emulator.arch import backend
-from emulator.vcpu import VirtualCpu
+from emulator.vcpu import AreaLayout, VirtualCpu
 from pvgen.model import Abi
 from pvgen.upcall import CONVENTIONS, WORD, UpcallEntry
 
@@ -217,7 +217,12 @@ class PartitionRun:
 
     def vcpu_register(self, handler: int) -> int:
         self._record("vcpu_register", handler)
-        self.vcpu.handler = handler
+        self.vcpu.register(handler)
+        return 0
+
+    def vcpu_share(self, area: int) -> int:
+        self._record("vcpu_share", area)
+        self.vcpu.share(self, area, AreaLayout(*self.dispatch.VCPU_AREA))
         return 0
 
     def irq_return(self) -> None:
@@ -230,9 +235,9 @@ class PartitionRun:
         if self.period:
             self.time += self.idle_periods * self.period
             if self.time >= self.next_tick:
-                self.vcpu.raise_line(0)
-                while self.next_tick <= self.time:
-                    self.next_tick += self.period
+                fallen = (self.time - self.next_tick) // self.period + 1
+                self.next_tick += fallen * self.period
+                self.vcpu.tick(fallen)
         return 0
 
     def partition_set_mode(self, mode: int) -> int:

@@ -433,16 +433,21 @@ def test_baremetal_hello_runs_with_its_clock_on_upcalls(
     # Returning from main set the partition mode IDLE.
     assert run.ended == ("partition_set_mode", 0)
 
-    # The upcall path: registered, entered with line 0, the shared clock counted the
-    # periods that passed, the line acknowledged, irq_return restored the context.
+    # The upcall path: registered, the vCPU area shared, entered with line 0, the shared
+    # clock counted the periods that passed from the area's tick count (no hypercall), the
+    # line acknowledged, irq_return restored the context.
     names = [name for name, _ in run.calls]
     assert run.calls[0] == ("vcpu_register", (run.symbols["partition_upcall"],))
+    assert run.calls[1] == ("vcpu_share", (run.symbols["pvrt_vcpu_area"],))
+    assert names.index("irq_request") < names.index("timer_set_period")  # no tick unrequested
     assert ("timer_set_period", (PERIOD,)) in run.calls
     assert ("irq_request", (0,)) in run.calls and ("irq_unmask", (0,)) in run.calls
     assert [line for line, _ in run.deliveries] == [0]
     delivered = names.index("idle") + 1
-    assert names[delivered:delivered + 3] == ["get_time", "irq_ack", "irq_return"]
+    assert names[delivered:delivered + 2] == ["irq_ack", "irq_return"]
     assert not run.vcpu.frames and not run.vcpu.in_service
+    # clock_ticks() disables and restores interrupts around its read: on the fast path.
+    assert "irq_disable" not in names and "irq_set_level" not in names
 
 
 @pytest.mark.parametrize("arch", ["x86", "arm"])

@@ -39,8 +39,14 @@ uint32_t _CPU_Virtual_Interrupts_disable(void)
 
 void _CPU_Virtual_Interrupts_flash(uint32_t level)
 {
+  /*
+   * Enable and disable again: both take the fast path once the vCPU area is
+   * shared, so a flash with nothing pending makes no hypercall; with a line
+   * pending, enabling traps once and the line is delivered in between.
+   */
   if ((level & VIRTUAL_LEVEL_ENABLED) != 0u) {
-    (void)mini_irq_flash();
+    (void)mini_irq_set_level(true);
+    (void)mini_irq_disable();
   }
 }
 
