@@ -1,8 +1,14 @@
 """Virtual time inside a window: counted from instructions, or read from the host.
 
-A clock runs one partition's window at a time: ``run`` gives the partition its
-window and returns why it stopped early (None: the window's time ran out), and
-``now`` reads the time while the window is on, from inside hypercalls.
+A clock runs one partition's window at a time, in segments: ``begin`` opens the
+window at its start, ``run(until)`` lets the partition run until that virtual
+time (a tick's due time, or the window's end) and returns why it stopped early
+(None: the segment's time ran out, and the clock then reads exactly `until`).
+``now`` reads the time, from inside hypercalls too; it never goes back and never
+passes the current segment's end, so a tick is raised at its due time and a
+window ends on time. ``skip`` moves time on without running the partition (an
+idle partition woken by its next tick), and ``cut`` ends the running segment
+sooner, from inside a hypercall (a timer re-phased to fall sooner).
 """
 
 from __future__ import annotations
@@ -15,45 +21,108 @@ from emulator.partition import Partition, Stop
 
 
 class InstructionClock:
-    """Deterministic time: the window's start plus the instructions executed, at `mips`.
+    """Deterministic time: the segment's start plus the instructions executed, at `mips`.
 
-    Hypercalls take their cost from the same budget (the native trap hook charges it),
-    so a window ends when its instructions and hypercalls have spent its time.
+    Each segment gets the instructions its time is worth; hypercalls take their cost
+    from the same budget (the native trap hook charges it), so a segment ends when its
+    instructions and hypercalls have spent its time. What is left of a budget too small
+    for the next translated block is not carried over: the segment ends at its time.
     """
 
     def __init__(self, mips: int) -> None:
         self._mips = mips
-        self._start = 0
-        self._budget = 0
-        self._counter: BudgetHeader | None = None
+        self._partition: Partition  # set by begin(), before anything else is called
+        self._counter: BudgetHeader
+        self._at = 0  # the virtual time the current budget started at
+        self._budget = 0  # the current budget, in instructions
+        self._until = 0  # the current segment's end
+        self._settled = True  # the time is `_until` (no need to ask the counter)
 
-    def run(self, partition: Partition, start: int, end: int) -> Stop | None:
-        self._start, self._budget = start, (end - start) * self._mips // 1000
-        self._counter = partition.cpu.budget
-        return partition.run_counted(self._budget)
+    def begin(self, partition: Partition, start: int) -> None:
+        counter = partition.cpu.budget
+        assert counter is not None, "a counted run needs a CPU made with a budget"
+        self._partition, self._counter = partition, counter
+        counter.left = self._budget = 0
+        self._at = self._until = start
+        self._settled = True
+
+    def run(self, until: int) -> Stop | None:
+        at = self._until if self._settled else self.now()
+        budget = (until - at) * self._mips // 1000
+        self._at, self._budget, self._until = at, budget, until
+        if budget > 0:  # else not one instruction's worth: Unicorn need not start
+            stop = self._partition.run_counted(budget)
+            if stop is not None:
+                self._settled = False
+                return stop
+        # the segment's time is over (a block it could not pay for waits for the next one)
+        self._at, self._budget = self._until, self._counter.left
+        self._settled = True
+        return None
 
     def now(self) -> int:
-        assert self._counter is not None, "now() is read inside a window"
         left: int = self._counter.left
-        return self._start + (self._budget - left) * 1000 // self._mips
+        return self._at + (self._budget - left) * 1000 // self._mips
+
+    def skip(self, to: int) -> None:
+        """Read `to` from now on, the partition's CPU not running (to >= now)."""
+        self._at, self._budget, self._until = to, self._counter.left, to
+        self._settled = True
+
+    def cut(self, until: int) -> None:
+        """End the running segment at `until` if that is sooner (from inside a hypercall:
+        its own cost is charged after, from what is left)."""
+        if until >= self._until:
+            return
+        at = self.now()
+        self._at, self._until = at, max(until, at)
+        self._budget = self._counter.left = (self._until - at) * self._mips // 1000
 
     def close(self) -> None:
         """Nothing to release: the budgets belong to the partitions' CPUs."""
 
 
 class WallClock:
-    """Free-running time: a window lasts its duration on the host, stopped by a watchdog."""
+    """Free-running time: a window lasts its duration on the host, stopped by a watchdog.
+
+    A segment lasts until the host time of its end; time read inside it is the host
+    time since the window began, held at the segment's end until the next segment,
+    so a tick is raised at its due time, the time the handler then reads is the host's.
+    """
 
     def __init__(self) -> None:
         self._watchdog = Watchdog()
-        self._start = self._end = self._began = 0
+        self._partition: Partition  # set by begin(), before anything else is called
+        self._base = self._began = self._until = 0  # virtual time `_base` at host `_began`
 
-    def run(self, partition: Partition, start: int, end: int) -> Stop | None:
-        self._start, self._end, self._began = start, end, time.perf_counter_ns()
-        return partition.run_for(self._watchdog, end - start)
+    def begin(self, partition: Partition, start: int) -> None:
+        self._partition = partition
+        self._base = self._until = start
+        self._began = time.perf_counter_ns()
+
+    def _host(self) -> int:
+        return self._base + time.perf_counter_ns() - self._began
+
+    def run(self, until: int) -> Stop | None:
+        self._until = until
+        ns = until - self._host()
+        if ns <= 0:
+            return None
+        return self._partition.run_for(self._watchdog, ns)
 
     def now(self) -> int:
-        return min(self._end, self._start + time.perf_counter_ns() - self._began)
+        return min(self._until, self._base + time.perf_counter_ns() - self._began)
+
+    def skip(self, to: int) -> None:
+        """Read `to` from now on: the host time the partition gave up is not waited for."""
+        self._base, self._began, self._until = to, time.perf_counter_ns(), to
+
+    def cut(self, until: int) -> None:
+        """End the running segment at `until` if that is sooner (re-arms the watchdog)."""
+        if until >= self._until:
+            return
+        self._until = until
+        self._watchdog.arm(self._partition.cpu, max(0, until - self._host()))
 
     def close(self) -> None:
         self._watchdog.close()

@@ -5,11 +5,20 @@ instructions worth the window's time at the virtual CPU rate, charged per
 translated block by the native clock; the time a partition reads is its
 window's start plus what it has executed so far. Each hypercall costs virtual
 time too (taken from the same budget), so polling loops see time move and time
-never goes back or past the window's end. A partition that idles gives up the
-rest of its window. Whatever a partition does (spinning, interrupts disabled),
-its window ends on time, and nothing it does changes another partition's run.
-Wall-clock mode instead gives each window its duration in host time, stopped
-by one watchdog thread.
+never goes back or past the window's end. Whatever a partition does (spinning,
+interrupts disabled), its window ends on time, and nothing it does changes
+another partition's run. Wall-clock mode instead gives each window its
+duration in host time, stopped by one watchdog thread.
+
+The virtual timer (``emulator.timer``) is where the module decides *when*: a
+partition's ticks keep falling while it is out of its window, and are raised
+on its virtual CPU at the start of its next one, before its code runs; inside
+a window, the window runs in segments that end at its ticks' due times, so a
+tick is raised at its own time and delivered at once if the partition can take
+it (wherever its code was). A partition whose timer is stopped runs its window
+in one piece. ``idle`` gives up the processor until the next event: the next
+tick, if it falls in the window (time jumps to it; nothing runs in between),
+otherwise the partition's next window.
 """
 
 from __future__ import annotations
@@ -27,10 +36,15 @@ from emulator.cpu import NO_RESULT
 from emulator.hm import HealthMonitor, HmEvent
 from emulator.partition import Mode, Partition, Stop, Trap
 from emulator.services import PartitionServices
+from emulator.timer import VirtualTimer
 from emulator.trace import Trace
+from emulator.vcpu import TIMER_LINE
 from pvgen.image.read import Image
 
 HYPERCALL_NS = 1_000  # virtual time a hypercall costs, so polling loops see time move
+# The shortest segment a timer splits a window into: ticks of a shorter period are raised
+# together, every one counted, so that a tiny period cannot make the host spin.
+MIN_SEGMENT_NS = HYPERCALL_NS
 
 
 @dataclass(frozen=True)
@@ -54,6 +68,8 @@ class PartitionSummary:
     mode: str
     restarts: int
     hypercalls: int
+    ticks_due: int = 0  # timer ticks fallen while the partition lived (counted at each raise)
+    ticks_raised: int = 0  # of those, raised on its virtual CPU (it had requested line 0)
 
 
 @dataclass(frozen=True)
@@ -101,7 +117,9 @@ class Module:
                                                   for p in self.partitions])
         self._clock = WallClock() if options.wall_clock else InstructionClock(options.mips)
         self._now = 0  # the time between windows
-        self.now_ns = self._between_windows  # what reads the time: the clock in a window
+        # what reads the time: the clock in a window (both bound once: a window is short)
+        self._clock_now, self._between_now = self._clock.now, self._between_windows
+        self.now_ns = self._between_now
         self._shutdown = False
         self._pending: dict[str, HmEvent] = {}  # HM actions waiting for the CPU to stop
 
@@ -134,6 +152,20 @@ class Module:
             partition.write_register(self._return_register, result)
         self.deliver(partition, line)
         return NO_RESULT
+
+    def set_timer(self, partition: Partition, period: int) -> None:
+        """Re-phase the partition's timer now (``timer_set_period``; 0 stops it).
+
+        Ticks of the old period that fell by now are raised first; the running segment
+        (hypercalls come from the partition in its window) is cut short if it would end
+        after the new first tick.
+        """
+        now = self.now_ns()
+        timer = partition.timer
+        self._raise(partition, timer.set_period(period, now))
+        due = self._next_segment_end(timer, now)
+        if due is not None:
+            self._clock.cut(due)
 
     def deliver(self, partition: Partition, line: int) -> None:
         """Enter the partition's upcall handler for a line (its CPU is not running code)."""
@@ -176,7 +208,37 @@ class Module:
 
     def _restart(self, partition: Partition, warm: bool, condition: str) -> None:
         self._consoles[partition.name].flush()  # the reloaded partition starts a new line
-        partition.restart(warm, condition)
+        partition.restart(warm, condition, self._now)
+
+    # -- the virtual timer -----------------------------------------------------------------
+    def _raise(self, partition: Partition, count: int) -> bool:
+        """Raise `count` ticks on the partition's vCPU; False if it has not requested the
+        timer's line (the ticks stay counted as due, not raised)."""
+        if not count or not partition.vcpu.tick(count):
+            return False
+        if self._tracing:
+            self.trace.instant(partition.entry.identifier, self.now_ns(), "tick", "tick",
+                               count=count, line=TIMER_LINE)
+        return True
+
+    def _tick(self, partition: Partition, now: int) -> bool:
+        """Raise the ticks fallen by `now`, then deliver a line that is ready (the CPU is not
+        running: the frame holds wherever its code was). False if nothing was raised."""
+        raised = self._raise(partition, partition.timer.count(now))
+        vcpu = partition.vcpu
+        if vcpu.pending:
+            line = vcpu.ready()
+            if line is not None:
+                self.deliver(partition, line)
+        return raised
+
+    @staticmethod
+    def _next_segment_end(timer: VirtualTimer, now: int) -> int | None:
+        """Where a segment from `now` ends for the timer: its next tick (None: stopped)."""
+        due = timer.next_due
+        if due is not None and timer.period < MIN_SEGMENT_NS:
+            due = max(due, now + MIN_SEGMENT_NS)
+        return due
 
     # -- running ---------------------------------------------------------------------------
     def _after_stop(self, partition: Partition, stop: Stop) -> None:
@@ -198,32 +260,71 @@ class Module:
             self._apply(partition, event)
 
     def _run_window(self, partition: Partition, start: int, end: int) -> None:
-        """Run a partition in its window; afterwards the clock reads when its CPU stopped."""
-        self.now_ns = self._clock.now
-        stop = self._clock.run(partition, start, end)
-        self._now = self._clock.now()
-        self.now_ns = self._between_windows  # the clock stays where the CPU stopped
+        """Run a partition in its window, in segments ending at its ticks' due times;
+        afterwards the clock reads when its CPU stopped."""
+        clock, timer = self._clock, partition.timer
+        clock.begin(partition, start)
+        self.now_ns = self._clock_now
+        until = end
+        if timer.period or partition.vcpu.pending:  # nothing to do here for most partitions
+            self._tick(partition, start)  # the ticks that fell while it was out, first
+            due = self._next_segment_end(timer, start)
+            if due is not None and due < end:
+                until = due
+        while True:
+            stop = clock.run(until)
+            if stop is None:  # the segment's time is over: a tick is due, or the window ends
+                now = clock.now()
+                if now >= end:
+                    break
+                self._tick(partition, now)
+            elif stop.reason != "idle" or not timer.period:
+                break
+            else:
+                woken = self._wake(partition, end)
+                if woken is None:
+                    break
+                now = woken
+            due = self._next_segment_end(timer, now)
+            until = due if due is not None and due < end else end
+        self._now = clock.now()
+        self.now_ns = self._between_now  # the clock stays where the CPU stopped
         if stop is not None:
             self._after_stop(partition, stop)  # an idle, stopped or faulted partition waits
+
+    def _wake(self, partition: Partition, end: int) -> int | None:
+        """An idle partition: jump to its next tick if it falls in the window and is raised
+        (the partition then resumes after its idle call, the tick delivered if it can be);
+        None if it sleeps to the window's end."""
+        timer, clock = partition.timer, self._clock
+        due = timer.next_due
+        if due is None or due >= end:
+            return None
+        now = max(due, clock.now())
+        clock.skip(now)
+        if not self._tick(partition, now):
+            return None  # nothing for it to wake to: it sleeps on (the tick is counted)
+        return now
 
     def run(self) -> RunResult:
         frame_ns = self.manifest.major_frame_ns
         limit = self.options.time_ns if self.options.time_ns is not None else DEFAULT_LIMIT_NS
         frame, ended_by = 0, ""
+        schedule = [(w.start_ns, w.duration_ns, self._by_id[w.partition])
+                    for w in self.manifest.windows]
         while not ended_by:
             base = frame * frame_ns
-            for window in self.manifest.windows:
-                start = base + window.start_ns
-                end = min(start + window.duration_ns, limit)
+            for offset, duration, partition in schedule:
+                start = base + offset
+                end = min(start + duration, limit)
                 if start >= limit:
                     break
-                partition = self._by_id[window.partition]
                 if partition.runnable:
                     self._run_window(partition, start, end)
                 if self._shutdown:
                     end = self._now  # the window ends with the module
-                if self.options.trace:
-                    self.trace.window(window.partition, start, end, partition.name)
+                if self._tracing:
+                    self.trace.window(partition.entry.identifier, start, end, partition.name)
                 if self._shutdown:
                     break
             frame += 1
@@ -253,7 +354,7 @@ class Module:
             frames=frames,
             partitions=tuple(
                 PartitionSummary(p.name, self._consoles[p.name].verdict, p.mode.value, p.restarts,
-                                 p.served)
+                                 p.served, p.ticks_due, p.ticks_raised)
                 for p in self.partitions
             ),
             hm_log=tuple(self.hm.log),

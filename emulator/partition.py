@@ -18,6 +18,7 @@ from typing import Any
 from emulator.arch import Backend, Fault
 from emulator.cpu import Cpu, GuestMemory, TrapRegisters, Watchdog, error_text, fault_of
 from emulator.errors import EmulatorError
+from emulator.timer import VirtualTimer
 from emulator.vcpu import VirtualCpu
 from pvgen.image.elfview import ElfError, read_view
 from pvgen.image.manifest import PartitionEntry
@@ -106,6 +107,8 @@ class Partition:
         self.hypercalls = 0  # served by CPUs the partition no longer has
         self.services: Any = None  # its hypercalls' handlers, which the module attaches
         self.vcpu = VirtualCpu(CONVENTIONS[arch.name])
+        self.timer = VirtualTimer(entry.timer_period_ns or 0, 0)  # started at boot
+        self.ticks_before = (0, 0)  # ticks due and raised by timers and vCPUs it no longer has
         self.resumed = False  # irq_return restored a context: the trap leaves registers alone
         self.mode = Mode.COLD_START
         self.start_condition = "NORMAL_START"
@@ -129,13 +132,16 @@ class Partition:
         cpu.write(self.arch.register(self.arch.sp), self.entry.memory_size)
         return cpu
 
-    def restart(self, warm: bool, condition: str) -> None:
-        """Reload the partition from the image: a fresh CPU and memory, as at boot.
+    def restart(self, warm: bool, condition: str, at: int) -> None:
+        """Reload the partition from the image at virtual time `at`: a fresh CPU and
+        memory, as at boot, and its configured timer period starting over from `at`.
 
         POK keeps nothing of a partition across a restart; a warm start differs only
         in the start condition and mode the partition then reads.
         """
         self.hypercalls += self.cpu.hypercalls
+        self.ticks_before = (self.ticks_due, self.ticks_raised)
+        self.timer = VirtualTimer(self.entry.timer_period_ns or 0, at)
         self.cpu.close()
         self.cpu = self._create_cpu()
         self.memory = GuestMemory(self.cpu)
@@ -150,6 +156,16 @@ class Partition:
     def served(self) -> int:
         """Hypercalls served since boot, across restarts."""
         return self.hypercalls + self.cpu.hypercalls
+
+    @property
+    def ticks_due(self) -> int:
+        """Timer ticks fallen and counted since boot, across restarts."""
+        return self.ticks_before[0] + self.timer.due
+
+    @property
+    def ticks_raised(self) -> int:
+        """Timer ticks raised on its virtual CPUs (line 0 requested) since boot."""
+        return self.ticks_before[1] + self.vcpu.ticks
 
     @property
     def runnable(self) -> bool:

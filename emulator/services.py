@@ -28,7 +28,6 @@ class PartitionServices:
     def __init__(self, module: Module, partition: Partition) -> None:
         self.module = module
         self.partition = partition
-        self.timer_period_ns = partition.entry.timer_period_ns or 0
         status = module.dispatcher.STATUS  # the definition's status codes, by name
         self.ok: int = status["OK"]
         self.no_action: int = status["NO_ACTION"]
@@ -49,25 +48,32 @@ class PartitionServices:
     def console_read(self, length: int, /) -> tuple[int, bytes, int]:
         return self.ok, b"", 0  # the emulator's consoles have no input
 
-    # -- time ---------------------------------------------------------------------------
+    # -- time (emulator.timer holds the arithmetic, the module raises the ticks) -------------
     def get_ticks(self, /) -> tuple[int, int]:
-        period = self.timer_period_ns or self.module.tick_ns
-        return self.ok, self.module.now_ns() // period
+        """The ticks of the partition's virtual timer since its boot or restart, every one
+        fallen by now; a partition whose timer never ran reads the module's own ticks."""
+        now, timer = self.module.now_ns(), self.partition.timer
+        if timer.period or timer.due:
+            return self.ok, timer.fallen(now)
+        return self.ok, now // self.module.tick_ns
 
     def get_time(self, /) -> tuple[int, int]:
         return self.ok, self.module.now_ns()
 
     def timer_set_period(self, period: int, /) -> int:
+        """Re-phase the timer: its first tick falls one period from now (0 stops it)."""
         if period < 0:
             return self.invalid_param
-        self.timer_period_ns = period
+        self.module.set_timer(self.partition, period)
         return self.ok
 
     def timer_get_period(self, /) -> tuple[int, int]:
-        return self.ok, self.timer_period_ns
+        return self.ok, self.partition.timer.period
 
     # -- the partition's life -----------------------------------------------------------
     def idle(self, /) -> int:
+        """Give up the processor until the next event; the module decides when that is (the
+        partition's next tick in this window, or its next window)."""
         self.partition.halt("idle")
         return self.ok
 
