@@ -167,12 +167,21 @@ class Module:
         if due is not None:
             self._clock.cut(due)
 
-    def deliver(self, partition: Partition, line: int) -> None:
+    def deliver(self, partition: Partition, line: int, resumes_enabled: bool = True) -> None:
         """Enter the partition's upcall handler for a line (its CPU is not running code)."""
-        entry = partition.vcpu.deliver(partition, line)
+        entry = partition.vcpu.deliver(partition, line, resumes_enabled)
         if self._tracing:
             self.trace.instant(partition.entry.identifier, self.now_ns(), "irq",
                                f"line {line}", frame=entry.frame)
+
+    def deliver_in_call(self, partition: Partition, line: int, result: int,
+                        resumes_enabled: bool = True) -> None:
+        """Deliver a line from inside a hypercall's handler (irq_flash): the frame holds the
+        call's result, which the guest resumes with, and the trap leaves the registers as
+        the delivery set them."""
+        partition.write_register(self._return_register, result)
+        self.deliver(partition, line, resumes_enabled)
+        partition.resumed = True
 
     def health_event(self, partition: Partition, error: str, detail: str, resumable: bool) -> None:
         """Record an error; any action but IGNORE stops the CPU and is applied once it has."""

@@ -41,7 +41,7 @@ from tests.conftest import DEFINITION
 MS = 1_000_000
 WINDOW = harness.WINDOW_MS * MS
 FRAME = 2 * WINDOW
-TIMER_SET_PERIOD, PARTITION_SET_MODE = 22, 404  # hypercall numbers (hypercalls.def)
+TIMER_SET_PERIOD, IRQ_FLASH, PARTITION_SET_MODE = 22, 33, 404  # numbers (hypercalls.def)
 Raise = tuple[int, int]  # a raise of the timer line in the trace: (virtual ns, count)
 
 PROGRAM = r"""
@@ -185,6 +185,13 @@ int main(void)
             spin(200);
         }
         console_printf("deliveries %u get_ticks %u\n", deliveries, (unsigned)get_ticks());
+        return 0;
+    case 8: /* a tick pending with interrupts disabled, let in by irq_flash */
+        (void)clock_start(1u * MS);
+        spin_until_time(1500000u);
+        console_printf("flash %u\n", (unsigned)pv_irq_flash());
+        console_printf("ticks %u level %u\n", (unsigned)clock_ticks(),
+                       (unsigned)pv_irq_get_level());
         return 0;
     case 9: /* a 100 ns clock: shorter than a hypercall, let alone its handler */
         (void)clock_start(100u);
@@ -367,6 +374,17 @@ def test_ticks_with_interrupts_disabled_stay_pending_and_are_all_counted(
     assert run.console("masked") == ["before 0", "after 3"]
     masked = run.summary("masked")
     assert masked.ticks_due == masked.ticks_raised == 3
+
+
+def test_irq_flash_lets_a_pending_tick_in_and_the_caller_resumes_disabled(
+    builder: Builder,
+) -> None:
+    run = builder.run("flash", [Part(108, "flasher"), Part(202, "listenless", timer_ms=1)])
+    [set_at] = run.hypercalls(108, TIMER_SET_PERIOD)
+    assert run.ticks(108) == [(set_at + MS, 1)]
+    [flash] = run.hypercalls(108, IRQ_FLASH)
+    assert run.irqs(108) == [flash]  # in the call, with its result in the frame
+    assert run.console("flasher") == ["flash 0", "ticks 1 level 0"]
 
 
 def test_a_stopped_timer_ticks_no_more_and_a_restart_starts_the_configured_one(
