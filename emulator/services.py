@@ -3,8 +3,7 @@
 One PartitionServices per partition, so every handler knows its caller. The
 dispatcher has already checked and copied the arguments (see
 docs/dispatch-semantics.md); handlers only act. Calls whose services belong to
-later work (ports: issue #6; irq_flash) answer NOT_AVAILABLE and say so in the
-trace.
+later work (ports: issue #6) answer NOT_AVAILABLE and say so in the trace.
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from emulator.partition import Mode, Partition
+from emulator.vcpu import AreaLayout
 
 if TYPE_CHECKING:
     from emulator.module import Module
@@ -111,11 +111,20 @@ class PartitionServices:
     def vcpu_register(self, handler: int, /) -> int:
         if handler >= self.partition.entry.memory_size:
             return self.invalid_param
-        self.partition.vcpu.handler = handler
+        self.partition.vcpu.register(handler)
         return self.ok
 
     def vcpu_unregister(self, /) -> int:
-        self.partition.vcpu.handler = None
+        self.partition.vcpu.register(None)
+        return self.ok
+
+    def vcpu_share(self, area: int, /) -> int:
+        """The dispatcher checked that the area lies in the partition; it stays shared until
+        the partition restarts (its new vCPU has none)."""
+        layout = self.module.dispatcher.VCPU_AREA
+        if area % 4:
+            return self.invalid_param  # its words are read and written whole
+        self.partition.vcpu.share(self.partition, area, AreaLayout(*layout))
         return self.ok
 
     def irq_request(self, line: int, /) -> int:
@@ -143,10 +152,11 @@ class PartitionServices:
         return int(self.partition.vcpu.enabled)
 
     def irq_flash(self, /) -> int:
-        """Not yet: delivering with the caller resumed disabled needs a frame that records
-        the disabled level (issue #5 goes on)."""
-        self.module.trace_note(self.partition, "irq_flash: not available yet")
-        return self.not_available
+        """Let one ready line in, as a brief enable would, with the caller resuming disabled."""
+        line = self.partition.vcpu.flash()
+        if line is not None:
+            self.module.deliver_in_call(self.partition, line, self.ok, resumes_enabled=False)
+        return self.ok
 
     def irq_mask(self, line: int, /) -> int:
         self.partition.vcpu.mask(line)

@@ -28,7 +28,6 @@ from typing import NamedTuple, Protocol
 
 from pvgen.upcall import UpcallConvention, UpcallEntry
 
-
 TIMER_LINE = 0  # the virtual timer's line (hypercalls.def: "line 0 is the virtual timer")
 WORD_MASK = 0xFFFFFFFF  # the shared area's words are 32 bits wide: its tick count wraps
 
