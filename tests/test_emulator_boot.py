@@ -36,7 +36,7 @@ def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("images")
     built = {}
-    for name in ("hello", "multi"):
+    for name in ("hello", "multi", "ticker"):
         result = run("-m", "pvgen.cli", "image", "--config", str(EXAMPLES / name / "module.xml"),
                      "--out", str(out / f"{name}.img"), "--def", str(DEFINITION),
                      "--gen", str(out / "gen"))
@@ -69,6 +69,35 @@ def test_three_partitions_run_in_their_windows(images: dict[str, Path]) -> None:
     assert firsts == sorted(firsts)
     for name in ("alpha", "beta", "gamma"):
         assert f"  {name}: passed, mode IDLE" in result.stdout
+
+
+def test_ticker_wakes_its_activities_on_virtual_ticks_beside_a_busy_partition(
+    images: dict[str, Path], tmp_path: Path
+) -> None:
+    """RTEMS's ticker: TA1, TA2, TA3 every 5, 10, 15 virtual s until 35 s, on a 10 ms timer,
+    though the ticker runs only in the first half of each 100 ms frame."""
+    result = boot(images["ticker"], "--trace", str(tmp_path / "ticker.json"))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    woken = [line.removeprefix("[ticker] ") for line in lines
+             if line.startswith("[ticker] TA")]
+    expected = [(name, seconds) for seconds in range(0, 36, 5)
+                for name, every in (("TA1", 5), ("TA2", 10), ("TA3", 15)) if seconds % every == 0]
+    assert woken == [f"{name}  - virtual time 00:00:{seconds:02} (tick {seconds * 100})"
+                     for name, seconds in expected]
+    assert "[ticker] *** END OF TEST CLOCK TICK ***" in lines
+    assert "[worker] *** END OF TEST worker ***" in lines
+    assert "  ticker: passed, mode IDLE" in result.stdout
+    assert "  worker: passed, mode IDLE" in result.stdout
+    # Its ticks fell every 10 ms, the worker's windows included: five there, raised together
+    # at the start of the ticker's next window, the rest one by one as they fell.
+    events = json.loads((tmp_path / "ticker.json").read_text())["traceEvents"]
+    ticks = [e for e in events if e.get("cat") == "tick" and e["tid"] == 1]
+    assert sum(e["args"]["count"] for e in ticks) == 3500
+    late = [e for e in ticks if e["args"]["count"] > 1]
+    assert late and all(e["args"]["count"] == 5 and e["ts"] % 100_000 == 0 for e in late)
+    delivered = [e for e in events if e.get("cat") == "irq" and e["tid"] == 1]
+    assert len(delivered) == len(ticks)
 
 
 def test_two_runs_print_the_same_bytes_and_the_same_trace(
