@@ -63,8 +63,10 @@ def summary(result: RunResult) -> str:
     lines = [f"run ended ({result.ended_by}) at {result.now_ns / 1e9:.6f} s virtual, "
              f"{result.frames} major frame(s)"]
     for p in result.partitions:
+        ticks = (f", timer ticks {p.ticks_due} due / {p.ticks_raised} raised"
+                 if p.ticks_due else "")
         lines.append(f"  {p.name}: {p.verdict}, mode {p.mode}, {p.hypercalls} hypercalls, "
-                     f"{p.restarts} restart(s)")
+                     f"{p.restarts} restart(s){ticks}")
     if result.hm_log:
         lines.append(f"  health monitor: {len(result.hm_log)} event(s)")
     return "\n".join(lines)

@@ -88,6 +88,7 @@ def test_ticker_wakes_its_activities_on_virtual_ticks_beside_a_busy_partition(
     assert "[ticker] *** END OF TEST CLOCK TICK ***" in lines
     assert "[worker] *** END OF TEST worker ***" in lines
     assert "  ticker: passed, mode IDLE" in result.stdout
+    assert "0 restart(s), timer ticks 3500 due / 3500 raised" in result.stdout
     assert "  worker: passed, mode IDLE" in result.stdout
     # Its ticks fell every 10 ms, the worker's windows included: five there, raised together
     # at the start of the ticker's next window, the rest one by one as they fell.
