@@ -1,27 +1,37 @@
 """Small modules of tiny partitions, built into images and booted in the emulator.
 
-Every partition runs ``tests/harness/behaviours.c``, whose behaviour is its
-identifier modulo 100 (the table is at the top of that file). It is compiled
-once per architecture, through ``pvgen image``, and then packed as a prebuilt
-ELF (``<Guest Elf=...>``) into as many images as the tests need. Images are
-built and booted through the commands' own entry points (``pvgen.cli.main``
-and ``emulator.cli.main``, what ``python -m pvgen.cli image`` and ``python -m
-emulator`` run) in the test's process, which costs a fraction of a subprocess.
+By default every partition runs ``tests/harness/behaviours.c``, whose behaviour
+is its identifier modulo 100 (the table is at the top of that file); a Builder
+can compile other programs too (``programs``), and a partition names the one it
+runs (``Part.program``). They are compiled once per architecture, through
+``pvgen image``, and then packed as prebuilt ELFs (``<Guest Elf=...>``) into as
+many images as the tests need. Images are built and booted through the
+commands' own entry points (``pvgen.cli.main`` and ``emulator.cli.main``, what
+``python -m pvgen.cli image`` and ``python -m emulator`` run) in the test's
+process, which costs a fraction of a subprocess; ``Builder.run`` boots through
+``emulator.module.Module`` itself, for what only its ``RunResult`` says.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import shutil
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 from emulator.cli import main as emulator_main
+from emulator.cli import summary
+from emulator.loader import load
+from emulator.module import Module, RunOptions, RunResult
 from pvgen.cli import main as pvgen_main
+from pvgen.image.builder import build_image
 from pvgen.image.read import read_image
+from pvgen.pipeline import generate
 from tests.conftest import DEFINITION
 
 PROGRAM = Path(__file__).parent / "harness" / "behaviours.c"
@@ -31,11 +41,14 @@ WINDOW_MS = 5
 
 @dataclass(frozen=True)
 class Part:
-    """A partition: its identifier (which picks its behaviour), name and HM table."""
+    """A partition: its identifier (which picks its behaviour), name and HM table; the
+    program it runs (a Builder's, by file stem; None: the Builder's first) and its window."""
 
     identifier: int
     name: str
     hm: Mapping[str, str] = field(default_factory=dict)  # error -> Partition_HM_Table action
+    program: str | None = None
+    window_ms: int = WINDOW_MS  # its one window in the major frame
 
 
 def module_xml(
@@ -46,19 +59,24 @@ def module_xml(
     compiler: str | None = None,
     levels: Mapping[str, str] | None = None,
     module_actions: Mapping[str, str] | None = None,
+    guests: Mapping[int, str] | None = None,
 ) -> str:
-    """A module configuration: each partition one WINDOW_MS window, in the order given."""
-    frame = len(parts) * WINDOW_MS
+    """A module configuration: each partition one window (Part.window_ms), in the order given,
+    back to back in the major frame; every partition's <Guest> has the attributes `guest`,
+    unless `guests` gives its own (by identifier)."""
+    frame = sum(p.window_ms for p in parts)
+    starts = [sum(p.window_ms for p in parts[:i]) for i in range(len(parts))]
+    guests = guests or {}
     toolchain = f"Arch={quoteattr(arch)}" + (f" Compiler={quoteattr(compiler)}" if compiler else "")
     lines = [f'<ARINC_653_Module ModuleName="{name}">', f"  <Toolchain {toolchain}/>"]
     lines += [f'  <Partition PartitionIdentifier="{p.identifier}" PartitionName="{p.name}">'
-              f"<Guest {guest}/></Partition>" for p in parts]
+              f"<Guest {guests.get(p.identifier, guest)}/></Partition>" for p in parts]
     lines += [f'  <Partition_Memory PartitionIdentifier="{p.identifier}"><Memory_Requirements '
               f'Type="DATA" SizeBytes="{MEMORY}"/></Partition_Memory>' for p in parts]
     lines.append(f'  <Module_Schedule MajorFrameSeconds="{frame / 1000}">')
     lines += [f'    <Partition_Schedule PartitionIdentifier="{p.identifier}"><Window_Schedule '
-              f'WindowIdentifier="{i + 1}" WindowStartSeconds="{i * WINDOW_MS / 1000}" '
-              f'WindowDurationSeconds="{WINDOW_MS / 1000}"/></Partition_Schedule>'
+              f'WindowIdentifier="{i + 1}" WindowStartSeconds="{starts[i] / 1000}" '
+              f'WindowDurationSeconds="{p.window_ms / 1000}"/></Partition_Schedule>'
               for i, p in enumerate(parts)]
     lines.append("  </Module_Schedule>")
     if levels:
@@ -83,11 +101,12 @@ def module_xml(
 
 @dataclass(frozen=True)
 class Run:
-    """What a boot printed and returned."""
+    """What a boot printed and returned (and, from ``Builder.run``, the run's result)."""
 
     status: int
     stdout: str
     stderr: str
+    result: RunResult | None = None
 
     def console(self, partition: str) -> list[str]:
         """The partition's console lines, without the emulator's HM reports."""
@@ -110,28 +129,57 @@ class Run:
 
 
 class Builder:
-    """Builds images of the behaviours program for one architecture, below ``root``.
+    """Builds images of programs (by default the behaviours program) for one architecture,
+    below ``root``.
 
     ``compiler`` is the Toolchain's Compiler command, when not the architecture's default.
+    ``programs`` are C files, each compiled with the headers of its directory to
+    ``root/<stem>-<arch>.elf`` (``elves``; the first is ``elf``), as the partitions of a few
+    ``pvgen image`` builds (``build_image``, what the command runs) side by side.
     """
 
-    def __init__(self, root: Path, arch: str = "x86", compiler: str | None = None) -> None:
+    def __init__(self, root: Path, arch: str = "x86", compiler: str | None = None,
+                 programs: Sequence[Path] = (PROGRAM,)) -> None:
         self.root = root
         self.arch = arch
         self.compiler = compiler
         self.gen = root / "gen"
-        shutil.copy(PROGRAM, root / PROGRAM.name)
-        built = self._build("program", [Part(100, "program")], f'Sources="{PROGRAM.name}"')
-        self.elf = root / f"behaviours-{arch}.elf"
-        self.elf.write_bytes(read_image(built).partition_elf(0))
+        for program in programs:
+            shutil.copy(program, root / program.name)
+            for header in program.parent.glob("*.h"):
+                shutil.copy(header, root / header.name)
+        generate(DEFINITION, self.gen)  # first, so that the builds below find it unchanged
+        jobs = min(len(programs), os.cpu_count() or 1)
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            built = pool.map(self._compile, [programs[i::jobs] for i in range(jobs)])
+            self.elves = {stem: elf for group in built for stem, elf in group.items()}
+        self.elf = self.elves[programs[0].stem]
+
+    def _compile(self, programs: Sequence[Path]) -> dict[str, Path]:
+        """Build the programs as the partitions of one image; their ELFs, by stem."""
+        name = f"programs_{programs[0].stem}"
+        parts = [Part(100 + i, p.stem) for i, p in enumerate(programs)]
+        config = self.root / f"{name}.xml"
+        config.write_text(module_xml(
+            name, parts, "", self.arch, self.compiler,
+            guests={part.identifier: f"Sources={quoteattr(p.name)}"
+                    for part, p in zip(parts, programs, strict=True)}), encoding="utf-8")
+        image = read_image(build_image(config, self.root / f"{name}.img", DEFINITION,
+                                       self.gen).image)
+        elves = {p.stem: self.root / f"{p.stem}-{self.arch}.elf" for p in programs}
+        for i, p in enumerate(programs):
+            elves[p.stem].write_bytes(image.partition_elf(i))
+        return elves
 
     def _build(
         self, name: str, parts: Sequence[Part], guest: str,
         levels: Mapping[str, str] | None = None, module_actions: Mapping[str, str] | None = None,
+        guests: Mapping[int, str] | None = None,
     ) -> Path:
         config = self.root / f"{name}.xml"
         config.write_text(
-            module_xml(name, parts, guest, self.arch, self.compiler, levels, module_actions),
+            module_xml(name, parts, guest, self.arch, self.compiler, levels, module_actions,
+                       guests),
             encoding="utf-8")
         image = self.root / f"{name}.img"
         out, err = io.StringIO(), io.StringIO()
@@ -146,7 +194,10 @@ class Builder:
         levels: Mapping[str, str] | None = None, module_actions: Mapping[str, str] | None = None,
     ) -> Path:
         """An image of these partitions, with the System_HM_Table and Module_HM_Table given."""
-        return self._build(name, parts, f'Elf="{self.elf.name}"', levels, module_actions)
+        guests = {p.identifier: f"Elf={quoteattr(self.elves[p.program].name)}"
+                  for p in parts if p.program is not None}
+        return self._build(name, parts, f'Elf="{self.elf.name}"', levels, module_actions,
+                           guests)
 
     def boot(self, image: Path, *options: str) -> Run:
         """``python -m emulator IMAGE --gen GEN OPTIONS...``, in this process."""
@@ -154,3 +205,13 @@ class Builder:
         with redirect_stdout(out), redirect_stderr(err):
             status = emulator_main([str(image), "--gen", str(self.gen), *options])
         return Run(status, out.getvalue(), err.getvalue())
+
+    def run(self, image: Path, frames: int | None = None, trace: Path | None = None) -> Run:
+        """Boot the image with ``emulator.module.Module`` in this process, as ``boot`` does
+        with ``--frames`` and ``--trace``; its stdout ends with the same summary, and the
+        Run carries the RunResult (ticks due and raised, the HM log)."""
+        loaded, dispatcher = load(image, self.gen)
+        out = io.StringIO()
+        result = Module(loaded, dispatcher, RunOptions(frames=frames, trace=trace, out=out)).run()
+        out.write(summary(result) + "\n")
+        return Run(result.exit_status, out.getvalue(), "", result)

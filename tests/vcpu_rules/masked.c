@@ -1,0 +1,29 @@
+/* A masked line stays pending: timer ticks fall while line 0 is masked and
+ * virtual interrupts are enabled; nothing is delivered, every tick is counted,
+ * and the area's pending word stays 0 (enabling would deliver nothing). */
+#include "xtf.h"
+
+static int test(void)
+{
+    uint32_t set_at;
+
+    CHECK(attach_timer() == PV_OK, "attaching the timer line failed");
+    CHECK(pv_irq_mask(VIRTUAL_TIMER_LINE) == PV_OK, "irq_mask failed");
+    CHECK(pv_irq_enable() == PV_OK, "irq_enable failed");
+    set_at = now_ns();
+    CHECK(pv_timer_set_period(1u * MS) == PV_OK, "timer_set_period failed");
+    wait_until(set_at + 3u * MS + 500u * US); /* three ticks fall */
+    (void)pv_timer_set_period(0);
+
+    CHECK(deliveries == 0u, "%u deliveries of a masked line", deliveries);
+    CHECK(pvrt_vcpu_area.ticks == 3u, "the area counted %u ticks, not 3",
+          (unsigned)pvrt_vcpu_area.ticks);
+    CHECK(pvrt_vcpu_area.pending == 0u, "pending says enabling would deliver a masked line");
+    CHECK(pv_irq_get_level() == 1u, "interrupts are no longer enabled");
+    return 0;
+}
+
+int main(void)
+{
+    return xtf_run("masked", test);
+}

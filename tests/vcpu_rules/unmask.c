@@ -1,0 +1,34 @@
+/* Unmasking delivers: a tick falls while line 0 is masked; irq_unmask delivers
+ * it at once, before the call returns to the statement after it. */
+#include "xtf.h"
+
+static int test(void)
+{
+    uint32_t set_at;
+
+    CHECK(attach_timer() == PV_OK, "attaching the timer line failed");
+    CHECK(pv_irq_mask(VIRTUAL_TIMER_LINE) == PV_OK, "irq_mask failed");
+    CHECK(pv_irq_enable() == PV_OK, "irq_enable failed");
+    set_at = now_ns();
+    CHECK(pv_timer_set_period(1u * MS) == PV_OK, "timer_set_period failed");
+    wait_until(set_at + 1u * MS + 500u * US); /* one tick falls, masked */
+    CHECK(deliveries == 0u, "%u deliveries while masked", deliveries);
+    CHECK(pvrt_vcpu_area.ticks == 1u, "the area counted %u ticks, not 1",
+          (unsigned)pvrt_vcpu_area.ticks);
+
+    stage = 1u;
+    CHECK(pv_irq_unmask(VIRTUAL_TIMER_LINE) == PV_OK, "irq_unmask failed");
+    stage = 2u;
+    (void)pv_timer_set_period(0);
+
+    CHECK(deliveries == 1u, "%u deliveries after the unmask, not 1", deliveries);
+    CHECK(delivered_line[0] == VIRTUAL_TIMER_LINE, "line %u delivered", delivered_line[0]);
+    CHECK(delivered_at_stage[0] == 1u, "delivered at stage %u, not in the unmask call",
+          delivered_at_stage[0]);
+    return 0;
+}
+
+int main(void)
+{
+    return xtf_run("unmask", test);
+}

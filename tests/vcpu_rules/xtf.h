@@ -1,0 +1,106 @@
+/*
+ * What the vCPU rule programs share (tests/test_vcpu_rules.py): the shape of a
+ * Xen Test Framework test, on the bare-metal runtime. Each program checks one
+ * rule of the virtual CPU and prints exactly one verdict line between the
+ * RTEMS banners the emulator's verdict logic reads:
+ *
+ *   *** BEGIN OF TEST <name> ***
+ *   Test result: SUCCESS                      (or: Test result: FAILURE: <what>)
+ *   *** END OF TEST <name> ***
+ *
+ * The only line source is the virtual timer, line 0. Virtual time passes as the
+ * program spins on get_time (each call costs 1 us of it); a handler attached
+ * with pvrt_irq_attach runs inside the upcall, and records its deliveries here.
+ */
+#ifndef XTF_H
+#define XTF_H
+
+#include "partition.h"
+
+#define US 1000u
+#define MS 1000000u
+
+/* Virtual time in ns; 32 bits are plenty, the programs end within a second. */
+static inline uint32_t now_ns(void)
+{
+    pv_system_time_t now;
+
+    (void)pv_get_time(&now);
+    return (uint32_t)now;
+}
+
+/* Let virtual time pass, spinning: a few microseconds of instructions between reads of
+ * the clock (each read is a hypercall, which costs the emulator more than instructions). */
+static inline void wait_until(uint32_t ns)
+{
+    while (now_ns() < ns) {
+        for (volatile unsigned i = 0; i < 100u; i++) {
+        }
+    }
+}
+
+/* The ticks of the partition's timer fallen by now (get_ticks), raised or not. */
+static inline uint32_t ticks_fallen(void)
+{
+    uint64_t ticks;
+
+    (void)pv_get_ticks(&ticks);
+    return (uint32_t)ticks;
+}
+
+/* Where main is: a handler records it, to show which statement a delivery came in. */
+static volatile unsigned stage;
+
+/* What record_delivery saw: how many deliveries, and for the first ones the line and
+ * the stage main was at. */
+#define RECORDED 4u
+static volatile unsigned deliveries;
+static volatile unsigned delivered_line[RECORDED];
+static volatile unsigned delivered_at_stage[RECORDED];
+
+static inline void record_delivery(uint32_t line, void *arg)
+{
+    unsigned n = deliveries;
+
+    (void)arg;
+    if (n < RECORDED) {
+        delivered_line[n] = line;
+        delivered_at_stage[n] = stage;
+    }
+    deliveries = n + 1u;
+}
+
+/* Route the timer's line to record_delivery (irq_request, irq_unmask). */
+static inline pv_status_t attach_timer(void)
+{
+    return pvrt_irq_attach(VIRTUAL_TIMER_LINE, record_delivery, 0);
+}
+
+/* The verdict: FAIL prints the failure line and leaves the test function. */
+#define FAIL(...)                                   \
+    do {                                            \
+        console_puts("Test result: FAILURE: ");     \
+        console_printf(__VA_ARGS__);                \
+        console_puts("\n");                         \
+        return 1;                                   \
+    } while (0)
+
+#define CHECK(condition, ...)                       \
+    do {                                            \
+        if (!(condition)) {                         \
+            FAIL(__VA_ARGS__);                      \
+        }                                           \
+    } while (0)
+
+/* Run a test between the banners: SUCCESS unless it printed a FAILURE. */
+static inline int xtf_run(const char *name, int (*test)(void))
+{
+    console_printf("*** BEGIN OF TEST %s ***\n", name);
+    if (test() == 0) {
+        console_puts("Test result: SUCCESS\n");
+    }
+    console_printf("*** END OF TEST %s ***\n", name);
+    return 0;
+}
+
+#endif /* XTF_H */
