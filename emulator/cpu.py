@@ -2,7 +2,8 @@
 
 This is the only module that talks to Unicorn. It goes below the Python
 binding's convenience methods where they cost more than the guest work they
-serve: registers are read in one batch call into buffers made once; the
+serve: registers move in one batch call through buffers made once (the trap
+registers in the native hook, an upcall's frame with ``RegisterBatch``); the
 partition's memory is a host mapping Unicorn executes from, so the hypercall
 path reads and writes it as a ``memoryview`` without a call into Unicorn; the
 interrupt hook is a bare ctypes callback. The instruction budget (deterministic
@@ -14,7 +15,8 @@ from __future__ import annotations
 
 import ctypes
 import mmap
-from collections.abc import Callable
+import struct
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from unicorn import (
@@ -50,6 +52,8 @@ NO_RESULT = -1
 # Every argument passed to these is already a ctypes object or a small int.
 _raw = ctypes.CDLL(uclib._name)
 _reg_read, _reg_write, _emu_stop = _raw.uc_reg_read, _raw.uc_reg_write, _raw.uc_emu_stop
+_reg_read_batch, _reg_write_batch = _raw.uc_reg_read_batch, _raw.uc_reg_write_batch
+_emu_start = _raw.uc_emu_start
 _SERVE = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_uint32)
 
 
@@ -66,6 +70,31 @@ _MEMORY_ERRORS = frozenset({
     UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED, UC_ERR_FETCH_UNMAPPED, UC_ERR_READ_PROT,
     UC_ERR_WRITE_PROT, UC_ERR_FETCH_PROT, UC_ERR_READ_UNALIGNED, UC_ERR_WRITE_UNALIGNED,
 })
+
+
+class RegisterBatch:
+    """A fixed list of 32-bit registers read or written together, in one call into Unicorn,
+    through buffers made once (what a delivery and a return from an upcall move)."""
+
+    def __init__(self, handle: ctypes.c_void_p, registers: Sequence[int]) -> None:
+        count = len(registers)
+        self._handle, self._count = handle, count
+        self._ids = (ctypes.c_int * count)(*registers)
+        self._values = (ctypes.c_uint32 * count)()
+        base = ctypes.addressof(self._values)
+        self._pointers = (ctypes.c_void_p * count)(*(base + 4 * i for i in range(count)))
+        self._words = struct.Struct(f"={count}I")
+
+    def read(self) -> list[int]:
+        """The registers' values, in the batch's order."""
+        _reg_read_batch(self._handle, self._ids, self._pointers, self._count)
+        return list(self._words.unpack_from(self._values))
+
+    def write(self, values: Sequence[int]) -> None:
+        """Set the registers, in the batch's order, to 32-bit values (a write of the pc inside
+        a hook makes the CPU go on from there, as a single write does)."""
+        self._words.pack_into(self._values, 0, *values)
+        _reg_write_batch(self._handle, self._ids, self._pointers, self._count)
 
 
 class Watchdog:
@@ -105,6 +134,9 @@ class Cpu:
         self._uc.mem_map_ptr(0, size, UC_PROT_ALL, self._ram_address)
         self._value = ctypes.c_uint32()
         self._value_ref = ctypes.byref(self._value)
+        # emu_start's arguments but the handle: where to begin, no end, no timeout, no count
+        self._start = (ctypes.c_uint64(), ctypes.c_uint64(NO_END), ctypes.c_uint64(0),
+                       ctypes.c_size_t(0))
         self._code = (0, 0)  # [first, last) of the code loaded: a write there drops translations
         lib = library()
         self._serve, self._fault, self._trap_interrupt = serve, fault, trap.interrupt
@@ -174,6 +206,10 @@ class Cpu:
         self._value.value = value & 0xFFFFFFFF
         _reg_write(self.handle, register, self._value_ref)
 
+    def batch(self, registers: Sequence[int]) -> RegisterBatch:
+        """Registers to read or write together, in this order (make it once, use it often)."""
+        return RegisterBatch(self.handle, registers)
+
     @property
     def hypercalls(self) -> int:
         """Hypercalls this CPU has served."""
@@ -195,7 +231,9 @@ class Cpu:
     # -- running -----------------------------------------------------------------------------
     def run(self, begin: int) -> int:
         """Run from `begin` until stopped; Unicorn's error code (0: none)."""
-        status: int = uclib.uc_emu_start(self.handle, begin, NO_END, 0, 0)
+        start = self._start
+        start[0].value = begin
+        status: int = _emu_start(self.handle, *start)
         if self._error is not None:
             error, self._error = self._error, None
             raise error

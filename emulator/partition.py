@@ -9,20 +9,29 @@ stack at the top, entry e_entry.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import struct
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 from emulator.arch import Backend, Fault
-from emulator.cpu import Cpu, GuestMemory, TrapRegisters, Watchdog, error_text, fault_of
+from emulator.cpu import (
+    Cpu,
+    GuestMemory,
+    RegisterBatch,
+    TrapRegisters,
+    Watchdog,
+    error_text,
+    fault_of,
+)
 from emulator.errors import EmulatorError
 from emulator.timer import VirtualTimer
 from emulator.vcpu import VirtualCpu
 from pvgen.image.elfview import ElfError, read_view
 from pvgen.image.manifest import PartitionEntry
-from pvgen.upcall import CONVENTIONS, WORD
+from pvgen.upcall import CONVENTIONS
 
 PF_X = 1  # an ELF segment's executable flag
 
@@ -115,6 +124,7 @@ class Partition:
         self.restarts = 0
         self.stop: Stop | None = None
         self._registers: dict[str, int] = {}  # name -> Unicorn constant, filled on first use
+        self._batches: dict[tuple[str, ...], RegisterBatch] = {}  # the CPU's, by names
         self._pc = arch.register(arch.pc)
         self._trap = TrapRegisters(trap.interrupt, tuple(map(self._constant, trap.registers)),
                                    self._constant(trap.result_register))
@@ -123,6 +133,7 @@ class Partition:
 
     # -- life cycle ---------------------------------------------------------------
     def _create_cpu(self) -> Cpu:
+        self._batches = {}
         cpu = Cpu(self.arch, self.entry.memory_size, self._trap, partial(self.on_trap, self),
                   self._on_fault, self.hypercall_cost)
         for segment in self.segments:
@@ -219,12 +230,41 @@ class Partition:
     def write_register(self, name: str, value: int) -> None:
         self.cpu.write(self._constant(name), value)
 
-    # emulator.vcpu.GuestCpu: upcall frames live in the partition's memory
+    # emulator.vcpu.GuestCpu: an upcall's registers move in one batch, its frame lives in
+    # the partition's memory
+    def _batch(self, names: tuple[str, ...]) -> RegisterBatch:
+        batch = self._batches.get(names)
+        if batch is None:
+            batch = self._batches[names] = self.cpu.batch([self._constant(n) for n in names])
+        return batch
+
+    def read_registers(self, names: tuple[str, ...]) -> list[int]:
+        return self._batch(names).read()
+
+    def write_registers(self, names: tuple[str, ...], values: Sequence[int]) -> None:
+        self._batch(names).write(values)
+
     def read_word(self, address: int) -> int:
-        return int.from_bytes(self.memory.read(address, WORD), "little")
+        word: int = _WORD.unpack_from(self.cpu.ram, address)[0]
+        return word
 
     def write_word(self, address: int, value: int) -> None:
-        self.memory.write(address, value.to_bytes(WORD, "little"))
+        self.memory.write(address, _WORD.pack(value))
+
+    def read_words(self, address: int, count: int) -> list[int]:
+        return list(_words(count).unpack_from(self.cpu.ram, address))
+
+    def write_words(self, address: int, values: Sequence[int]) -> None:
+        self.memory.write(address, _words(len(values)).pack(*values))
+
+
+@cache
+def _words(count: int) -> struct.Struct:
+    """`count` little-endian 32-bit words."""
+    return struct.Struct(f"<{count}I")
+
+
+_WORD = _words(1)
 
 
 def pc_hex(partition: Partition) -> str:

@@ -23,25 +23,55 @@ tests' single-partition harness share it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import NamedTuple, Protocol
 
-from pvgen.upcall import UpcallConvention, UpcallEntry
+from pvgen.upcall import WORD, UpcallConvention, UpcallEntry
 
 TIMER_LINE = 0  # the virtual timer's line (hypercalls.def: "line 0 is the virtual timer")
 WORD_MASK = 0xFFFFFFFF  # the shared area's words are 32 bits wide: its tick count wraps
 
 
 class GuestCpu(Protocol):
-    """What delivering an upcall needs of a partition's CPU."""
+    """What delivering an upcall needs of a partition's CPU: its registers by name, a few
+    at a time (one call each way per delivery and return), and words of its memory."""
 
-    def read_register(self, name: str) -> int: ...
+    def read_registers(self, names: tuple[str, ...]) -> list[int]: ...
 
-    def write_register(self, name: str, value: int) -> None: ...
+    def write_registers(self, names: tuple[str, ...], values: Sequence[int]) -> None:
+        """Set the registers in the order named."""
 
     def read_word(self, address: int) -> int: ...
 
     def write_word(self, address: int, value: int) -> None: ...
+
+    def read_words(self, address: int, count: int) -> list[int]: ...
+
+    def write_words(self, address: int, values: Sequence[int]) -> None: ...
+
+
+@dataclass(frozen=True)
+class _FramePlan:
+    """A convention's frame as a delivery and a return move it: registers in one batch."""
+
+    registers: tuple[str, ...]  # the frame's, lowest address first
+    status: int  # the status register's index among them
+    sp: int
+    entered: tuple[str, ...]  # what a delivery sets: the entry's argument registers, sp, pc
+    restored: tuple[str, ...]  # the order irq_return writes them in: the status word last
+    order: tuple[int, ...]  # of `restored`, the frame index of each
+
+
+@cache
+def _frame_plan(c: UpcallConvention) -> _FramePlan:
+    registers = c.frame_registers
+    restored = (*(r for r in registers if r != c.status), c.status)
+    arguments = tuple(c.enter(1 << 20, 0).registers)  # the same names for every entry
+    return _FramePlan(registers, registers.index(c.status), registers.index(c.sp),
+                      (*arguments, c.sp, c.pc), restored,
+                      tuple(registers.index(r) for r in restored))
 
 
 class AreaLayout(NamedTuple):
@@ -80,8 +110,13 @@ class VirtualCpu:
     in_service: set[int] = field(default_factory=set)  # delivered, not acknowledged yet
     frames: list[int] = field(default_factory=list)  # the live upcall frames, innermost last
     ticks: int = 0  # virtual timer ticks raised for the partition (line TIMER_LINE requested)
+    delivered: int = 0  # upcalls entered
     area: SharedArea | None = None  # the shared vCPU area, once the guest shared one
     _level: bool = False  # the level while no area is shared: a partition starts disabled
+    _plan: _FramePlan = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._plan = _frame_plan(self.convention)
 
     # -- the level: in the shared area once there is one ---------------------------------
     @property
@@ -188,9 +223,12 @@ class VirtualCpu:
         """The line enabling would deliver: the lowest pending, unmasked one not in service."""
         if self.handler is None:
             return None
-        lines = [line for line in self.pending
-                 if line in self.unmasked and line not in self.in_service]
-        return min(lines, default=None)
+        lowest = None
+        for line in self.pending:  # most often none or one: no list, no min()
+            if (line in self.unmasked and line not in self.in_service
+                    and (lowest is None or line < lowest)):
+                lowest = line
+        return lowest
 
     # -- entering and leaving upcalls -----------------------------------------------------
     def deliver(self, cpu: GuestCpu, line: int, resumes_enabled: bool = True) -> UpcallEntry:
@@ -198,24 +236,26 @@ class VirtualCpu:
         level the context resumes at: enabled (it was, or the line would not have come),
         or disabled for a line let in by irq_flash."""
         assert self.handler is not None
-        c = self.convention
-        context = {r: cpu.read_register(r) for r in c.frame_registers}
-        status = context[c.status] & ~c.level_bit
-        context[c.status] = status | (c.level_bit if c.level_bit_enables == resumes_enabled
-                                      else 0)
-        entry = c.enter(context[c.sp], line)
-        for register in c.frame_registers:
-            cpu.write_word(entry.frame + c.offset(register), context[register])
-        for address, value in entry.stack_words:
-            cpu.write_word(address, value)
-        for register, value in entry.registers.items():
-            cpu.write_register(register, value)
-        cpu.write_register(c.sp, entry.stack_pointer)
-        cpu.write_register(c.pc, self.handler)
+        c, plan = self.convention, self._plan
+        context = cpu.read_registers(plan.registers)
+        status = context[plan.status] & ~c.level_bit
+        context[plan.status] = status | (c.level_bit if c.level_bit_enables == resumes_enabled
+                                         else 0)
+        entry = c.enter(context[plan.sp], line)
+        below = entry.stack_words
+        if below and below[0][0] + WORD * len(below) == entry.frame:  # the call, then the frame
+            cpu.write_words(below[0][0], [value for _, value in below] + context)
+        else:
+            cpu.write_words(entry.frame, context)
+            for address, value in below:
+                cpu.write_word(address, value)
+        cpu.write_registers(plan.entered,
+                            (*entry.registers.values(), entry.stack_pointer, self.handler))
         self.enabled = False
         self.pending.discard(line)
         self.in_service.add(line)
         self.frames.append(entry.frame)
+        self.delivered += 1
         self._publish()
         return entry
 
@@ -224,14 +264,12 @@ class VirtualCpu:
         there is no upcall to return from."""
         if not self.frames:
             return False
-        c = self.convention
-        frame = self.frames.pop()
-        words = {r: cpu.read_word(frame + c.offset(r)) for r in c.frame_registers}
-        for register, value in words.items():
-            if register != c.status:
-                cpu.write_register(register, value)
-        status = cpu.read_register(c.status) & ~c.restored_status_bits
-        cpu.write_register(c.status, status | (words[c.status] & c.restored_status_bits))
-        self.enabled = c.level_enabled(words[c.status])
+        c, plan = self.convention, self._plan
+        words = cpu.read_words(self.frames.pop(), len(plan.registers))
+        framed = words[plan.status]
+        [status] = cpu.read_registers((c.status,))
+        words[plan.status] = (status & ~c.restored_status_bits) | (framed
+                                                                   & c.restored_status_bits)
+        cpu.write_registers(plan.restored, [words[i] for i in plan.order])
+        self.enabled = c.level_enabled(framed)
         return True
-

@@ -13,6 +13,7 @@ cannot disagree about them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -141,14 +142,24 @@ class PartitionRun:
             self.deliveries.append((line, self.vcpu.deliver(self, line)))
 
     # GuestCpu, for emulator.vcpu
-    read_register = reg
-    write_register = set_reg
+    def read_registers(self, names: tuple[str, ...]) -> list[int]:
+        return [self.reg(name) for name in names]
+
+    def write_registers(self, names: tuple[str, ...], values: Sequence[int]) -> None:
+        for name, value in zip(names, values, strict=True):
+            self.set_reg(name, value)
 
     def read_word(self, address: int) -> int:
         return self.read32(address)
 
     def write_word(self, address: int, value: int) -> None:
         self.uc.mem_write(address, value.to_bytes(WORD, "little"))
+
+    def read_words(self, address: int, count: int) -> list[int]:
+        return [self.read32(address + WORD * i) for i in range(count)]
+
+    def write_words(self, address: int, values: Sequence[int]) -> None:
+        self.uc.mem_write(address, b"".join(v.to_bytes(WORD, "little") for v in values))
 
     # ------------------------------------------------------------------
     # Hypercall handlers (names and parameters as in hypercalls.def)

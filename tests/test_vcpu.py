@@ -7,6 +7,8 @@ the priority of two lines pending together and the shared area's pending word.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from emulator.vcpu import TIMER_LINE, AreaLayout, VirtualCpu
 from pvgen.upcall import CONVENTIONS
 
@@ -21,17 +23,24 @@ class DictCpu:
         self.registers: dict[str, int] = {"esp": 0x1000, "eip": 0x100, "eflags": 0x2}
         self.words: dict[int, int] = {}
 
-    def read_register(self, name: str) -> int:
-        return self.registers.get(name, 0)
+    def read_registers(self, names: tuple[str, ...]) -> list[int]:
+        return [self.registers.get(name, 0) for name in names]
 
-    def write_register(self, name: str, value: int) -> None:
-        self.registers[name] = value
+    def write_registers(self, names: tuple[str, ...], values: Sequence[int]) -> None:
+        self.registers.update(zip(names, values, strict=True))
 
     def read_word(self, address: int) -> int:
         return self.words.get(address, 0)
 
     def write_word(self, address: int, value: int) -> None:
         self.words[address] = value
+
+    def read_words(self, address: int, count: int) -> list[int]:
+        return [self.read_word(address + 4 * i) for i in range(count)]
+
+    def write_words(self, address: int, values: Sequence[int]) -> None:
+        for i, value in enumerate(values):
+            self.write_word(address + 4 * i, value)
 
 
 def ready_vcpu(*lines: int) -> VirtualCpu:
