@@ -1,14 +1,15 @@
 """Virtual time inside a window: counted from instructions, or read from the host.
 
 A clock runs one partition's window at a time, in segments: ``begin`` opens the
-window at its start, ``run(until)`` lets the partition run until that virtual
-time (a tick's due time, or the window's end) and returns why it stopped early
-(None: the segment's time ran out, and the clock then reads exactly `until`).
-``now`` reads the time, from inside hypercalls too; it never goes back and never
-passes the current segment's end, so a tick is raised at its due time and a
-window ends on time. ``skip`` moves time on without running the partition (an
-idle partition woken by its next tick), and ``cut`` ends the running segment
-sooner, from inside a hypercall (a timer re-phased to fall sooner).
+window, ``run(until)`` lets the partition run until that virtual time (a tick's
+due time, or the window's end) and returns why it stopped early (None: the
+segment's time ran out, and ``ended`` then says when: `until` exactly, or for the
+wall clock the host's time if it is later). ``now`` reads the time, from inside
+hypercalls too; it never goes back and never passes the current segment's end
+or the window's, so a tick is raised at its due time and a window ends on time.
+``skip`` moves time on without running the partition (an idle partition woken by
+its next tick), and ``cut`` ends the running segment sooner, from inside a
+hypercall (a timer re-phased to fall sooner).
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ import time
 from emulator.cpu import Watchdog
 from emulator.native import BudgetHeader
 from emulator.partition import Partition, Stop
+
+# What a wall-clock segment that is late before it starts still runs (host nanoseconds).
+LATE_SLICE_NS = 1_000
 
 
 class InstructionClock:
@@ -38,7 +42,8 @@ class InstructionClock:
         self._until = 0  # the current segment's end
         self._settled = True  # the time is `_until` (no need to ask the counter)
 
-    def begin(self, partition: Partition, start: int) -> None:
+    def begin(self, partition: Partition, start: int, end: int) -> None:
+        """Open the window [start, end) (its end is the segments' to keep)."""
         counter = partition.cpu.budget
         assert counter is not None, "a counted run needs a CPU made with a budget"
         self._partition, self._counter = partition, counter
@@ -64,6 +69,10 @@ class InstructionClock:
         left: int = self._counter.left
         return self._at + (self._budget - left) * 1000 // self._mips
 
+    def ended(self) -> int:
+        """The time a segment whose time ran out ended at: exactly its end."""
+        return self.now()
+
     def skip(self, to: int) -> None:
         """Read `to` from now on, the partition's CPU not running (to >= now)."""
         self._at, self._budget, self._until = to, self._counter.left, to
@@ -88,16 +97,25 @@ class WallClock:
     A segment lasts until the host time of its end; time read inside it is the host
     time since the window began, held at the segment's end until the next segment,
     so a tick is raised at its due time, the time the handler then reads is the host's.
+
+    A host slower than a partition's timer is late for its segments: one that is over
+    before it starts still runs the partition for ``LATE_SLICE_NS`` (unless the window
+    is over), and the time it ended at is the host's, so the ticks that fell meanwhile are
+    raised together, every one counted. Otherwise the module would only ever catch up,
+    one period a segment, and the partition would never run.
     """
 
     def __init__(self) -> None:
         self._watchdog = Watchdog()
         self._partition: Partition  # set by begin(), before anything else is called
         self._base = self._began = self._until = 0  # virtual time `_base` at host `_began`
+        self._end = 0  # the window's
 
-    def begin(self, partition: Partition, start: int) -> None:
+    def begin(self, partition: Partition, start: int, end: int) -> None:
+        """Open the window [start, end), starting now on the host."""
         self._partition = partition
         self._base = self._until = start
+        self._end = end
         self._began = time.perf_counter_ns()
 
     def _host(self) -> int:
@@ -107,11 +125,19 @@ class WallClock:
         self._until = until
         ns = until - self._host()
         if ns <= 0:
-            return None
+            if until >= self._end:
+                return None  # the window is over
+            ns = LATE_SLICE_NS
         return self._partition.run_for(self._watchdog, ns)
 
     def now(self) -> int:
         return min(self._until, self._base + time.perf_counter_ns() - self._began)
+
+    def ended(self) -> int:
+        """The time a segment whose time ran out ended at: the host's, which may be past the
+        segment's end (never past the window's), and is read from then on."""
+        self._until = max(self._until, min(self._end, self._host()))
+        return self._until
 
     def skip(self, to: int) -> None:
         """Read `to` from now on: the host time the partition gave up is not waited for."""

@@ -272,7 +272,7 @@ class Module:
         """Run a partition in its window, in segments ending at its ticks' due times;
         afterwards the clock reads when its CPU stopped."""
         clock, timer = self._clock, partition.timer
-        clock.begin(partition, start)
+        clock.begin(partition, start, end)
         self.now_ns = self._clock_now
         until = end
         if timer.period or partition.vcpu.pending:  # nothing to do here for most partitions
@@ -283,7 +283,7 @@ class Module:
         while True:
             stop = clock.run(until)
             if stop is None:  # the segment's time is over: a tick is due, or the window ends
-                now = clock.now()
+                now = clock.ended()
                 if now >= end:
                     break
                 self._tick(partition, now)
