@@ -130,20 +130,26 @@ def _seconds(ns: int) -> str:
     return f"{ns / 1e9:.9f}".rstrip("0").rstrip(".") or "0"
 
 
-def module_xml(name: str, partitions: list[tuple[str, str, int]], window_ns: int) -> str:
-    """A module whose partitions (name, Guest attributes, memory) share a frame in equal windows."""
-    frame_ns = window_ns * len(partitions)
+def module_xml(name: str, partitions: list[tuple[str, str, int]], window_ns: int,
+               windows: list[tuple[int, int]] | None = None, frame_ns: int | None = None) -> str:
+    """A module whose partitions (name, Guest attributes, memory) share a frame in equal windows,
+    or each in its own window (start, duration) of `frame_ns`."""
+    if windows is None:
+        windows = [(n * window_ns, window_ns) for n in range(len(partitions))]
+        frame_ns = window_ns * len(partitions)
+    assert frame_ns is not None and len(windows) == len(partitions)
     parts, memory, schedule = [], [], []
-    for n, (pname, guest, size) in enumerate(partitions, start=1):
+    for n, ((pname, guest, size), (start, duration)) in enumerate(
+            zip(partitions, windows, strict=True), start=1):
         parts.append(f'<Partition PartitionIdentifier="{n}" PartitionName="{pname}">'
                      f"<Guest {guest}/></Partition>")
         memory.append(f'<Partition_Memory PartitionIdentifier="{n}"><Memory_Requirements '
                       f'Type="DATA" SizeBytes="{size}"/></Partition_Memory>')
         schedule.append(
             f'<Partition_Schedule PartitionIdentifier="{n}" PeriodSeconds="{_seconds(frame_ns)}" '
-            f'PeriodDurationSeconds="{_seconds(window_ns)}"><Window_Schedule '
-            f'WindowIdentifier="{n}" WindowStartSeconds="{_seconds((n - 1) * window_ns)}" '
-            f'WindowDurationSeconds="{_seconds(window_ns)}"/></Partition_Schedule>'
+            f'PeriodDurationSeconds="{_seconds(duration)}"><Window_Schedule '
+            f'WindowIdentifier="{n}" WindowStartSeconds="{_seconds(start)}" '
+            f'WindowDurationSeconds="{_seconds(duration)}"/></Partition_Schedule>'
         )
     return (
         f'<ARINC_653_Module ModuleName="{name}">' + "".join(parts) + "".join(memory)
@@ -161,34 +167,44 @@ class Images:
     hello: Path
 
 
+def build_programs(work: Path, programs: dict[str, tuple[str, int]]) -> Path:
+    """Compile programs (name: C source, partition size) once, as the partitions of one
+    image (its generated sides in ``work/gen``); the directory of their ELFs."""
+    for name, (source, _size) in programs.items():
+        (work / f"{name}.c").write_text(source, encoding="utf-8")
+    config = work / "programs.xml"
+    config.write_text(module_xml("programs", [
+        (name, f'Sources="{name}.c"', size) for name, (_src, size) in programs.items()
+    ], 1_000_000))
+    build_image(config, work / "programs.img", DEFINITION, work / "gen")
+    return work / "programs.build"
+
+
+def build_module(work: Path, name: str, partitions: list[tuple[str, str, int]], window_ns: int,
+                 windows: list[tuple[int, int]] | None = None,
+                 frame_ns: int | None = None) -> Path:
+    """An image of prebuilt partitions (``module_xml``'s arguments), built into `work`."""
+    config = work / f"{name}.xml"
+    config.write_text(module_xml(name, partitions, window_ns, windows, frame_ns))
+    out = work / f"{name}.img"
+    build_image(config, out, DEFINITION, work / "gen")
+    return out
+
+
 def build_images(work: Path) -> Images:
     """The programs once from source, then each benchmark's module from their ELFs."""
     gen = work / "gen"
-    for name, (source, _size) in PROGRAMS.items():
-        (work / f"{name}.c").write_text(source, encoding="utf-8")
-    programs = work / "programs.xml"
-    programs.write_text(module_xml("programs", [
-        (name, f'Sources="{name}.c"', size) for name, (_src, size) in PROGRAMS.items()
-    ], 1_000_000))
-    build_image(programs, work / "programs.img", DEFINITION, gen)
-    elves = work / "programs.build"
-
-    def image(name: str, partitions: list[tuple[str, str, int]], window_ns: int) -> Path:
-        config = work / f"{name}.xml"
-        config.write_text(module_xml(name, partitions, window_ns))
-        out = work / f"{name}.img"
-        build_image(config, out, DEFINITION, gen)
-        return out
+    elves = build_programs(work, PROGRAMS)
 
     def elf(program: str) -> str:
         return f'Elf="{elves / (program + ".elf")}"'
 
     return Images(
         gen=gen,
-        compute=image("compute", [("compute", elf("compute"), 131072)], 20_000_000),
-        calls=image("calls", [("calls", elf("calls"), 131072)], 20_000_000),
-        sixteen=image("sixteen", [(f"p{n}", elf("idler"), 1048576)
-                                  for n in range(1, SIXTEEN + 1)], SIXTEEN_WINDOW_NS),
+        compute=build_module(work, "compute", [("compute", elf("compute"), 131072)], 20_000_000),
+        calls=build_module(work, "calls", [("calls", elf("calls"), 131072)], 20_000_000),
+        sixteen=build_module(work, "sixteen", [(f"p{n}", elf("idler"), 1048576)
+                                               for n in range(1, SIXTEEN + 1)], SIXTEEN_WINDOW_NS),
         hello=build_image(ROOT / "examples/hello/module.xml", work / "hello.img", DEFINITION,
                           gen).image,
     )
@@ -203,8 +219,7 @@ class BareProgram:
         self.entry = image.manifest.partitions[0]
         self.elf = image.partition_elf(0)
         view = read_view(self.entry.name, self.elf)
-        symbols = {s.name: s.value for t in view.sections if t.type == "SHT_SYMTAB"
-                   for s in view.symbols(t)}
+        symbols = symbol_table(self.entry.name, self.elf)
         self.main = symbols["main"]
         self.limit = symbols[f"{prefix}_limit"]
         self.count = symbols[f"{prefix}_count"]
@@ -255,6 +270,13 @@ class BareProgram:
 
 def _no_interrupt(_uc: Uc, _intno: int, _user: Any) -> None:
     pass
+
+
+def symbol_table(name: str, elf: bytes) -> dict[str, int]:
+    """A partition ELF's symbols: name -> address."""
+    view = read_view(name, elf)
+    return {s.name: s.value for t in view.sections if t.type == "SHT_SYMTAB"
+            for s in view.symbols(t)}
 
 
 def read_u32(uc: Uc, address: int) -> int:
@@ -320,9 +342,7 @@ def emulator_run(image_path: Path, gen: Path, counter: str | None, **options: An
     done = 0
     if counter is not None:
         partition = module.partitions[0]
-        view = read_view(partition.name, image.partition_elf(0))
-        address = next(s.value for t in view.sections if t.type == "SHT_SYMTAB"
-                       for s in view.symbols(t) if s.name == counter)
+        address = symbol_table(partition.name, image.partition_elf(0))[counter]
         done = int.from_bytes(partition.memory.read(address, 4), "little")
     return done, elapsed, result
 
@@ -502,6 +522,11 @@ def main() -> None:
         rows += process_rows(images)
     print(f"emulator benchmark (images built in {built:.1f} s; best of {RUNS} in process; "
           f"whole run {time.perf_counter() - began:.0f} s)")
+    print_rows(rows)
+
+
+def print_rows(rows: list[Row]) -> None:
+    """The figures as a table, each with its verdict."""
     header = ("figure", "value", "baseline", "ratio", "target", "")
     widths = [max(len(header[0]), *(len(r.figure) for r in rows)),
               max(len(header[1]), *(len(r.value) for r in rows)),
