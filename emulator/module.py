@@ -38,7 +38,7 @@ from emulator.partition import Mode, Partition, Stop, Trap
 from emulator.services import PartitionServices
 from emulator.timer import VirtualTimer
 from emulator.trace import Trace
-from emulator.vcpu import TIMER_LINE
+from emulator.vcpu import TIMER_LINE, UpcallDoesNotFit
 from pvgen.image.read import Image
 
 HYPERCALL_NS = 1_000  # virtual time a hypercall costs, so polling loops see time move
@@ -168,8 +168,14 @@ class Module:
             self._clock.cut(due)
 
     def deliver(self, partition: Partition, line: int, resumes_enabled: bool = True) -> None:
-        """Enter the partition's upcall handler for a line (its CPU is not running code)."""
-        entry = partition.vcpu.deliver(partition, line, resumes_enabled)
+        """Enter the partition's upcall handler for a line, between segments or as a hypercall
+        returns. A frame that would not fit the partition (a wild stack pointer) is the
+        partition's memory violation, for the health monitor; the emulator goes on."""
+        try:
+            entry = partition.vcpu.deliver(partition, line, resumes_enabled)
+        except UpcallDoesNotFit as exc:
+            self.health_event(partition, "MEMORY_VIOLATION", str(exc), resumable=False)
+            return
         if self._tracing:
             self.trace.instant(partition.entry.identifier, self.now_ns(), "irq",
                                f"line {line}", frame=entry.frame)
@@ -274,6 +280,7 @@ class Module:
         clock, timer = self._clock, partition.timer
         clock.begin(partition, start, end)
         self.now_ns = self._clock_now
+        partition.stop = None  # why it stopped last time has been acted on
         until = end
         if timer.period or partition.vcpu.pending:  # nothing to do here for most partitions
             self._tick(partition, start)  # the ticks that fell while it was out, first
@@ -281,6 +288,9 @@ class Module:
             if due is not None and due < end:
                 until = due
         while True:
+            if partition.stop is not None and partition.stop.reason == "hm":
+                stop = partition.stop  # a delivery between segments went to the HM
+                break
             stop = clock.run(until)
             if stop is None:  # the segment's time is over: a tick is due, or the window ends
                 now = clock.ended()

@@ -232,6 +232,10 @@ class Partition:
 
     # emulator.vcpu.GuestCpu: an upcall's registers move in one batch, its frame lives in
     # the partition's memory
+    @property
+    def memory_size(self) -> int:
+        return self.entry.memory_size
+
     def _batch(self, names: tuple[str, ...]) -> RegisterBatch:
         batch = self._batches.get(names)
         if batch is None:

@@ -34,9 +34,19 @@ TIMER_LINE = 0  # the virtual timer's line (hypercalls.def: "line 0 is the virtu
 WORD_MASK = 0xFFFFFFFF  # the shared area's words are 32 bits wide: its tick count wraps
 
 
+class UpcallDoesNotFit(Exception):
+    """The upcall's frame or call would lie outside the partition (the guest's stack pointer
+    is wild): nothing was written, and the line is still pending. A memory violation."""
+
+
 class GuestCpu(Protocol):
     """What delivering an upcall needs of a partition's CPU: its registers by name, a few
     at a time (one call each way per delivery and return), and words of its memory."""
+
+    @property
+    def memory_size(self) -> int:
+        """The partition's memory is [0, memory_size)."""
+        ...
 
     def read_registers(self, names: tuple[str, ...]) -> list[int]: ...
 
@@ -234,7 +244,8 @@ class VirtualCpu:
     def deliver(self, cpu: GuestCpu, line: int, resumes_enabled: bool = True) -> UpcallEntry:
         """Enter the handler for `line` from the CPU's current context; the frame records the
         level the context resumes at: enabled (it was, or the line would not have come),
-        or disabled for a line let in by irq_flash."""
+        or disabled for a line let in by irq_flash. UpcallDoesNotFit, before anything is
+        written, if the frame would leave the partition."""
         assert self.handler is not None
         c, plan = self.convention, self._plan
         context = cpu.read_registers(plan.registers)
@@ -242,6 +253,12 @@ class VirtualCpu:
         context[plan.status] = status | (c.level_bit if c.level_bit_enables == resumes_enabled
                                          else 0)
         entry = c.enter(context[plan.sp], line)
+        lowest = min(entry.stack_pointer, entry.frame, *(a for a, _ in entry.stack_words))
+        if lowest < 0 or entry.frame + c.frame_size > cpu.memory_size:
+            raise UpcallDoesNotFit(
+                f"the upcall frame for line {line} does not fit the partition (stack pointer "
+                f"{context[plan.sp]:#x})"
+            )
         below = entry.stack_words
         if below and below[0][0] + WORD * len(below) == entry.frame:  # the call, then the frame
             cpu.write_words(below[0][0], [value for _, value in below] + context)

@@ -66,6 +66,7 @@ class PartitionRun:
         self.uc.mem_map(0, memory_size)
         self.uc.mem_write(0, bytes([GARBAGE]) * memory_size)
         self.memory = UnicornMemory(self.uc, memory_size)
+        self.memory_size = memory_size  # emulator.vcpu.GuestCpu
         self.entry, self.symbols = self._load(elf)
         # What the guest did
         self.console = bytearray()

@@ -198,6 +198,11 @@ int main(void)
         (void)pv_irq_enable();
         spin_until_ticks(1000000);
         return 0;
+    case 10: /* a wild stack pointer when the tick comes: no room for the upcall's frame */
+        (void)clock_start(1u * MS);
+        (void)pv_irq_enable();
+        __asm__ __volatile__("movl $8, %%esp\n1: jmp 1b" ::: "memory");
+        return 0;
     default:
         return 2;
     }
@@ -445,3 +450,18 @@ def test_the_timer_ticks_on_the_host_clock_too(builder: Builder) -> None:
     times = [at for at, _ in ticks] + run.irqs(101)
     assert times and all(any(s <= t < e for s, e in windows_of(0, 4)) for t in times)
     assert run.ticks(202) == [] and run.summary("listenless").ticks_raised == 0
+
+
+def test_a_wild_stack_pointer_at_a_delivery_is_a_memory_violation_not_a_crash(
+    builder: Builder,
+) -> None:
+    """The frame would go below address 0: nothing is written, the health monitor gets a
+    memory violation, and the module runs on (the other partition finishes)."""
+    run = builder.run("wild", [Part(110, "wild"), Part(202, "listenless", timer_ms=1)])
+    [event] = [e for e in run.result.hm_log if e.partition == "wild"]
+    assert event.error == "MEMORY_VIOLATION"
+    assert "does not fit the partition (stack pointer 0x8)" in event.detail
+    assert run.irqs(110) == []
+    [line] = run.console("listenless")  # it ran on to its end after the violation
+    assert line.startswith("get_ticks ") and line.endswith(" period 1000000")
+    assert run.summary("listenless").mode == "IDLE" and run.result.ended_by == "all stopped"

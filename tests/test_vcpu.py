@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from emulator.vcpu import TIMER_LINE, AreaLayout, VirtualCpu
+import pytest
+
+from emulator.vcpu import TIMER_LINE, AreaLayout, UpcallDoesNotFit, VirtualCpu
 from pvgen.upcall import CONVENTIONS
 
 AREA = 0x800
@@ -22,6 +24,7 @@ class DictCpu:
     def __init__(self) -> None:
         self.registers: dict[str, int] = {"esp": 0x1000, "eip": 0x100, "eflags": 0x2}
         self.words: dict[int, int] = {}
+        self.memory_size = 0x10000
 
     def read_registers(self, names: tuple[str, ...]) -> list[int]:
         return [self.registers.get(name, 0) for name in names]
@@ -107,3 +110,15 @@ def test_flash_delivers_into_a_frame_that_resumes_disabled() -> None:
     assert vcpu.resume(cpu)
     assert not vcpu.enabled
     assert cpu.words[entry.frame + vcpu.convention.offset("eflags")] & 0x200 == 0
+
+
+def test_a_frame_that_would_leave_the_partition_is_refused_before_anything_is_written() -> None:
+    vcpu, cpu = ready_vcpu(1), DictCpu()
+    vcpu.raise_line(1)
+    vcpu.enable()
+    for sp in (8, 0xFFFFFFF0):
+        cpu.registers["esp"] = sp
+        with pytest.raises(UpcallDoesNotFit, match="does not fit the partition"):
+            vcpu.deliver(cpu, 1)
+        assert cpu.words == {} and cpu.registers["eip"] == 0x100  # untouched
+        assert vcpu.ready() == 1 and not vcpu.frames  # still pending, nothing in service
