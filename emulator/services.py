@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from emulator.partition import Mode, Partition
-from emulator.vcpu import AreaLayout
 
 if TYPE_CHECKING:
     from emulator.module import Module
@@ -121,10 +120,9 @@ class PartitionServices:
     def vcpu_share(self, area: int, /) -> int:
         """The dispatcher checked that the area lies in the partition; it stays shared until
         the partition restarts (its new vCPU has none)."""
-        layout = self.module.dispatcher.VCPU_AREA
         if area % 4:
             return self.invalid_param  # its words are read and written whole
-        self.partition.vcpu.share(self.partition, area, AreaLayout(*layout))
+        self.partition.vcpu.share(self.partition, area, self.module.dispatcher.VCPU_AREA)
         return self.ok
 
     def irq_request(self, line: int, /) -> int:

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 from pvgen.upcall import WORD, UpcallConvention, UpcallEntry
 
@@ -84,13 +84,18 @@ def _frame_plan(c: UpcallConvention) -> _FramePlan:
                       tuple(registers.index(r) for r in restored))
 
 
-class AreaLayout(NamedTuple):
-    """Where the words of a shared vCPU area lie (the generated dispatcher's ``VCPU_AREA``)."""
+class AreaLayout(Protocol):
+    """Where the words of a shared vCPU area lie: the generated dispatcher's ``VCPU_AREA``
+    (byte offsets of 32-bit words; no tick count if the definition's area has none)."""
 
-    size: int
-    enabled: int  # byte offsets of 32-bit words
-    pending: int
-    ticks: int | None
+    @property
+    def enabled(self) -> int: ...
+
+    @property
+    def pending(self) -> int: ...
+
+    @property
+    def ticks(self) -> int | None: ...
 
 
 @dataclass(frozen=True)
@@ -148,8 +153,7 @@ class VirtualCpu:
         level = self.enabled
         self.area = SharedArea.at(cpu, address, layout)
         self.enabled = level
-        if self.area.ticks is not None:
-            cpu.write_word(self.area.ticks, self.ticks & WORD_MASK)
+        self._publish_ticks()
         self._publish()
 
     def _publish(self) -> None:
@@ -157,6 +161,11 @@ class VirtualCpu:
         change to what may be delivered ends here."""
         if self.area is not None:
             self.area.cpu.write_word(self.area.pending, int(self._deliverable() is not None))
+
+    def _publish_ticks(self) -> None:
+        """Keep the area's tick count (if it has one) equal to the ticks raised so far."""
+        if self.area is not None and self.area.ticks is not None:
+            self.area.cpu.write_word(self.area.ticks, self.ticks & WORD_MASK)
 
     # -- the guest's requests -----------------------------------------------------------
     def raise_line(self, line: int) -> bool:
@@ -173,8 +182,7 @@ class VirtualCpu:
         if TIMER_LINE not in self.requested:
             return False
         self.ticks += count
-        if self.area is not None and self.area.ticks is not None:
-            self.area.cpu.write_word(self.area.ticks, self.ticks & WORD_MASK)
+        self._publish_ticks()
         self.pending.add(TIMER_LINE)
         self._publish()
         return True

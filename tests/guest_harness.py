@@ -25,7 +25,7 @@ from unicorn import (
 )
 
 from emulator.arch import backend
-from emulator.vcpu import AreaLayout, VirtualCpu
+from emulator.vcpu import VirtualCpu
 from pvgen.model import Abi
 from pvgen.upcall import CONVENTIONS, WORD, UpcallEntry
 
@@ -234,7 +234,7 @@ class PartitionRun:
 
     def vcpu_share(self, area: int) -> int:
         self._record("vcpu_share", area)
-        self.vcpu.share(self, area, AreaLayout(*self.dispatch.VCPU_AREA))
+        self.vcpu.share(self, area, self.dispatch.VCPU_AREA)
         return 0
 
     def irq_return(self) -> None:

@@ -8,14 +8,15 @@ the priority of two lines pending together and the shared area's pending word.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import SimpleNamespace
 
 import pytest
 
-from emulator.vcpu import TIMER_LINE, AreaLayout, UpcallDoesNotFit, VirtualCpu
+from emulator.vcpu import TIMER_LINE, UpcallDoesNotFit, VirtualCpu
 from pvgen.upcall import CONVENTIONS
 
 AREA = 0x800
-LAYOUT = AreaLayout(size=12, enabled=0, pending=4, ticks=8)
+LAYOUT = SimpleNamespace(enabled=0, pending=4, ticks=8)  # as the generated VCPU_AREA
 
 
 class DictCpu:
