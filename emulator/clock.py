@@ -31,43 +31,44 @@ class InstructionClock:
     from the same budget (the native trap hook charges it), so a segment ends when its
     instructions and hypercalls have spent its time. What is left of a budget too small
     for the next translated block is not carried over: the segment ends at its time.
+    The segment (when it began, its instructions, its end) lives in the CPU's native
+    budget, because the upcall fast path starts the next segment itself after a tick.
     """
 
     def __init__(self, mips: int) -> None:
         self._mips = mips
         self._partition: Partition  # set by begin(), before anything else is called
         self._counter: BudgetHeader
-        self._at = 0  # the virtual time the current budget started at
-        self._budget = 0  # the current budget, in instructions
-        self._until = 0  # the current segment's end
-        self._settled = True  # the time is `_until` (no need to ask the counter)
+        self._settled = True  # the time is the segment's end (no need to ask the counter)
 
     def begin(self, partition: Partition, start: int, end: int) -> None:
         """Open the window [start, end) (its end is the segments' to keep)."""
         counter = partition.cpu.budget
         assert counter is not None, "a counted run needs a CPU made with a budget"
         self._partition, self._counter = partition, counter
-        counter.left = self._budget = 0
-        self._at = self._until = start
+        counter.left = counter.granted = 0
+        counter.at = counter.until = start
         self._settled = True
 
     def run(self, until: int) -> Stop | None:
-        at = self._until if self._settled else self.now()
+        counter = self._counter
+        at = counter.until if self._settled else self.now()
         budget = (until - at) * self._mips // 1000
-        self._at, self._budget, self._until = at, budget, until
+        counter.at, counter.granted, counter.until = at, budget, until
         if budget > 0:  # else not one instruction's worth: Unicorn need not start
             stop = self._partition.run_counted(budget)
             if stop is not None:
                 self._settled = False
                 return stop
         # the segment's time is over (a block it could not pay for waits for the next one)
-        self._at, self._budget = self._until, self._counter.left
+        counter.at, counter.granted = counter.until, counter.left
         self._settled = True
         return None
 
     def now(self) -> int:
-        left: int = self._counter.left
-        return self._at + (self._budget - left) * 1000 // self._mips
+        counter = self._counter
+        now: int = counter.at + (counter.granted - counter.left) * 1000 // self._mips
+        return now
 
     def ended(self) -> int:
         """The time a segment whose time ran out ended at: exactly its end."""
@@ -75,17 +76,19 @@ class InstructionClock:
 
     def skip(self, to: int) -> None:
         """Read `to` from now on, the partition's CPU not running (to >= now)."""
-        self._at, self._budget, self._until = to, self._counter.left, to
+        counter = self._counter
+        counter.at, counter.granted, counter.until = to, counter.left, to
         self._settled = True
 
     def cut(self, until: int) -> None:
         """End the running segment at `until` if that is sooner (from inside a hypercall:
         its own cost is charged after, from what is left)."""
-        if until >= self._until:
+        counter = self._counter
+        if until >= counter.until:
             return
         at = self.now()
-        self._at, self._until = at, max(until, at)
-        self._budget = self._counter.left = (self._until - at) * self._mips // 1000
+        counter.at, counter.until = at, max(until, at)
+        counter.granted = counter.left = (counter.until - at) * self._mips // 1000
 
     def close(self) -> None:
         """Nothing to release: the budgets belong to the partitions' CPUs."""

@@ -130,8 +130,8 @@ class Cpu:
         self._uc = Uc(arch.uc_arch, arch.uc_mode)
         self.handle = ctypes.c_void_p(self._uc._uch.value)  # type: ignore[union-attr]
         self.ram = mmap.mmap(-1, size)  # zero-filled, and host pages only where touched
-        self._ram_address = ctypes.addressof(ctypes.c_char.from_buffer(self.ram))
-        self._uc.mem_map_ptr(0, size, UC_PROT_ALL, self._ram_address)
+        self.ram_address = ctypes.addressof(ctypes.c_char.from_buffer(self.ram))
+        self._uc.mem_map_ptr(0, size, UC_PROT_ALL, self.ram_address)
         self._value = ctypes.c_uint32()
         self._value_ref = ctypes.byref(self._value)
         # emu_start's arguments but the handle: where to begin, no end, no timeout, no count
@@ -175,6 +175,26 @@ class Cpu:
                                    ctypes.c_void_p(user), ctypes.c_uint64(1), ctypes.c_uint64(0))
         if status != 0:
             raise RuntimeError(f"Unicorn refused a hook: {error_text(status)}")
+
+    def attach_fast_path(self, address: int) -> None:
+        """Offer the budget's ticks and the trap's calls to an upcall fast path first (a
+        ``struct pv_fast`` at `address`, kept alive by its owner as long as this CPU)."""
+        self._trap.fast = address
+        if self.budget is not None:
+            self.budget.fast = address
+
+    @property
+    def register_functions(self) -> tuple[int, int]:
+        """Unicorn's uc_reg_read and uc_reg_write, for native code."""
+        functions = (ctypes.cast(_reg_read, ctypes.c_void_p).value,
+                     ctypes.cast(_reg_write, ctypes.c_void_p).value)
+        assert functions[0] is not None and functions[1] is not None
+        return functions[0], functions[1]
+
+    @property
+    def code_span(self) -> tuple[int, int]:
+        """[first, last) of the code loaded (0, 0 if none)."""
+        return self._code
 
     def close(self) -> None:
         """Release Unicorn, the budget and the trap hook now rather than at collection

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 from typing import TextIO
@@ -33,6 +34,7 @@ from emulator.arch import backend
 from emulator.clock import InstructionClock, WallClock
 from emulator.console import Console, open_console_file
 from emulator.cpu import NO_RESULT
+from emulator.fastpath import FastPath
 from emulator.hm import HealthMonitor, HmEvent
 from emulator.partition import Mode, Partition, Stop, Trap
 from emulator.services import PartitionServices
@@ -40,6 +42,7 @@ from emulator.timer import VirtualTimer
 from emulator.trace import Trace
 from emulator.vcpu import TIMER_LINE, UpcallDoesNotFit
 from pvgen.image.read import Image
+from pvgen.upcall import CONVENTIONS
 
 HYPERCALL_NS = 1_000  # virtual time a hypercall costs, so polling loops see time move
 # The shortest segment a timer splits a window into: ticks of a shorter period are raised
@@ -55,6 +58,9 @@ class RunOptions:
     wall_clock: bool = False  # windows last their duration in host time instead
     trace: Path | None = None
     console_dir: Path | None = None  # also write each partition's console to DIR/NAME.log
+    # serve the steady-state timer upcall cycle natively (emulator.fastpath); deterministic
+    # runs without a trace only, as the trace records every tick and hypercall
+    fast_upcalls: bool = True
     out: TextIO = field(default_factory=lambda: sys.stdout)  # as it is then: redirect_stdout works
 
 
@@ -100,8 +106,13 @@ class Module:
         self._return_register = abi.return_register
         self._fetch_and_dispatch = dispatcher.fetcher(abi.name)
         cost = None if options.wall_clock else max(1, HYPERCALL_NS * options.mips // 1000)
+        fast = None
+        if options.fast_upcalls and cost is not None and options.trace is None:
+            fast = partial(FastPath, convention=CONVENTIONS[arch.name], abi=abi,
+                           numbers=dispatcher.NUMBERS, ok=dispatcher.STATUS["OK"],
+                           mips=options.mips, min_period=MIN_SEGMENT_NS)
         self.partitions = [
-            Partition(entry, image.partition_elf(i), arch, trap, self._on_trap, cost)
+            Partition(entry, image.partition_elf(i), arch, trap, self._on_trap, cost, fast)
             for i, entry in enumerate(self.manifest.partitions)
         ]
         self._by_id = {p.entry.identifier: p for p in self.partitions}
@@ -135,6 +146,16 @@ class Module:
             self.trace.instant(partition.entry.identifier, self.now_ns(), "note", text)
 
     def _on_trap(self, partition: Partition) -> int:
+        """Serve a hypercall the fast path left to Python: what it did comes first."""
+        fast = partition.fast
+        if fast is None:
+            return self._serve(partition)
+        fast.reconcile(partition.vcpu, partition.timer)
+        result = self._serve(partition)
+        fast.arm(partition.vcpu, partition.timer)
+        return result
+
+    def _serve(self, partition: Partition) -> int:
         """Serve a hypercall: the generated dispatcher checks and decodes, services act."""
         registers = partition.cpu.trap_view  # read by the native hook for this trap
         if self._tracing:
@@ -277,8 +298,10 @@ class Module:
     def _run_window(self, partition: Partition, start: int, end: int) -> None:
         """Run a partition in its window, in segments ending at its ticks' due times;
         afterwards the clock reads when its CPU stopped."""
-        clock, timer = self._clock, partition.timer
+        clock, timer, fast = self._clock, partition.timer, partition.fast
         clock.begin(partition, start, end)
+        if fast is not None:
+            fast.window(end)
         self.now_ns = self._clock_now
         partition.stop = None  # why it stopped last time has been acted on
         until = end
@@ -291,7 +314,12 @@ class Module:
             if partition.stop is not None and partition.stop.reason == "hm":
                 stop = partition.stop  # a delivery between segments went to the HM
                 break
-            stop = clock.run(until)
+            if fast is None:
+                stop = clock.run(until)
+            else:
+                fast.arm(partition.vcpu, timer)
+                stop = clock.run(until)
+                fast.reconcile(partition.vcpu, timer)
             if stop is None:  # the segment's time is over: a tick is due, or the window ends
                 now = clock.ended()
                 if now >= end:

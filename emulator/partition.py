@@ -27,6 +27,7 @@ from emulator.cpu import (
     fault_of,
 )
 from emulator.errors import EmulatorError
+from emulator.fastpath import FastPath
 from emulator.timer import VirtualTimer
 from emulator.vcpu import VirtualCpu
 from pvgen.image.elfview import ElfError, read_view
@@ -96,6 +97,8 @@ class Trap:
 # What the module gives a partition to serve its traps: the result word to hand back, or
 # NO_RESULT to leave the registers alone.
 TrapHandler = Callable[["Partition"], int]
+# Makes the upcall fast path of a new CPU, given a register's Unicorn id by name.
+FastPathFactory = Callable[[Cpu, Callable[[str], int]], FastPath]
 
 
 class Partition:
@@ -103,16 +106,19 @@ class Partition:
 
     def __init__(
         self, entry: PartitionEntry, elf: bytes, arch: Backend, trap: Trap, on_trap: TrapHandler,
-        hypercall_cost: int | None,
+        hypercall_cost: int | None, fast_path: FastPathFactory | None = None,
     ) -> None:
         """`hypercall_cost`: the instructions a hypercall takes from the window's budget in
-        deterministic mode; None in wall-clock mode, where windows have no budget."""
+        deterministic mode; None in wall-clock mode, where windows have no budget.
+        `fast_path`: gives each of its CPUs the upcall fast path (None: none)."""
         self.entry = entry
         self.name = entry.name
         self.arch = arch
         self.segments = load_segments(entry, elf)
         self.on_trap = on_trap
         self.hypercall_cost = hypercall_cost
+        self._fast_path = fast_path
+        self.fast: FastPath | None = None  # the current CPU's
         self.hypercalls = 0  # served by CPUs the partition no longer has
         self.services: Any = None  # its hypercalls' handlers, which the module attaches
         self.vcpu = VirtualCpu(CONVENTIONS[arch.name])
@@ -141,6 +147,8 @@ class Partition:
             cpu.load(segment.address, segment.data, segment.memsz if segment.executable else 0)
         cpu.write(self._pc, self.entry.entry)
         cpu.write(self.arch.register(self.arch.sp), self.entry.memory_size)
+        if self._fast_path is not None:
+            self.fast = self._fast_path(cpu, self._constant)
         return cpu
 
     def restart(self, warm: bool, condition: str, at: int) -> None:

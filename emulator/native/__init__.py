@@ -1,8 +1,10 @@
-"""The emulator's native clock (pvclock.c), built once per machine and loaded with ctypes.
+"""The emulator's native pieces (pvclock.c, pvupcall.c), built once per machine and
+loaded with ctypes.
 
 Why C: charging an instruction budget per translated block, stopping a CPU from
-a host-time watchdog thread, and moving a hypercall's registers in and out all
-run where Python would cost more than the guest code they serve. The library is
+a host-time watchdog thread, moving a hypercall's registers in and out, and the
+steady-state timer upcall cycle (emulator.fastpath) all run where Python would
+cost more than the guest code they serve. The library is
 compiled on first use with the host's C compiler (``$CC``, else ``cc``; Debian
 package ``gcc``) against the header that ships with the Unicorn wheel, and cached
 under ``$XDG_CACHE_HOME/pvgen`` by a hash of its source and of that header, so
@@ -24,14 +26,18 @@ import unicorn
 
 from emulator.errors import EmulatorError
 
-SOURCE = Path(__file__).with_name("pvclock.c")
+HERE = Path(__file__).parent
+SOURCES = (HERE / "pvclock.c", HERE / "pvupcall.c")
+HEADER = HERE / "pvnative.h"
 UNICORN_INCLUDE = Path(unicorn.__file__).parent / "include"
 
 
 class BudgetHeader(ctypes.Structure):
     """The fields of ``struct pv_budget`` Python reads and writes."""
 
-    _fields_ = (("left", ctypes.c_int64), ("executed", ctypes.c_uint64))
+    _fields_ = (("left", ctypes.c_int64), ("executed", ctypes.c_uint64),
+                ("at", ctypes.c_int64), ("granted", ctypes.c_int64), ("until", ctypes.c_int64),
+                ("fast", ctypes.c_void_p))
 
 
 TRAP_REGISTERS = 8  # PV_TRAP_REGISTERS
@@ -41,7 +47,39 @@ class TrapHeader(ctypes.Structure):
     """The fields of ``struct pv_trap`` Python reads and writes."""
 
     _fields_ = (("values", ctypes.c_uint32 * TRAP_REGISTERS), ("served", ctypes.c_uint64),
-                ("budget", ctypes.c_void_p), ("cost", ctypes.c_int64))
+                ("budget", ctypes.c_void_p), ("cost", ctypes.c_int64), ("fast", ctypes.c_void_p))
+
+
+FRAME_REGISTERS = 20  # PV_FRAME_REGISTERS
+
+
+class FastHeader(ctypes.Structure):
+    """``struct pv_fast``, field for field: Python allocates and fills it (emulator.fastpath)."""
+
+    _fields_ = (
+        ("armed", ctypes.c_int32), ("phase", ctypes.c_int32), ("taken", ctypes.c_uint64),
+        ("last_due", ctypes.c_int64), ("period", ctypes.c_int64), ("next_due", ctypes.c_int64),
+        ("end", ctypes.c_int64), ("mips", ctypes.c_int64), ("frame", ctypes.c_uint32),
+        ("ticks", ctypes.c_uint32), ("handler", ctypes.c_uint32),
+        ("area_enabled", ctypes.c_uint32), ("area_ticks", ctypes.c_uint32),
+        ("timer_line", ctypes.c_uint32), ("ram", ctypes.c_void_p),
+        ("memory_size", ctypes.c_uint32), ("code_first", ctypes.c_uint32),
+        ("code_last", ctypes.c_uint32), ("ack_number", ctypes.c_uint32),
+        ("return_number", ctypes.c_uint32), ("ok", ctypes.c_uint32),
+        ("block_bytes", ctypes.c_int32), ("block_counted", ctypes.c_int32),
+        ("frame_count", ctypes.c_int32), ("frame_registers", ctypes.c_int32 * FRAME_REGISTERS),
+        ("status_index", ctypes.c_int32), ("sp_index", ctypes.c_int32),
+        ("pc_register", ctypes.c_int32), ("argument_registers", ctypes.c_int32 * 2),
+        ("return_register", ctypes.c_int32), ("return_address", ctypes.c_uint32),
+        ("level_bit", ctypes.c_uint32), ("level_bit_enables", ctypes.c_int32),
+        ("restored_status_bits", ctypes.c_uint32), ("scratch", ctypes.c_uint32),
+        ("stack_alignment", ctypes.c_uint32), ("call_bias", ctypes.c_uint32),
+        ("read", ctypes.c_void_p), ("write", ctypes.c_void_p),
+    )
+
+
+# The phases of the cycle in progress (PV_FAST_*)
+PHASE_IDLE, PHASE_DELIVERED, PHASE_ACKED = 0, 1, 2
 
 
 def _cache_dir() -> Path:
@@ -50,8 +88,9 @@ def _cache_dir() -> Path:
 
 
 def _library_path() -> Path:
-    digest = hashlib.sha256(SOURCE.read_bytes())
-    digest.update((UNICORN_INCLUDE / "unicorn" / "unicorn.h").read_bytes())
+    digest = hashlib.sha256()
+    for path in (*SOURCES, HEADER, UNICORN_INCLUDE / "unicorn" / "unicorn.h"):
+        digest.update(path.read_bytes())
     return _cache_dir() / f"pvclock-{digest.hexdigest()[:16]}.so"
 
 
@@ -60,8 +99,8 @@ def _compile(target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".so", delete=False) as tmp:
         partial = Path(tmp.name)
-    command = [*compiler, "-O2", "-shared", "-fPIC", "-pthread", "-I", str(UNICORN_INCLUDE),
-               str(SOURCE), "-o", str(partial)]
+    command = [*compiler, "-O2", "-shared", "-fPIC", "-pthread", "-Wall", "-Wextra",
+               "-I", str(UNICORN_INCLUDE), *map(str, SOURCES), "-o", str(partial)]
     try:
         done = subprocess.run(command, capture_output=True, text=True, check=False)
     except OSError as exc:
@@ -98,4 +137,5 @@ def library() -> ctypes.CDLL:
     lib.pv_trap_new.argtypes = (ctypes.c_uint32, ctypes.c_void_p, ctypes.c_int32, ctypes.c_int32,
                                 ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
     lib.pv_trap_free.argtypes = (ctypes.c_void_p,)
+    lib.pv_fast_size.restype = ctypes.c_size_t
     return lib

@@ -17,6 +17,9 @@
  *    before calling Python, and writes the result register after, so that a
  *    hypercall costs one call into Python and none back into Unicorn for them.
  *
+ * Both hooks first offer their event to the upcall fast path (pvupcall.c), when the
+ * partition has one: a tick at a segment's end, an irq_ack or irq_return.
+ *
  * The Unicorn entry points arrive as function pointers from the Python binding's
  * library, so this file needs Unicorn's header but not its link name.
  */
@@ -25,28 +28,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include <unicorn/unicorn.h>
-
-typedef uc_err (*pv_ctl_fn)(uc_engine *uc, uc_control_type control, ...);
-typedef uc_err (*pv_stop_fn)(uc_engine *uc);
-typedef uc_err (*pv_reg_fn)(uc_engine *uc, int regid, void *value);
-
-#define PV_BLOCK_CACHE 4096 /* a power of two */
-
-struct pv_block {
-    uint64_t pc;
-    uint32_t size;
-    uint32_t icount; /* 0: empty */
-};
-
-/* The first two fields are read and written from Python (see emulator.native). */
-struct pv_budget {
-    int64_t left;      /* instructions the CPU may still execute */
-    uint64_t executed; /* instructions executed since the budget was made */
-    pv_ctl_fn ctl;
-    pv_stop_fn stop;
-    struct pv_block cache[PV_BLOCK_CACHE];
-};
+#include "pvnative.h"
 
 struct pv_budget *pv_budget_new(pv_ctl_fn ctl, pv_stop_fn stop)
 {
@@ -82,7 +64,9 @@ void pv_budget_block(uc_engine *uc, uint64_t address, uint32_t size, void *user_
             block->icount = tb.icount;
     }
     if (budget->left < (int64_t)block->icount) {
-        budget->stop(uc);
+        /* the segment's time is over: a tick the upcall fast path takes goes on at once */
+        if (budget->fast == NULL || !pv_fast_tick(budget->fast, budget, uc))
+            budget->stop(uc);
         return;
     }
     budget->left -= block->icount;
@@ -183,23 +167,6 @@ void pv_watchdog_free(struct pv_watchdog *dog)
     free(dog);
 }
 
-#define PV_TRAP_REGISTERS 8
-
-/* Python reads the first three fields (see emulator.cpu). */
-struct pv_trap {
-    uint32_t values[PV_TRAP_REGISTERS]; /* the trap registers, read at each hypercall */
-    uint64_t served;                    /* hypercalls served */
-    struct pv_budget *budget;           /* charged `cost` instructions per hypercall, or NULL */
-    int64_t cost;
-    int32_t registers[PV_TRAP_REGISTERS];
-    int32_t count;
-    int32_t result_register;
-    uint32_t trap;
-    pv_reg_fn read;
-    pv_reg_fn write;
-    int64_t (*serve)(uint32_t interrupt); /* Python: the result word, or -1 for none */
-};
-
 struct pv_trap *pv_trap_new(uint32_t trap, const int32_t *registers, int32_t count,
                             int32_t result_register, pv_reg_fn read, pv_reg_fn write,
                             int64_t (*serve)(uint32_t interrupt))
@@ -240,7 +207,8 @@ void pv_trap_interrupt(uc_engine *uc, uint32_t interrupt, void *user_data)
         hook->values[i] = 0;
         hook->read(uc, hook->registers[i], &hook->values[i]);
     }
-    result = hook->serve(interrupt);
+    if (hook->fast == NULL || !pv_fast_call(hook->fast, hook->values, uc, &result))
+        result = hook->serve(interrupt);
     if (result >= 0) {
         uint32_t word = (uint32_t)result;
         hook->write(uc, hook->result_register, &word);

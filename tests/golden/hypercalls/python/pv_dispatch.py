@@ -246,6 +246,47 @@ FASTPATH: dict[str, str] = {
 }
 
 
+# hypercall name -> its number: for the hypervisor's own fast paths and for messages.
+NUMBERS: dict[str, int] = {
+    'console_write': 10,
+    'console_read': 11,
+    'get_ticks': 20,
+    'get_time': 21,
+    'timer_set_period': 22,
+    'timer_get_period': 23,
+    'irq_request': 25,
+    'irq_detach': 26,
+    'irq_enable': 27,
+    'irq_disable': 28,
+    'irq_ack': 29,
+    'vcpu_register': 30,
+    'vcpu_unregister': 31,
+    'irq_return': 32,
+    'irq_flash': 33,
+    'irq_get_level': 34,
+    'irq_mask': 35,
+    'irq_unmask': 36,
+    'irq_set_level': 37,
+    'vcpu_share': 38,
+    'idle': 40,
+    'stop': 41,
+    'sampling_port_id': 101,
+    'sampling_read': 102,
+    'sampling_status': 103,
+    'sampling_write': 104,
+    'sampling_create': 105,
+    'queuing_create': 110,
+    'queuing_send': 111,
+    'queuing_receive': 112,
+    'queuing_port_id': 113,
+    'queuing_status': 114,
+    'raise_application_error': 303,
+    'partition_set_mode': 404,
+    'partition_get_status': 411,
+    'shutdown': 707,
+}
+
+
 # What each handler hands back besides its result: its out and inout parameters, in order.
 HANDLER_OUTPUTS: dict[str, tuple[str, ...]] = {
     'console_write': (),

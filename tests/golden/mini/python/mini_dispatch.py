@@ -175,6 +175,22 @@ FASTPATH: dict[str, str] = {
 }
 
 
+# hypercall name -> its number: for the hypervisor's own fast paths and for messages.
+NUMBERS: dict[str, int] = {
+    'put': 1,
+    'get': 2,
+    'open': 3,
+    'sleep': 4,
+    'sample_update': 5,
+    'set_handler': 6,
+    'count': 7,
+    'halt': 8,
+    'share': 10,
+    'irq_off': 11,
+    'irq_level': 12,
+}
+
+
 # What each handler hands back besides its result: its out and inout parameters, in order.
 HANDLER_OUTPUTS: dict[str, tuple[str, ...]] = {
     'put': (),

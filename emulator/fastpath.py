@@ -1,0 +1,139 @@
+"""The upcall fast path: the steady-state timer cycle served natively (pvupcall.c).
+
+A partition whose timer ticks often spends most of its host time on four events
+per tick: the tick's due time stops the CPU, the module raises and delivers it,
+and the handler traps twice (``irq_ack``, ``irq_return``). In the steady state
+(the handler registered, the vCPU area shared, the timer's line requested,
+unmasked and not in service, nothing pending) those four are always the same
+few steps, so the native hooks take them without leaving Unicorn, as seL4's
+fastpath takes the common IPC beside its full kernel path.
+
+emulator.vcpu stays the one statement of the rules. The fast path is armed
+only in the steady state and hands everything else to the full path; whenever
+Python runs for the partition again (a segment or window ends, or any other
+hypercall traps), ``reconcile`` first takes what the native side did into the
+vCPU and the timer: the ticks it raised and delivered, and a cycle in progress
+(the frame delivered, the line in service, perhaps acknowledged). From then on
+Python holds the state, until the fast path is armed again. A run with the fast
+path and one without end in the same guest state (tests/test_fastpath.py).
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+from emulator.cpu import Cpu
+from emulator.native import (
+    FRAME_REGISTERS,
+    PHASE_ACKED,
+    PHASE_DELIVERED,
+    PHASE_IDLE,
+    FastHeader,
+)
+from emulator.timer import VirtualTimer
+from emulator.vcpu import TIMER_LINE, VirtualCpu
+from pvgen.upcall import RETURN_ADDRESS, UpcallConvention
+
+
+class AbiLayout(Protocol):
+    """What the fast path needs of the ABI: where a call's argument words are (the
+    generated dispatcher's ``Abi``)."""
+
+    @property
+    def convention(self) -> str: ...
+
+    @property
+    def block_words(self) -> int: ...
+
+    @property
+    def block_counted(self) -> bool: ...
+
+
+class FastPath:
+    """One partition CPU's fast path; made with the CPU, disarmed until ``arm`` finds the
+    partition in the steady state."""
+
+    def __init__(self, cpu: Cpu, register: Callable[[str], int], convention: UpcallConvention,
+                 abi: AbiLayout, numbers: Mapping[str, int], ok: int, mips: int,
+                 min_period: int) -> None:
+        """`register`: a register's Unicorn id by name; `numbers`: the definition's hypercall
+        numbers; `min_period`: the shortest timer period (ns) worth a segment of its own."""
+        self._min_period = min_period
+        self.taken = 0  # ticks taken natively, in all
+        # of those, the cycles Python took over before their irq_return, by the phase they
+        # were in (PHASE_DELIVERED, PHASE_ACKED)
+        self.handed_back = {PHASE_DELIVERED: 0, PHASE_ACKED: 0}
+        h = self.header = FastHeader()
+        frame = convention.frame_registers
+        if len(frame) > FRAME_REGISTERS:
+            raise ValueError(f"{convention.arch}: an upcall frame of {len(frame)} registers")
+        h.timer_line, h.mips = TIMER_LINE, mips
+        h.ram, h.memory_size = cpu.ram_address, cpu.size
+        h.code_first, h.code_last = cpu.code_span
+        h.ack_number, h.return_number, h.ok = numbers["irq_ack"], numbers["irq_return"], ok
+        if abi.convention == "block":
+            h.block_counted = int(abi.block_counted)
+            h.block_bytes = 4 * (abi.block_words + h.block_counted)
+        h.frame_count = len(frame)
+        h.frame_registers[: len(frame)] = [register(name) for name in frame]
+        h.status_index, h.sp_index = frame.index(convention.status), frame.index(convention.sp)
+        h.pc_register = register(convention.pc)
+        h.argument_registers[:] = ([register(r) for r in convention.argument_registers]
+                                   or [-1, -1])
+        h.return_register = (-1 if convention.return_register is None
+                             else register(convention.return_register))
+        h.return_address = RETURN_ADDRESS
+        h.level_bit, h.level_bit_enables = convention.level_bit, int(convention.level_bit_enables)
+        h.restored_status_bits = convention.restored_status_bits
+        h.scratch, h.stack_alignment = convention.scratch, convention.stack_alignment
+        h.call_bias = convention.call_bias
+        h.read, h.write = cpu.register_functions
+        cpu.attach_fast_path(ctypes.addressof(h))
+
+    def window(self, end: int) -> None:
+        """A window ending at `end` begins: no tick at or after it is the fast path's."""
+        self.header.end = end
+
+    def arm(self, vcpu: VirtualCpu, timer: VirtualTimer) -> None:
+        """Arm the fast path if the partition is in the steady state, else disarm it."""
+        h = self.header
+        area = vcpu.area
+        steady = (area is not None and area.ticks is not None and vcpu.handler is not None
+                  and timer.period >= self._min_period and not vcpu.pending
+                  and TIMER_LINE in vcpu.unmasked and TIMER_LINE in vcpu.requested
+                  and TIMER_LINE not in vcpu.in_service)
+        if not steady:
+            h.armed = 0
+            return
+        assert area is not None and area.ticks is not None and vcpu.handler is not None
+        due = timer.next_due
+        assert due is not None
+        h.handler, h.area_enabled, h.area_ticks = vcpu.handler, area.enabled, area.ticks
+        h.ticks, h.period, h.next_due = vcpu.ticks & 0xFFFFFFFF, timer.period, due
+        # the area's words are written directly: never where code is
+        h.armed = int(max(area.enabled, area.ticks) + 4 <= h.code_first
+                      or min(area.enabled, area.ticks) >= h.code_last)
+
+    def reconcile(self, vcpu: VirtualCpu, timer: VirtualTimer) -> None:
+        """Take what the native side did since the last look into the vCPU and the timer,
+        and disarm: Python holds the state until ``arm``."""
+        h = self.header
+        h.armed = 0
+        taken = h.taken
+        if not taken:
+            return
+        counted = timer.count(h.last_due)
+        assert counted == taken, (counted, taken)  # the native side raised exactly those
+        vcpu.ticks += taken
+        vcpu.delivered += taken
+        self.taken += taken
+        h.taken = 0
+        if h.phase != PHASE_IDLE:  # the last cycle is in progress: its upcall is live
+            self.handed_back[h.phase] += 1
+            vcpu.in_service.add(TIMER_LINE)
+            vcpu.frames.append(h.frame)
+            if h.phase == PHASE_ACKED:
+                vcpu.in_service.discard(TIMER_LINE)
+            h.phase = PHASE_IDLE

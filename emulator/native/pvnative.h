@@ -1,0 +1,119 @@
+/*
+ * The structures the emulator's native pieces share with each other and with Python.
+ *
+ * Python mirrors the fields it reads and writes as ctypes structures
+ * (emulator.native); pv_fast_size() lets a test check the two layouts agree.
+ */
+#ifndef PVNATIVE_H
+#define PVNATIVE_H
+
+#include <stdint.h>
+
+#include <unicorn/unicorn.h>
+
+typedef uc_err (*pv_ctl_fn)(uc_engine *uc, uc_control_type control, ...);
+typedef uc_err (*pv_stop_fn)(uc_engine *uc);
+typedef uc_err (*pv_reg_fn)(uc_engine *uc, int regid, void *value);
+
+#define PV_BLOCK_CACHE 4096 /* a power of two */
+
+struct pv_block {
+    uint64_t pc;
+    uint32_t size;
+    uint32_t icount; /* 0: empty */
+};
+
+struct pv_fast;
+
+/* The fields up to `fast` are read and written from Python (BudgetHeader). */
+struct pv_budget {
+    int64_t left;      /* instructions the CPU may still execute */
+    uint64_t executed; /* instructions executed since the budget was made */
+    /* The running segment of deterministic time (emulator.clock.InstructionClock): it
+     * began at virtual time `at` with `granted` instructions and ends at `until`. */
+    int64_t at;
+    int64_t granted;
+    int64_t until;
+    struct pv_fast *fast; /* the upcall fast path, or NULL */
+    pv_ctl_fn ctl;
+    pv_stop_fn stop;
+    struct pv_block cache[PV_BLOCK_CACHE];
+};
+
+#define PV_TRAP_REGISTERS 8
+
+/* The fields up to `fast` are read and written from Python (TrapHeader). */
+struct pv_trap {
+    uint32_t values[PV_TRAP_REGISTERS]; /* the trap registers, read at each hypercall */
+    uint64_t served;                    /* hypercalls served */
+    struct pv_budget *budget;           /* charged `cost` instructions per hypercall, or NULL */
+    int64_t cost;
+    struct pv_fast *fast; /* the upcall fast path, or NULL */
+    int32_t registers[PV_TRAP_REGISTERS];
+    int32_t count;
+    int32_t result_register;
+    uint32_t trap;
+    pv_reg_fn read;
+    pv_reg_fn write;
+    int64_t (*serve)(uint32_t interrupt); /* Python: the result word, or -1 for none */
+};
+
+#define PV_FRAME_REGISTERS 20
+
+/*
+ * The upcall fast path of one partition (pvupcall.c), allocated and filled by Python
+ * (emulator.fastpath.FastHeader, field for field).
+ */
+struct pv_fast {
+    /* Python arms it when the partition is in the steady state, and takes back what
+     * it did (reconciles) whenever Python looks at the partition again. */
+    int32_t armed;
+    int32_t phase;     /* of the cycle in progress: PV_FAST_IDLE, _DELIVERED, _ACKED */
+    uint64_t taken;    /* ticks taken natively since Python last reconciled */
+    int64_t last_due;  /* the virtual time the last of them fell at */
+    int64_t period;    /* of the partition's timer, ns */
+    int64_t next_due;  /* its next tick */
+    int64_t end;       /* the window's end */
+    int64_t mips;      /* the virtual CPU rate */
+    uint32_t frame;    /* the frame of the cycle in progress */
+    uint32_t ticks;    /* the tick count the shared area shows */
+    uint32_t handler;  /* the upcall entry point */
+    uint32_t area_enabled; /* guest addresses of the shared area's level and tick words */
+    uint32_t area_ticks;
+    uint32_t timer_line;
+    /* Fixed for the partition's CPU. */
+    uint8_t *ram; /* the partition's memory, [0, memory_size) */
+    uint32_t memory_size;
+    uint32_t code_first; /* [first, last): a write there would need translations dropped */
+    uint32_t code_last;
+    uint32_t ack_number; /* irq_ack and irq_return, in the ABI's numbering */
+    uint32_t return_number;
+    uint32_t ok;         /* the definition's OK status */
+    int32_t block_bytes; /* > 0: arguments in a block the second trap register points at */
+    int32_t block_counted;
+    /* The upcall convention (pvgen.upcall.UpcallConvention), registers as Unicorn ids. */
+    int32_t frame_count;
+    int32_t frame_registers[PV_FRAME_REGISTERS];
+    int32_t status_index;
+    int32_t sp_index;
+    int32_t pc_register;
+    int32_t argument_registers[2]; /* line, frame; -1: stack arguments */
+    int32_t return_register;       /* holds return_address on entry; -1: on the stack */
+    uint32_t return_address;
+    uint32_t level_bit;
+    int32_t level_bit_enables;
+    uint32_t restored_status_bits;
+    uint32_t scratch;
+    uint32_t stack_alignment;
+    uint32_t call_bias;
+    pv_reg_fn read;
+    pv_reg_fn write;
+};
+
+enum { PV_FAST_IDLE = 0, PV_FAST_DELIVERED = 1, PV_FAST_ACKED = 2 };
+
+/* pvupcall.c */
+int pv_fast_tick(struct pv_fast *fast, struct pv_budget *budget, uc_engine *uc);
+int pv_fast_call(struct pv_fast *fast, const uint32_t *values, uc_engine *uc, int64_t *result);
+
+#endif

@@ -1,0 +1,106 @@
+"""The upcall fast path (emulator.fastpath, pvupcall.c) changes nothing but the host time.
+
+One program (tests/harness/fastcycle.c) takes a tick every 40 virtual microseconds and
+leaves the steady state in every way the fast path must hand over to Python: calls in the
+handler before and after its acknowledge, a handler running past the next tick, interrupts
+disabled and the line masked across ticks, windows ending anywhere. Two partitions run it,
+in 5 ms windows, until they end; the same image is run with the fast path and without it, and
+the runs must end in the same state byte for byte: every partition's memory and
+registers, its vCPU and timer, the console, the summary and the virtual time. The run
+with the fast path must have used it: most ticks taken natively, and cycles handed back
+in both phases.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import io
+import shlex
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from emulator.loader import load
+from emulator.module import Module, RunOptions, RunResult
+from emulator.native import PHASE_ACKED, PHASE_DELIVERED, FastHeader, library
+from tests.emulator_harness import PROGRAM, Builder, Part
+
+FASTCYCLE = PROGRAM.with_name("fastcycle.c")
+RUN_NS = 200_000_000
+
+
+@pytest.fixture(scope="module", params=["x86", "arm", "thumb"])
+def image(request: pytest.FixtureRequest,
+          tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The two-partition image of the program for an architecture, and its generated code."""
+    arch: str = request.param
+    compiler = None
+    if arch != "x86":
+        pytest.importorskip("ziglang", reason="ARM guests need zig's clang (the arm extra)")
+    if arch == "thumb":  # svc_arm passes the call in r7: no frame pointer
+        compiler = shlex.join([sys.executable, "-m", "ziglang", "cc", "-target",
+                               "thumb-freestanding-eabi", "-mcpu=cortex_a15",
+                               "-fomit-frame-pointer"])
+    builder = Builder(tmp_path_factory.mktemp(f"fastpath_{arch}"),
+                      "x86" if arch == "x86" else "arm", compiler, programs=[FASTCYCLE])
+    parts = [Part(1, "first", program="fastcycle"), Part(2, "second", program="fastcycle")]
+    return builder.image("fastcycle", parts), builder.gen
+
+
+@dataclass(frozen=True)
+class Ended:
+    """Everything a run leaves that the guests or the user can see."""
+
+    result: RunResult
+    console: str
+    state: list[dict[str, Any]]  # per partition
+    taken: int  # ticks the fast path took, all partitions
+    handed_back: dict[int, int]  # cycles it handed to Python, by phase
+
+
+def run(image: Path, gen: Path, fast_upcalls: bool) -> Ended:
+    loaded, dispatcher = load(image, gen)
+    out = io.StringIO()
+    module = Module(loaded, dispatcher,
+                    RunOptions(out=out, time_ns=RUN_NS, fast_upcalls=fast_upcalls))
+    result = module.run()
+    state, taken, handed_back = [], 0, {PHASE_DELIVERED: 0, PHASE_ACKED: 0}
+    for p in module.partitions:
+        v, t = p.vcpu, p.timer
+        state.append({
+            "memory": bytes(p.cpu.ram),
+            "registers": p.read_registers(v.convention.frame_registers),
+            "vcpu": (v.handler, v.requested, v.unmasked, v.pending, v.in_service, v.frames,
+                     v.ticks, v.delivered, v.enabled),
+            "timer": (t.period, t.set_at, t.due, t.next_due),
+        })
+        if p.fast is not None:
+            taken += p.fast.taken
+            for phase, count in p.fast.handed_back.items():
+                handed_back[phase] += count
+    return Ended(result, out.getvalue(), state, taken, handed_back)
+
+
+def test_the_native_and_python_layouts_of_the_fast_path_agree() -> None:
+    assert library().pv_fast_size() == ctypes.sizeof(FastHeader)
+
+
+def test_a_run_with_the_fast_path_ends_exactly_as_one_without(image: tuple[Path, Path]) -> None:
+    fast, slow = run(*image, fast_upcalls=True), run(*image, fast_upcalls=False)
+    assert slow.taken == 0
+    handled = [int(line.split()[2].rstrip(",")) for line in slow.console.splitlines()
+               if "handled" in line]
+    assert len(handled) == 2 and min(handled) > 300, slow.console  # the workout ran
+    assert fast.console == slow.console
+    assert fast.result == slow.result
+    for fast_part, slow_part in zip(fast.state, slow.state, strict=True):
+        assert fast_part["memory"] == slow_part["memory"]
+        for key in ("registers", "vcpu", "timer"):
+            assert fast_part[key] == slow_part[key], key
+    # the fast path did most of the work, and handed cycles back in both of its phases
+    delivered = sum(p["vcpu"][7] for p in fast.state)
+    assert fast.taken > delivered // 2, (fast.taken, delivered)
+    assert all(count > 0 for count in fast.handed_back.values()), fast.handed_back
