@@ -61,6 +61,7 @@ class FastPath:
         """`register`: a register's Unicorn id by name; `numbers`: the definition's hypercall
         numbers; `min_period`: the shortest timer period (ns) worth a segment of its own."""
         self._min_period = min_period
+        self.armed = False  # as the header says: only Python arms and disarms
         self.taken = 0  # ticks taken natively, in all
         # of those, the cycles Python took over before their irq_return, by the phase they
         # were in (PHASE_DELIVERED, PHASE_ACKED)
@@ -100,12 +101,14 @@ class FastPath:
         """Arm the fast path if the partition is in the steady state, else disarm it."""
         h = self.header
         area = vcpu.area
-        steady = (area is not None and area.ticks is not None and vcpu.handler is not None
-                  and timer.period >= self._min_period and not vcpu.pending
+        steady = (timer.period >= self._min_period and area is not None
+                  and area.ticks is not None and vcpu.handler is not None and not vcpu.pending
                   and TIMER_LINE in vcpu.unmasked and TIMER_LINE in vcpu.requested
                   and TIMER_LINE not in vcpu.in_service)
         if not steady:
-            h.armed = 0
+            if self.armed:
+                h.armed = 0
+                self.armed = False
             return
         assert area is not None and area.ticks is not None and vcpu.handler is not None
         due = timer.next_due
@@ -113,14 +116,18 @@ class FastPath:
         h.handler, h.area_enabled, h.area_ticks = vcpu.handler, area.enabled, area.ticks
         h.ticks, h.period, h.next_due = vcpu.ticks & 0xFFFFFFFF, timer.period, due
         # the area's words are written directly: never where code is
-        h.armed = int(max(area.enabled, area.ticks) + 4 <= h.code_first
+        self.armed = (max(area.enabled, area.ticks) + 4 <= h.code_first
                       or min(area.enabled, area.ticks) >= h.code_last)
+        h.armed = int(self.armed)
 
     def reconcile(self, vcpu: VirtualCpu, timer: VirtualTimer) -> None:
         """Take what the native side did since the last look into the vCPU and the timer,
         and disarm: Python holds the state until ``arm``."""
+        if not self.armed:
+            return  # nothing was done natively since the last look
         h = self.header
         h.armed = 0
+        self.armed = False
         taken = h.taken
         if not taken:
             return

@@ -146,7 +146,8 @@ class Module:
             self.trace.instant(partition.entry.identifier, self.now_ns(), "note", text)
 
     def _on_trap(self, partition: Partition) -> int:
-        """Serve a hypercall the fast path left to Python: what it did comes first."""
+        """Serve a hypercall the fast path left to Python: what it did comes first, and it
+        is armed after if the call leaves the partition in the steady state."""
         fast = partition.fast
         if fast is None:
             return self._serve(partition)
