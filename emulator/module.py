@@ -18,7 +18,10 @@ tick is raised at its own time and delivered at once if the partition can take
 it (wherever its code was). A partition whose timer is stopped runs its window
 in one piece. ``idle`` gives up the processor until the next event: the next
 tick, if it falls in the window (time jumps to it; nothing runs in between),
-otherwise the partition's next window.
+otherwise the partition's next window. In the steady state the upcall fast path
+(``emulator.fastpath``) takes a partition's ticks, and its handler's ``irq_ack`` and
+``irq_return``, inside the native hooks; the window loop arms it before each segment and
+reconciles after, and every hypercall served here reconciles first.
 """
 
 from __future__ import annotations
