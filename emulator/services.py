@@ -95,11 +95,16 @@ class PartitionServices:
         return self.ok
 
     def partition_get_status(self, /) -> tuple[int, tuple[int, int, int, int, int, int]]:
+        """ARINC's PARTITION_STATUS: the configured period and duration (an image from before
+        they were recorded: the major frame and the partition's time in it)."""
         entry, frame = self.partition.entry, self.module.manifest.major_frame_ns
-        duration = sum(w.duration_ns for w in self.module.manifest.windows
-                       if w.partition == entry.identifier)
-        return self.ok, (frame, duration, entry.identifier, _MODE_NUMBERS[self.partition.mode],
-                    _START_CONDITIONS[self.partition.start_condition], 0)
+        period, duration = entry.period_ns, entry.duration_ns
+        if not period:
+            period = frame
+            duration = sum(w.duration_ns for w in self.module.manifest.windows
+                           if w.partition == entry.identifier)
+        return self.ok, (period, duration, entry.identifier, _MODE_NUMBERS[self.partition.mode],
+                         _START_CONDITIONS[self.partition.start_condition], 0)
 
     def raise_application_error(self, msg: bytes, length: int, /) -> int:
         text = msg.decode("utf-8", "replace")

@@ -20,8 +20,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT
-from tests.emulator_harness import WINDOW_MS, Builder, Part, Run
+from pvgen.cli import main as pvgen_main
+from tests.conftest import DEFINITION, ROOT
+from tests.emulator_harness import WINDOW_MS, Builder, Part, Run, module_xml
 
 MS = 1_000_000
 CALM, QUICK, UNFINISHED, DOOMED, TICKER, HALF_LINE_END, POLL_TIME = 1, 2, 3, 4, 5, 6, 7
@@ -456,6 +457,30 @@ def test_partition_modes_set_by_the_partition(x86: Builder) -> None:
     for name in ("cold", "warm"):
         assert summary_of(run, name).endswith(" 1 restart(s)")
     assert "HM:" not in run.stdout and run.status == 0
+
+
+def test_partition_status_reports_the_configured_period_and_duration(x86: Builder) -> None:
+    """PeriodSeconds is the partition's period; its duration is its windows' time in a period
+    (PeriodDurationSeconds where given: the configuration checks they agree)."""
+    parts = [part(1, SET_NORMAL, "normal"), part(2, 1, "calm")]
+    xml = module_xml("periods", parts, f'Elf="{x86.elf.name}"').replace(
+        '<Partition_Schedule PartitionIdentifier="131">',
+        '<Partition_Schedule PartitionIdentifier="131" PeriodSeconds="0.005" '
+        'PeriodDurationSeconds="0.0025">').replace(
+        'WindowIdentifier="1" WindowStartSeconds="0.0" WindowDurationSeconds="0.005"',
+        'WindowIdentifier="1" WindowStartSeconds="0.0" WindowDurationSeconds="0.0025"/>'
+        '<Window_Schedule WindowIdentifier="3" WindowStartSeconds="0.005" '
+        'WindowDurationSeconds="0.0025"').replace(
+        'WindowIdentifier="2" WindowStartSeconds="0.005" WindowDurationSeconds="0.005"',
+        'WindowIdentifier="2" WindowStartSeconds="0.0025" WindowDurationSeconds="0.0025"')
+    config = x86.root / "periods.xml"
+    config.write_text(xml, encoding="utf-8")
+    image = x86.root / "periods.img"
+    assert pvgen_main(["image", "--config", str(config), "--out", str(image),
+                       "--def", str(DEFINITION), "--gen", str(x86.gen)]) == 0
+    run = x86.boot(image)
+    assert "period 5000000 duration 2500000 identifier 131 mode 3 start 0 lock 0" in \
+        run.console("normal"), run.stdout
 
 
 # -- the trace and the console logs -----------------------------------------------------------

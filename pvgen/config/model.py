@@ -110,9 +110,27 @@ class Window:
 
 
 @dataclass(frozen=True)
+class PartitionPeriod:
+    """ARINC 653's PERIOD and DURATION of a partition (what GET_PARTITION_STATUS reports)."""
+
+    period_ns: int  # PeriodSeconds; the major frame by default
+    duration_ns: int  # PeriodDurationSeconds; by default its windows' time in its first period
+
+
+@dataclass(frozen=True)
 class Schedule:
     major_frame_ns: int
     windows: tuple[Window, ...]  # sorted by start
+    periods: dict[int, PartitionPeriod] = field(default_factory=dict)  # by PartitionIdentifier
+
+    def period_of(self, partition: int) -> PartitionPeriod:
+        """A partition's period and duration; without a Partition_Schedule's: the major frame,
+        and its windows' time in it."""
+        given = self.periods.get(partition)
+        if given is not None:
+            return given
+        return PartitionPeriod(self.major_frame_ns,
+                               sum(w.duration_ns for w in self.windows_of(partition)))
 
     def windows_of(self, partition: int) -> tuple[Window, ...]:
         return tuple(w for w in self.windows if w.partition == partition)

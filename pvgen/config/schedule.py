@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 
 from pvgen.config.errors import Problems, line_of
-from pvgen.config.model import Schedule, Window
+from pvgen.config.model import PartitionPeriod, Schedule, Window
 from pvgen.config.references import PartitionIndex
 from pvgen.config.unique import FirstSeen
 from pvgen.config.values import boolean, format_seconds, seconds
@@ -36,6 +36,7 @@ def read_schedule(element: XmlElement, index: PartitionIndex, problems: Problems
     identifiers: FirstSeen[int] = FirstSeen()
     placed: list[_Placed] = []
     scheduled: set[int] = set()
+    periods: dict[int, PartitionPeriod] = {}
     for partition_schedule in element.children("Partition_Schedule"):
         period = _optional_seconds(partition_schedule, "PeriodSeconds", major, problems)
         duration = _optional_seconds(partition_schedule, "PeriodDurationSeconds", None, problems)
@@ -50,13 +51,16 @@ def read_schedule(element: XmlElement, index: PartitionIndex, problems: Problems
         if major is not None and period is not None:
             name = index.name(partition)
             _check_periods(partition_schedule, name, own, major, period, duration, problems)
+            if duration is None:
+                duration = sum(p.window.duration_ns for p in own if p.window.start_ns < period)
+            periods[partition] = PartitionPeriod(period, duration)
     _check_timeline(placed, major, problems)
     for identifier, partition_element in index.elements.items():
         if identifier not in scheduled:
             problems.at(partition_element, f"partition '{index.name(identifier)}' has no window: "
                         "give it a <Partition_Schedule> in <Module_Schedule>")
     windows = sorted((p.window for p in placed), key=lambda w: (w.start_ns, w.identifier))
-    return Schedule(major_frame_ns=major or 0, windows=tuple(windows))
+    return Schedule(major_frame_ns=major or 0, windows=tuple(windows), periods=periods)
 
 
 def _optional_seconds(

@@ -44,6 +44,8 @@ class PartitionEntry:
     timer_period_ns: int | None
     ports: tuple[PortEntry, ...]
     hm_actions: dict[str, str]  # error code -> IGNORE | IDLE | COLD_START | WARM_START
+    period_ns: int = 0  # ARINC PERIOD and DURATION (0: an image from before they were recorded)
+    duration_ns: int = 0
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,8 @@ def build_manifest(
                     for port in part.ports
                 ),
                 hm_actions=_by_value(part.hm_actions),
+                period_ns=module.schedule.period_of(part.identifier).period_ns,
+                duration_ns=module.schedule.period_of(part.identifier).duration_ns,
             )
         )
         offset += pok_padded(len(elf.data))
