@@ -69,6 +69,8 @@ def summary(result: RunResult) -> str:
                      f"{p.restarts} restart(s){ticks}")
     if result.hm_log:
         lines.append(f"  health monitor: {len(result.hm_log)} event(s)")
+        lines += [f"    {e.at_ns / 1e9:.6f} s {e.partition}: {e.error} ({e.detail}) -> "
+                  f"{e.level} {e.action}" for e in result.hm_log]
     return "\n".join(lines)
 
 

@@ -277,6 +277,10 @@ def test_each_error_takes_the_action_of_the_partitions_hm_table(
     [identifier] = [e["tid"] for e in events if e["ph"] == "M" and e["args"]["name"] == name]
     assert [(e["name"], e["args"]["action"]) for e in events
             if e.get("cat") == "hm" and e["tid"] == identifier] == [(error, taken)]
+    # the HM log printed at exit, after the summary, has the event with its time
+    logged = [line for line in run.summary if re.fullmatch(
+        rf"    \d+\.\d{{6}} s {name}: {error} \({detail}\) -> PARTITION {taken}", line)]
+    assert len(logged) == 1, run.summary
 
 
 @pytest.mark.parametrize("action", ACTIONS)
