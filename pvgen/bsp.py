@@ -2,7 +2,8 @@
 
 Two trees come out of the templates, both over the same OS-neutral drivers
 (bsp_templates/shared: console output, the per-line upcall dispatch table with
-its acknowledge, the clock's tick accounting, the end of the partition):
+its acknowledge, the clock's tick accounting, the end of the partition, and the
+ARINC 653 APEX calls over the port, partition and time hypercalls):
 
 * ``render_rtems_bsp`` writes the paravirtual RTEMS 6 BSP ``i386/pokpv`` as a
   drop-in tree for an RTEMS checkout (``bsps/i386/pokpv``, ``spec/build/bsps/i386/pokpv``);
@@ -45,13 +46,26 @@ COPYRIGHT = "Copyright (C) 2026 The pvgen authors"
 IRQ_LINES = 17
 TIMER_LINE = 0  # the definition's virtual timer (timer_set_period)
 
-# The hypercalls the runtimes and the layer they use call, by name.
+# The hypercalls the ARINC 653 APEX layer (shared/apex.*) calls, by name.
+APEX_HYPERCALLS = (
+    "sampling_create", "sampling_write", "sampling_read", "sampling_port_id", "sampling_status",
+    "queuing_create", "queuing_send", "queuing_receive", "queuing_port_id", "queuing_status",
+    "partition_get_status", "partition_set_mode", "raise_application_error", "get_time",
+)
+
+# The hypercalls the runtimes and the layers they use call, by name.
 REQUIRED_HYPERCALLS = (
     "console_write", "console_read", "get_time", "timer_set_period", "irq_request",
     "irq_detach", "irq_enable", "irq_disable", "irq_ack", "irq_mask", "irq_unmask",
     "vcpu_register", "irq_return", "irq_flash", "irq_get_level", "irq_set_level", "idle",
     "stop", "partition_set_mode", "shutdown",
+    *(h for h in APEX_HYPERCALLS if h not in ("get_time", "partition_set_mode")),
 )
+
+# Port ids the APEX layer remembers a port's largest message for (APEX_PORT_ID_LIMIT):
+# 0 .. APEX_PORT_IDS - 1. POK numbers the module's ports from 0 in one table
+# (deployment.h), so every port of a module with up to this many ports has room.
+APEX_PORT_IDS = 64
 
 # What pvgen/templates contributes to both trees: the guest header and the layer.
 GUEST_HEADER = "guest/{prefix}_hypercalls.h.j2"
@@ -282,9 +296,21 @@ def _shared(
     """bsp_templates/shared: the header into ``include``, the C into ``src``."""
     conventions = [_ConventionView(ARCHITECTURES[a].c_predefine, CONVENTIONS[a]) for a in archs]
     return [
-        _render(iface, name, _place(name, include, src), conventions=conventions)
+        _render(iface, name, _place(name, include, src), conventions=conventions,
+                apex_port_ids=APEX_PORT_IDS, apex_name_bytes=_port_name_bytes(iface))
         for name in _templates("shared")
     ]
+
+
+def _port_name_bytes(iface: Interface) -> int:
+    """The room, terminator included, the APEX layer's calls give a port name (``[nul N]``)."""
+    sizes = [
+        p.length.count for h in iface.hypercalls if h.name in APEX_HYPERCALLS
+        for p in h.params if p.is_string and p.length is not None
+    ]
+    if not sizes:
+        raise BspError("the port calls of the APEX layer take no name ([nul N] string)")
+    return min(sizes)
 
 
 def _place(template: str, include: PurePosixPath, src: PurePosixPath) -> PurePosixPath:
