@@ -2,15 +2,19 @@
 
 One PartitionServices per partition, so every handler knows its caller. The
 dispatcher has already checked and copied the arguments (see
-docs/dispatch-semantics.md); handlers only act. Calls whose services belong to
-later work (ports: issue #6) answer NOT_AVAILABLE and say so in the trace.
+docs/dispatch-semantics.md); handlers only act. The port calls (issue #6) follow
+the APEX rules of emulator.ports, whose outcomes name their status; here they
+become the definition's numbers and, with --trace, `port` instants.
 """
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 from emulator.partition import Mode, Partition
+from emulator.ports import OK, QUEUING, SAMPLING, ModulePorts, Outcome, PortCalls
 
 if TYPE_CHECKING:
     from emulator.module import Module
@@ -182,15 +186,115 @@ class PartitionServices:
         self.module.health_event(self.partition, "ILLEGAL_REQUEST",
                                  "irq_return with no upcall to return from", resumable=False)
 
-    # -- later work: ports (issue #6) ----------------------------------------------------
-    def __getattr__(self, name: str) -> Any:
-        """Port calls, whose services are not implemented yet: NOT_AVAILABLE."""
-        if not name.startswith(("sampling_", "queuing_")):
-            raise AttributeError(name)
-        outputs = self.module.dispatcher.HANDLER_OUTPUTS[name]
+    # -- ports (emulator.ports holds the APEX rules) -------------------------------------
+    def sampling_create(self, name: bytes, max_size: int, direction: int, refresh_period: int,
+                        /) -> tuple[int, int | None]:
+        outcome, port = self._ports().sampling_create(
+            _port_name(name), max_size, self._direction_name(direction), refresh_period,
+            self._initializing)
+        return self._port_status("sampling_create", outcome), port
 
-        def unavailable(*_args: Any) -> Any:
-            self.module.trace_note(self.partition, f"{name}: not available yet")
-            return (self.not_available, *(None,) * len(outputs)) if outputs else self.not_available
+    def queuing_create(self, name: bytes, max_size: int, max_nb_message: int, direction: int,
+                       /) -> tuple[int, int | None]:
+        outcome, port = self._ports().queuing_create(
+            _port_name(name), max_size, max_nb_message, self._direction_name(direction),
+            self._initializing)
+        return self._port_status("queuing_create", outcome), port
 
-        return unavailable
+    def sampling_port_id(self, name: bytes, /) -> tuple[int, int | None]:
+        outcome, port = self._ports().port_id(SAMPLING, _port_name(name))
+        return self._port_status("sampling_port_id", outcome), port
+
+    def queuing_port_id(self, name: bytes, /) -> tuple[int, int | None]:
+        outcome, port = self._ports().port_id(QUEUING, _port_name(name))
+        return self._port_status("queuing_port_id", outcome), port
+
+    def sampling_write(self, id: int, msg: bytes, length: int, /) -> int:
+        outcome = self._ports().sampling_write(id, msg, self.module.now_ns())
+        return self._port_status("sampling_write", outcome)
+
+    def sampling_read(self, id: int, capacity: int,
+                      /) -> tuple[int, bytes | None, int | None, int | None]:
+        outcome, data, length, validity = self._ports().sampling_read(id, capacity,
+                                                                      self.module.now_ns())
+        valid = None if validity is None else int(self.module.dispatcher.Validity[validity])
+        return self._port_status("sampling_read", outcome, validity), data, length, valid
+
+    def sampling_status(self, id: int, /) -> tuple[int, tuple[int, int, int, int, int] | None]:
+        outcome, status = self._ports().sampling_status(id)
+        fields = None
+        if status is not None:
+            dispatcher = self.module.dispatcher
+            fields = (status.refresh_period_ns, status.max_message_size,
+                      int(dispatcher.PortDirection[status.direction]),
+                      int(dispatcher.Validity[status.last_msg_validity]), 0)
+        return self._port_status("sampling_status", outcome), fields
+
+    def queuing_send(self, id: int, msg: bytes, length: int, /) -> int:
+        return self._port_status("queuing_send", self._ports().queuing_send(id, msg))
+
+    def queuing_receive(self, id: int, capacity: int, /) -> tuple[int, bytes | None, int | None]:
+        outcome, data, length = self._ports().queuing_receive(id, capacity)
+        return self._port_status("queuing_receive", outcome), data, length
+
+    def queuing_status(self, id: int,
+                       /) -> tuple[int, tuple[int, int, int, int, int, int, int] | None]:
+        outcome, status = self._ports().queuing_status(id)
+        fields = None
+        if status is not None:
+            fields = (status.nb_message, status.max_nb_message, status.max_message_size,
+                      int(self.module.dispatcher.PortDirection[status.direction]),
+                      int(status.overflowed), 0, 0)
+        return self._port_status("queuing_status", outcome), fields
+
+    @cached_property
+    def _port_calls(self) -> PortCalls:
+        """The partition's side of the module's ports, which all its partitions share."""
+        ports = _MODULE_PORTS.get(self.module)
+        if ports is None:
+            ports = _MODULE_PORTS[self.module] = ModulePorts(self.module.manifest)
+        return PortCalls(ports, self.partition.entry.identifier)
+
+    def _ports(self) -> PortCalls:
+        """The port calls, once the ports know of every restart since the last port call."""
+        calls = self._port_calls
+        calls.ports.reconcile((p.entry.identifier, p.restarts) for p in self.module.partitions)
+        return calls
+
+    @property
+    def _initializing(self) -> bool:
+        """Ports are created during initialisation only (ARINC: not in NORMAL mode)."""
+        return self.partition.mode in (Mode.COLD_START, Mode.WARM_START)
+
+    def _direction_name(self, direction: int) -> str:
+        name: str = self.module.dispatcher.PortDirection(direction).name
+        return name
+
+    def _port_status(self, call: str, outcome: Outcome, validity: str | None = None) -> int:
+        """The outcome's status number; with --trace, a `port` instant for each call that moved
+        a message or was refused (and each creation): the port, the length, the status."""
+        if self.module.options.trace is not None and (
+                outcome.status != OK or call not in _QUIET_PORT_CALLS):
+            args: dict[str, object] = {"port": outcome.port, "length": outcome.length,
+                                       "status": outcome.status}
+            if validity is not None:
+                args["validity"] = validity
+            if outcome.reason:
+                args["reason"] = outcome.reason
+            self.module.trace.instant(self.partition.entry.identifier, self.module.now_ns(),
+                                      "port", f"{call} {outcome.port}".rstrip(), **args)
+        status: int = self.module.dispatcher.STATUS[outcome.status]
+        return status
+
+
+# Calls that move no message and change nothing: traced only when refused.
+_QUIET_PORT_CALLS = frozenset({"sampling_port_id", "queuing_port_id", "sampling_status",
+                               "queuing_status"})
+# Each module's ports, shared by its partitions' services (and gone with the module).
+_MODULE_PORTS: WeakKeyDictionary[Module, ModulePorts] = WeakKeyDictionary()
+
+
+def _port_name(name: bytes) -> str:
+    """A port name as the guest wrote it: bytes that are not UTF-8 stay distinct (and match no
+    configured name) instead of being replaced."""
+    return name.decode("utf-8", "surrogateescape")
