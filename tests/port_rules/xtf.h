@@ -1,0 +1,150 @@
+/*
+ * What the port rule programs share (tests/test_emulator_ports.py): the shape of
+ * a Xen Test Framework test, on the bare-metal runtime. Each program checks the
+ * APEX rules of sampling and queuing ports from inside one partition and prints
+ * exactly one verdict line between the RTEMS banners the emulator reads:
+ *
+ *   *** BEGIN OF TEST <name> ***
+ *   Test result: SUCCESS                      (or: Test result: FAILURE: <what>)
+ *   *** END OF TEST <name> ***
+ *
+ * The partitions of the test module run one after the other in their windows;
+ * next_window() gives up the processor until the partition's next window (idle,
+ * with no timer), so a program can check what its neighbours did meanwhile.
+ * No library: the runtime has no memcpy or memset, so buffers are filled and
+ * compared byte by byte through volatile pointers.
+ */
+#ifndef PORT_XTF_H
+#define PORT_XTF_H
+
+#include "partition.h"
+
+/* Each program defines XTF_NAME, its test's name, before including this header. */
+#ifndef XTF_NAME
+#error "define XTF_NAME before including xtf.h"
+#endif
+
+#define MS 1000000u
+
+/* A port name or message as the stubs take it. */
+#define BYTES(s) ((const uint8_t *)(s))
+
+/* 4 bytes before the partition's end: a longer buffer there runs out of it, which the
+ * generated checks refuse (INVALID_PARAM) before any handler runs. */
+#define OUTSIDE ((uint8_t *)(uintptr_t)(PVRT_PARTITION_SIZE - 4u))
+
+/* A value no call writes: an output still holding it was left alone. */
+#define UNTOUCHED 0xA5A5A5A5u
+
+/* Whether the BEGIN banner is out: a test run outside xtf_run (restarter's first run)
+ * has its banner printed by its first failure. */
+static int xtf_began;
+
+static inline void xtf_begin(const char *name)
+{
+    if (!xtf_began) {
+        console_printf("*** BEGIN OF TEST %s ***\n", name);
+        xtf_began = 1;
+    }
+}
+
+/* The verdict: FAIL prints the failure line and leaves the test function. */
+#define FAIL(...)                                   \
+    do {                                            \
+        xtf_begin(XTF_NAME);                        \
+        console_puts("Test result: FAILURE: ");     \
+        console_printf(__VA_ARGS__);                \
+        console_puts("\n");                         \
+        return 1;                                   \
+    } while (0)
+
+#define CHECK(condition, ...)                       \
+    do {                                            \
+        if (!(condition)) {                         \
+            FAIL(__VA_ARGS__);                      \
+        }                                           \
+    } while (0)
+
+/* A call must answer this status (the generated PV_* codes). */
+#define EXPECT(call, expected, what)                                        \
+    do {                                                                    \
+        pv_status_t got_ = (call);                                          \
+        if (got_ != (expected)) {                                           \
+            FAIL("%s: status %u, expected %u", what, (unsigned)got_,        \
+                 (unsigned)(expected));                                     \
+        }                                                                   \
+    } while (0)
+
+/* Run a test between the banners: SUCCESS unless it printed a FAILURE. */
+static inline int xtf_run(const char *name, int (*test)(void))
+{
+    xtf_begin(name);
+    if (test() == 0) {
+        console_puts("Test result: SUCCESS\n");
+    }
+    console_printf("*** END OF TEST %s ***\n", name);
+    return 0;
+}
+
+/* Sleep until the partition's next window (it has no timer: idle waits for the window). */
+static inline void next_window(void)
+{
+    (void)pv_idle();
+}
+
+static inline pv_status_t set_normal(void)
+{
+    return pv_partition_set_mode(PV_PARTITION_MODE_NORMAL);
+}
+
+static inline pv_status_t create_sampling(const char *name, uint32_t max_size,
+                                          pv_port_direction_t direction, uint32_t refresh_ns,
+                                          pv_port_id_t *id)
+{
+    pv_system_time_t refresh = (pv_system_time_t)refresh_ns;
+
+    return pv_sampling_create(BYTES(name), max_size, direction, &refresh, id);
+}
+
+static inline pv_status_t create_queuing(const char *name, uint32_t max_size, uint32_t depth,
+                                         pv_port_direction_t direction, pv_port_id_t *id)
+{
+    return pv_queuing_create(BYTES(name), max_size, depth, direction, id);
+}
+
+/* Fill a buffer with a byte, and whether `n` bytes of it equal a string's. */
+static inline void fill(uint8_t *buf, unsigned n, uint8_t value)
+{
+    volatile uint8_t *p = buf;
+
+    for (unsigned i = 0; i < n; i++) {
+        p[i] = value;
+    }
+}
+
+static inline int same(const uint8_t *buf, const char *text, unsigned n)
+{
+    const volatile uint8_t *p = buf;
+
+    for (unsigned i = 0; i < n; i++) {
+        if (p[i] != (uint8_t)text[i]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Whether `n` bytes of a buffer all hold `value` (nothing was copied there). */
+static inline int all(const uint8_t *buf, unsigned n, uint8_t value)
+{
+    const volatile uint8_t *p = buf;
+
+    for (unsigned i = 0; i < n; i++) {
+        if (p[i] != value) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+#endif /* PORT_XTF_H */
