@@ -362,6 +362,9 @@ def delivery_rows(images: Images) -> list[Row]:
     rates: dict[str, float] = {}
     for label, run in runs.items():
         seconds = run.seconds - before[label]  # the timed phase's host time
+        if seconds <= 0:  # the best timed and untimed runs are different runs
+            raise SystemExit(f"(f) {label}: the timed phase did not outlast the untimed run's "
+                             "noise; raise DET_ROUNDS / FREE_ROUNDS")
         rate = rates[label] = run.delivered / seconds
         summary, words = run.result.partitions[0], run.words
         print(f"(f) {label}: {run.delivered} deliveries in {seconds:.2f} s of the timed phase "

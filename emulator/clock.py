@@ -4,7 +4,8 @@ A clock runs one partition's window at a time, in segments: ``begin`` opens the
 window, ``run(until)`` lets the partition run until that virtual time (a tick's
 due time, or the window's end) and returns why it stopped early (None: the
 segment's time ran out, and ``ended`` then says when: `until` exactly, or for the
-wall clock the host's time if it is later). ``now`` reads the time, from inside
+wall clock the host's time if it is later; in deterministic mode the upcall fast path
+may have started later segments itself, up to the window's end). ``now`` reads the time, from inside
 hypercalls too; it never goes back and never passes the current segment's end
 or the window's, so a tick is raised at its due time and a window ends on time.
 ``skip`` moves time on without running the partition (an idle partition woken by

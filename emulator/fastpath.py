@@ -62,9 +62,9 @@ class FastPath:
         numbers; `min_period`: the shortest timer period (ns) worth a segment of its own."""
         self._min_period = min_period
         self.armed = False  # as the header says: only Python arms and disarms
-        self.taken = 0  # ticks taken natively, in all
-        # of those, the cycles Python took over before their irq_return, by the phase they
-        # were in (PHASE_DELIVERED, PHASE_ACKED)
+        self.taken = 0  # ticks this CPU's fast path took (a restarted partition has a new one)
+        # of those, the cycles still in progress when Python took the state back (a call,
+        # a segment's or the window's end), by the phase they were in
         self.handed_back = {PHASE_DELIVERED: 0, PHASE_ACKED: 0}
         h = self.header = FastHeader()
         frame = convention.frame_registers
@@ -75,6 +75,7 @@ class FastPath:
         h.code_first, h.code_last = cpu.code_span
         h.ack_number, h.return_number, h.ok = numbers["irq_ack"], numbers["irq_return"], ok
         if abi.convention == "block":
+            h.arguments_in_block = 1
             h.block_counted = int(abi.block_counted)
             h.block_bytes = 4 * (abi.block_words + h.block_counted)
         h.frame_count = len(frame)
@@ -98,7 +99,8 @@ class FastPath:
         self.header.end = end
 
     def arm(self, vcpu: VirtualCpu, timer: VirtualTimer) -> None:
-        """Arm the fast path if the partition is in the steady state, else disarm it."""
+        """Arm the fast path if the partition is in the steady state (called disarmed: after
+        ``reconcile``, or before a window's first segment)."""
         h = self.header
         area = vcpu.area
         steady = (timer.period >= self._min_period and area is not None
@@ -106,18 +108,16 @@ class FastPath:
                   and TIMER_LINE in vcpu.unmasked and TIMER_LINE in vcpu.requested
                   and TIMER_LINE not in vcpu.in_service)
         if not steady:
-            if self.armed:
-                h.armed = 0
-                self.armed = False
             return
         assert area is not None and area.ticks is not None and vcpu.handler is not None
         due = timer.next_due
         assert due is not None
-        h.handler, h.area_enabled, h.area_ticks = vcpu.handler, area.enabled, area.ticks
-        h.ticks, h.period, h.next_due = vcpu.ticks & 0xFFFFFFFF, timer.period, due
+        h.handler, h.ticks = vcpu.handler, vcpu.ticks & 0xFFFFFFFF
+        h.area_enabled, h.area_pending, h.area_ticks = area.enabled, area.pending, area.ticks
+        h.period, h.next_due = timer.period, due
         # the area's words are written directly: never where code is
-        self.armed = (max(area.enabled, area.ticks) + 4 <= h.code_first
-                      or min(area.enabled, area.ticks) >= h.code_last)
+        words = (area.enabled, area.pending, area.ticks)
+        self.armed = max(words) + 4 <= h.code_first or min(words) >= h.code_last
         h.armed = int(self.armed)
 
     def reconcile(self, vcpu: VirtualCpu, timer: VirtualTimer) -> None:
@@ -132,15 +132,15 @@ class FastPath:
         if not taken:
             return
         counted = timer.count(h.last_due)
-        assert counted == taken, (counted, taken)  # the native side raised exactly those
+        if counted != taken:  # the native side raises exactly the ticks that fell
+            raise RuntimeError(f"the upcall fast path took {taken} ticks, but {counted} fell")
         vcpu.ticks += taken
         vcpu.delivered += taken
         self.taken += taken
         h.taken = 0
         if h.phase != PHASE_IDLE:  # the last cycle is in progress: its upcall is live
             self.handed_back[h.phase] += 1
-            vcpu.in_service.add(TIMER_LINE)
             vcpu.frames.append(h.frame)
-            if h.phase == PHASE_ACKED:
-                vcpu.in_service.discard(TIMER_LINE)
+            if h.phase == PHASE_DELIVERED:  # not acknowledged yet
+                vcpu.in_service.add(TIMER_LINE)
             h.phase = PHASE_IDLE

@@ -61,12 +61,14 @@ class FastHeader(ctypes.Structure):
         ("last_due", ctypes.c_int64), ("period", ctypes.c_int64), ("next_due", ctypes.c_int64),
         ("end", ctypes.c_int64), ("mips", ctypes.c_int64), ("frame", ctypes.c_uint32),
         ("ticks", ctypes.c_uint32), ("handler", ctypes.c_uint32),
-        ("area_enabled", ctypes.c_uint32), ("area_ticks", ctypes.c_uint32),
+        ("area_enabled", ctypes.c_uint32), ("area_pending", ctypes.c_uint32),
+        ("area_ticks", ctypes.c_uint32),
         ("timer_line", ctypes.c_uint32), ("ram", ctypes.c_void_p),
         ("memory_size", ctypes.c_uint32), ("code_first", ctypes.c_uint32),
         ("code_last", ctypes.c_uint32), ("ack_number", ctypes.c_uint32),
         ("return_number", ctypes.c_uint32), ("ok", ctypes.c_uint32),
-        ("block_bytes", ctypes.c_int32), ("block_counted", ctypes.c_int32),
+        ("arguments_in_block", ctypes.c_int32), ("block_bytes", ctypes.c_int32),
+        ("block_counted", ctypes.c_int32),
         ("frame_count", ctypes.c_int32), ("frame_registers", ctypes.c_int32 * FRAME_REGISTERS),
         ("status_index", ctypes.c_int32), ("sp_index", ctypes.c_int32),
         ("pc_register", ctypes.c_int32), ("argument_registers", ctypes.c_int32 * 2),
@@ -91,7 +93,7 @@ def _library_path() -> Path:
     digest = hashlib.sha256()
     for path in (*SOURCES, HEADER, UNICORN_INCLUDE / "unicorn" / "unicorn.h"):
         digest.update(path.read_bytes())
-    return _cache_dir() / f"pvclock-{digest.hexdigest()[:16]}.so"
+    return _cache_dir() / f"pvnative-{digest.hexdigest()[:16]}.so"
 
 
 def _compile(target: Path) -> None:
@@ -120,7 +122,7 @@ def _compile(target: Path) -> None:
 
 @cache
 def library() -> ctypes.CDLL:
-    """pvclock, compiled if this machine has not built this version yet."""
+    """The native library, compiled if this machine has not built this version yet."""
     path = _library_path()
     if not path.exists():
         _compile(path)

@@ -7,6 +7,7 @@
 #ifndef PVNATIVE_H
 #define PVNATIVE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <unicorn/unicorn.h>
@@ -78,7 +79,8 @@ struct pv_fast {
     uint32_t frame;    /* the frame of the cycle in progress */
     uint32_t ticks;    /* the tick count the shared area shows */
     uint32_t handler;  /* the upcall entry point */
-    uint32_t area_enabled; /* guest addresses of the shared area's level and tick words */
+    uint32_t area_enabled; /* guest addresses of the shared area's words */
+    uint32_t area_pending;
     uint32_t area_ticks;
     uint32_t timer_line;
     /* Fixed for the partition's CPU. */
@@ -89,8 +91,9 @@ struct pv_fast {
     uint32_t ack_number; /* irq_ack and irq_return, in the ABI's numbering */
     uint32_t return_number;
     uint32_t ok;         /* the definition's OK status */
-    int32_t block_bytes; /* > 0: arguments in a block the second trap register points at */
-    int32_t block_counted;
+    int32_t arguments_in_block; /* 1: in a block the second trap register points at */
+    int32_t block_bytes;        /* its size: the dispatcher's bound on the block's address */
+    int32_t block_counted;      /* 1: it starts with the count of argument words */
     /* The upcall convention (pvgen.upcall.UpcallConvention), registers as Unicorn ids. */
     int32_t frame_count;
     int32_t frame_registers[PV_FRAME_REGISTERS];
@@ -112,8 +115,24 @@ struct pv_fast {
 
 enum { PV_FAST_IDLE = 0, PV_FAST_DELIVERED = 1, PV_FAST_ACKED = 2 };
 
+/* pvclock.c: the entry points Python calls (emulator.native.library) */
+struct pv_watchdog;
+struct pv_budget *pv_budget_new(pv_ctl_fn ctl, pv_stop_fn stop);
+void pv_budget_free(struct pv_budget *budget);
+void pv_budget_block(uc_engine *uc, uint64_t address, uint32_t size, void *user_data);
+struct pv_watchdog *pv_watchdog_new(pv_stop_fn stop);
+void pv_watchdog_arm(struct pv_watchdog *dog, uc_engine *uc, int64_t ns);
+void pv_watchdog_disarm(struct pv_watchdog *dog);
+void pv_watchdog_free(struct pv_watchdog *dog);
+struct pv_trap *pv_trap_new(uint32_t trap, const int32_t *registers, int32_t count,
+                            int32_t result_register, pv_reg_fn read, pv_reg_fn write,
+                            int64_t (*serve)(uint32_t interrupt));
+void pv_trap_free(struct pv_trap *hook);
+void pv_trap_interrupt(uc_engine *uc, uint32_t interrupt, void *user_data);
+
 /* pvupcall.c */
 int pv_fast_tick(struct pv_fast *fast, struct pv_budget *budget, uc_engine *uc);
 int pv_fast_call(struct pv_fast *fast, const uint32_t *values, uc_engine *uc, int64_t *result);
+size_t pv_fast_size(void);
 
 #endif

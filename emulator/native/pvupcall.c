@@ -78,6 +78,11 @@ int pv_fast_tick(struct pv_fast *fast, struct pv_budget *budget, uc_engine *uc)
     }
     if (!pv_place(fast, context[fast->sp_index], &sp, &frame))
         return 0;
+    /* the area's words are written when and as VirtualCpu writes them (a guest may have
+     * put its area where the frame or the handler's stack goes): the tick, pending ... */
+    fast->ticks++;
+    pv_set_word(fast, fast->area_ticks, fast->ticks);
+    pv_set_word(fast, fast->area_pending, 1);
     /* the frame resumes enabled: the level it was interrupted at */
     context[status] &= ~fast->level_bit;
     if (fast->level_bit_enables)
@@ -99,9 +104,9 @@ int pv_fast_tick(struct pv_fast *fast, struct pv_budget *budget, uc_engine *uc)
         fast->write(uc, fast->frame_registers[fast->sp_index], &stack);
         fast->write(uc, fast->pc_register, &entry); /* Unicorn goes on from there */
     }
+    /* ... delivered: disabled, and nothing left that enabling would deliver */
     pv_set_word(fast, fast->area_enabled, 0);
-    fast->ticks++;
-    pv_set_word(fast, fast->area_ticks, fast->ticks);
+    pv_set_word(fast, fast->area_pending, 0);
     fast->phase = PV_FAST_DELIVERED;
     fast->frame = (uint32_t)frame;
     fast->taken++;
@@ -122,7 +127,7 @@ static int pv_arguments(const struct pv_fast *fast, const uint32_t *values, uint
 {
     uint32_t block = values[1];
 
-    if (fast->block_bytes <= 0) {
+    if (!fast->arguments_in_block) {
         *first = values[1];
         return 1;
     }
@@ -166,6 +171,7 @@ int pv_fast_call(struct pv_fast *fast, const uint32_t *values, uc_engine *uc, in
         if (!pv_arguments(fast, values, 1, &line) || line != fast->timer_line)
             return 0;
         fast->phase = PV_FAST_ACKED;
+        pv_set_word(fast, fast->area_pending, 0); /* as VirtualCpu.acknowledge publishes */
         *result = fast->ok;
         return 1;
     }

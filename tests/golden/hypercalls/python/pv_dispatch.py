@@ -246,7 +246,7 @@ FASTPATH: dict[str, str] = {
 }
 
 
-# hypercall name -> its number: for the hypervisor's own fast paths and for messages.
+# hypercall name -> its number (what the hypervisor's native fast paths compare a trap with).
 NUMBERS: dict[str, int] = {
     'console_write': 10,
     'console_read': 11,

@@ -175,7 +175,7 @@ FASTPATH: dict[str, str] = {
 }
 
 
-# hypercall name -> its number: for the hypervisor's own fast paths and for messages.
+# hypercall name -> its number (what the hypervisor's native fast paths compare a trap with).
 NUMBERS: dict[str, int] = {
     'put': 1,
     'get': 2,
