@@ -36,7 +36,7 @@ def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("images")
     built = {}
-    for name in ("hello", "multi", "ticker"):
+    for name in ("hello", "multi", "ticker", "ports"):
         result = run("-m", "pvgen.cli", "image", "--config", str(EXAMPLES / name / "module.xml"),
                      "--out", str(out / f"{name}.img"), "--def", str(DEFINITION),
                      "--gen", str(out / "gen"))
@@ -69,6 +69,33 @@ def test_three_partitions_run_in_their_windows(images: dict[str, Path]) -> None:
     assert firsts == sorted(firsts)
     for name in ("alpha", "beta", "gamma"):
         assert f"  {name}: passed, mode IDLE" in result.stdout
+
+
+def test_ports_carry_readings_and_commands_between_three_partitions(
+        images: dict[str, Path], tmp_path: Path) -> None:
+    """examples/ports: a sampling reading each window from the sensor, a command about each
+    fresh one from the controller, and the logger draining them, in window order."""
+    trace = tmp_path / "ports.json"
+    result = boot(images["ports"], "--trace", str(trace))
+    assert result.returncode == 0, result.stderr
+    rounds = [
+        [f'[sensor] sensor: wrote "temp {20 + 3 * k}"',
+         f'[controller] controller: read "temp {20 + 3 * k}", sent "set fan {k}"',
+         f'[logger] logger: {k} "set fan {k}"'] for k in range(1, 6)]
+    banners = [f"[{name}] *** BEGIN OF TEST {name} ***" for name in ("sensor", "controller",
+                                                                    "logger")]
+    expected = [banners[0], rounds[0][0], banners[1], rounds[0][1], banners[2], rounds[0][2],
+                *(line for each in rounds[1:] for line in each),
+                "[logger] *** END OF TEST logger ***", "[sensor] *** END OF TEST sensor ***",
+                "[controller] *** END OF TEST controller ***",
+                "run ended (all stopped) at 0.120000 s virtual, 6 major frame(s)"]
+    assert result.stdout.splitlines()[:len(expected)] == expected
+    for name in ("sensor", "controller", "logger"):
+        assert f"  {name}: passed, mode IDLE" in result.stdout
+    events = json.loads(trace.read_text())["traceEvents"]
+    traffic = [(e["name"], e["args"]["status"]) for e in events if e.get("cat") == "port"
+               and e["name"].startswith(("sampling_write", "queuing_send", "queuing_receive"))]
+    assert traffic.count(("queuing_send command_out", "OK")) == 5, traffic
 
 
 def test_ticker_wakes_its_activities_on_virtual_ticks_beside_a_busy_partition(
