@@ -322,13 +322,10 @@ class PortCalls:
         port = self._sampling(identifier)
         if port is None:
             return _unknown(SAMPLING, identifier, len(data))
+        refused = _refused_outgoing(port.config, len(data))
+        if refused is not None:
+            return refused
         name, size = port.config.name, len(data)
-        if size > port.config.max_message_size:
-            return Outcome(INVALID_CONFIG, name, size, _larger(port.config))
-        if size == 0:
-            return Outcome(INVALID_PARAM, name, 0, "empty message")
-        if port.config.direction != SOURCE:
-            return Outcome(INVALID_MODE, name, size, "not a SOURCE port")
         port.channel.write(data, now_ns)
         return Outcome(OK, name, size)
 
@@ -370,13 +367,10 @@ class PortCalls:
         port = self._queuing(identifier)
         if port is None:
             return _unknown(QUEUING, identifier, len(data))
+        refused = _refused_outgoing(port.config, len(data))
+        if refused is not None:
+            return refused
         name, size = port.config.name, len(data)
-        if size > port.config.max_message_size:
-            return Outcome(INVALID_CONFIG, name, size, _larger(port.config))
-        if size == 0:
-            return Outcome(INVALID_PARAM, name, 0, "empty message")
-        if port.config.direction != SOURCE:
-            return Outcome(INVALID_MODE, name, size, "not a SOURCE port")
         if not port.channel.connected:
             return Outcome(INVALID_CONFIG, name, size, "connected to no destination")
         if not port.channel.append(data):
@@ -441,5 +435,14 @@ def _unknown(kind: str, identifier: int, length: int = 0) -> Outcome:
     return Outcome(INVALID_PARAM, "", length, f"no {kind} port {identifier} created")
 
 
-def _larger(config: PortEntry) -> str:
-    return f"longer than its {config.max_message_size} bytes"
+def _refused_outgoing(config: PortEntry, size: int) -> Outcome | None:
+    """What APEX answers a write or send of `size` bytes on the port, in ARINC's order of
+    checks, if it refuses it: oversize, empty, not a SOURCE port."""
+    if size > config.max_message_size:
+        return Outcome(INVALID_CONFIG, config.name, size,
+                       f"longer than its {config.max_message_size} bytes")
+    if size == 0:
+        return Outcome(INVALID_PARAM, config.name, 0, "empty message")
+    if config.direction != SOURCE:
+        return Outcome(INVALID_MODE, config.name, size, "not a SOURCE port")
+    return None
