@@ -133,9 +133,10 @@ class Builder:
     below ``root``.
 
     ``compiler`` is the Toolchain's Compiler command, when not the architecture's default.
-    ``programs`` are C files, each compiled with the headers of its directory to
-    ``root/<stem>-<arch>.elf`` (``elves``; the first is ``elf``), as the partitions of a few
-    ``pvgen image`` builds (``build_image``, what the command runs) side by side.
+    ``programs`` are C files, each compiled with the headers of its directory and of
+    tests/harness to ``root/<stem>-<arch>.elf`` (``elves``; the first is ``elf``), as the
+    partitions of a few ``pvgen image`` builds (``build_image``, what the command runs)
+    side by side.
     """
 
     def __init__(self, root: Path, arch: str = "x86", compiler: str | None = None,
@@ -148,6 +149,8 @@ class Builder:
             shutil.copy(program, root / program.name)
             for header in program.parent.glob("*.h"):
                 shutil.copy(header, root / header.name)
+        for header in PROGRAM.parent.glob("*.h"):  # the harness's own, e.g. xtf.h
+            shutil.copy(header, root / header.name)
         generate(DEFINITION, self.gen)  # first, so that the builds below find it unchanged
         jobs = min(len(programs), os.cpu_count() or 1)
         with ThreadPoolExecutor(max_workers=jobs) as pool:

@@ -9,7 +9,7 @@
  *   silent_out sampling SOURCE    4 bytes, refresh 10 ms (to reader_b's never_in)
  * temp_in_a is reader_a's. */
 #define XTF_NAME "creator"
-#include "xtf.h"
+#include "port_rules.h"
 
 #define S PV_PORT_DIRECTION_SOURCE
 #define D PV_PORT_DIRECTION_DESTINATION

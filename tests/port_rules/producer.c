@@ -7,7 +7,7 @@
  * Two of its calls pass a buffer outside the partition: the generated checks
  * refuse them (INVALID_PARAM) before any handler, as an ILLEGAL_REQUEST. */
 #define XTF_NAME "producer"
-#include "xtf.h"
+#include "port_rules.h"
 
 static const char message[] = "temp=21";
 static const char seventeen[] = "0123456789abcdefg";

@@ -7,7 +7,7 @@
  * empty queue answers NOT_AVAILABLE. Frame 1 (25 ms later, nothing written
  * since): the same message, now INVALID. */
 #define XTF_NAME "reader_a"
-#include "xtf.h"
+#include "port_rules.h"
 
 static int check_queue(pv_port_id_t cmd, uint32_t nb, uint8_t overflowed, const char *when)
 {

@@ -6,7 +6,7 @@
  * INVALID in frame 2 (about 60 ms old). never_in answers NO_ACTION with length
  * 0 and INVALID. */
 #define XTF_NAME "reader_b"
-#include "xtf.h"
+#include "port_rules.h"
 
 static int test(void)
 {

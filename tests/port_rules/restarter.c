@@ -8,7 +8,7 @@
  * (ids and names), creating them again numbers them from 1 in the new order,
  * r_in is empty, and r_temp_in still reads temp=21. */
 #define XTF_NAME "restarter"
-#include "xtf.h"
+#include "port_rules.h"
 
 #define D PV_PORT_DIRECTION_DESTINATION
 

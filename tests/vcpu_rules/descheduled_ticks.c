@@ -2,7 +2,8 @@
  * window of a 10 ms major frame. The ticks that fall in the other partition's
  * windows come at the start of the next one, all in one delivery; over five
  * frames clock_ticks() counts every period elapsed, no more, no fewer. */
-#include "xtf.h"
+#define XTF_NAME "descheduled_ticks"
+#include "vcpu_rules.h"
 
 #define PERIOD (500u * US)
 #define FRAME (10u * MS)
@@ -35,5 +36,5 @@ static int test(void)
 
 int main(void)
 {
-    return xtf_run("descheduled_ticks", test);
+    return xtf_run(XTF_NAME, test);
 }

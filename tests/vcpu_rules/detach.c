@@ -1,6 +1,7 @@
 /* Detaching stops delivery: after irq_detach the timer's ticks keep falling
  * (get_ticks counts them) but none is raised or delivered. */
-#include "xtf.h"
+#define XTF_NAME "detach"
+#include "vcpu_rules.h"
 
 static int test(void)
 {
@@ -31,5 +32,5 @@ static int test(void)
 
 int main(void)
 {
-    return xtf_run("detach", test);
+    return xtf_run(XTF_NAME, test);
 }

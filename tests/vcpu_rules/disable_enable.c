@@ -2,7 +2,8 @@
  * disabled and nothing is delivered; enabling delivers the line at once. All on
  * the fast path: disabling never traps, enabling traps only because the area's
  * pending word was set (the test counts the traps in the trace). */
-#include "xtf.h"
+#define XTF_NAME "disable_enable"
+#include "vcpu_rules.h"
 
 static int test(void)
 {
@@ -36,5 +37,5 @@ static int test(void)
 
 int main(void)
 {
-    return xtf_run("disable_enable", test);
+    return xtf_run(XTF_NAME, test);
 }

@@ -3,7 +3,8 @@
  * aside (as before vcpu_share: they trap), once through the stubs with the area
  * the runtime shared at start (they must not trap). get_time calls mark the
  * phases, so the test counts the hypercalls between them in the trace. */
-#include "xtf.h"
+#define XTF_NAME "fastpath"
+#include "vcpu_rules.h"
 
 #define PAIRS 1000u
 
@@ -50,5 +51,5 @@ static int test(void)
 
 int main(void)
 {
-    return xtf_run("fastpath", test);
+    return xtf_run(XTF_NAME, test);
 }

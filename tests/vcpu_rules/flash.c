@@ -1,7 +1,8 @@
 /* irq_flash lets a pending line in and leaves interrupts disabled: with
  * interrupts disabled and a tick pending, the flash delivers it inside the call,
  * and afterwards interrupts are still disabled. */
-#include "xtf.h"
+#define XTF_NAME "flash"
+#include "vcpu_rules.h"
 
 static int test(void)
 {
@@ -33,5 +34,5 @@ static int test(void)
 
 int main(void)
 {
-    return xtf_run("flash", test);
+    return xtf_run(XTF_NAME, test);
 }

@@ -1,7 +1,8 @@
 /* A masked line stays pending: timer ticks fall while line 0 is masked and
  * virtual interrupts are enabled; nothing is delivered, every tick is counted,
  * and the area's pending word stays 0 (enabling would deliver nothing). */
-#include "xtf.h"
+#define XTF_NAME "masked"
+#include "vcpu_rules.h"
 
 static int test(void)
 {
@@ -25,5 +26,5 @@ static int test(void)
 
 int main(void)
 {
-    return xtf_run("masked", test);
+    return xtf_run(XTF_NAME, test);
 }

@@ -2,7 +2,8 @@
  * restore the inner level (still disabled: nothing delivered), then the outer one
  * (enabled: the pending tick is delivered in that call). get_level agrees with the
  * hypervisor's view at every step. */
-#include "xtf.h"
+#define XTF_NAME "nested_levels"
+#include "vcpu_rules.h"
 
 /* The level as the hypervisor sees it: the raw hypercall, not the fast path. */
 static uint32_t hypervisor_level(void)
@@ -59,5 +60,5 @@ static int test(void)
 
 int main(void)
 {
-    return xtf_run("nested_levels", test);
+    return xtf_run(XTF_NAME, test);
 }

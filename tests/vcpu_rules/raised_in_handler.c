@@ -2,7 +2,8 @@
  * handler spins past the second tick, which stays pending (interrupts disabled,
  * line in service); it is delivered once, right after the first irq_return, as a
  * new upcall and not nested in the first. */
-#include "xtf.h"
+#define XTF_NAME "raised_in_handler"
+#include "vcpu_rules.h"
 
 static volatile unsigned calls, nested, active;
 static volatile uint32_t entered[2], left[2];
@@ -54,5 +55,5 @@ static int test(void)
 
 int main(void)
 {
-    return xtf_run("raised_in_handler", test);
+    return xtf_run(XTF_NAME, test);
 }

@@ -1,6 +1,7 @@
 /* Unmasking delivers: a tick falls while line 0 is masked; irq_unmask delivers
  * it at once, before the call returns to the statement after it. */
-#include "xtf.h"
+#define XTF_NAME "unmask"
+#include "vcpu_rules.h"
 
 static int test(void)
 {
@@ -30,5 +31,5 @@ static int test(void)
 
 int main(void)
 {
-    return xtf_run("unmask", test);
+    return xtf_run(XTF_NAME, test);
 }

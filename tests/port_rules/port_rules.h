@@ -1,12 +1,7 @@
 /*
- * What the port rule programs share (tests/test_emulator_ports.py): the shape of
- * a Xen Test Framework test, on the bare-metal runtime. Each program checks the
- * APEX rules of sampling and queuing ports from inside one partition and prints
- * exactly one verdict line between the RTEMS banners the emulator reads:
- *
- *   *** BEGIN OF TEST <name> ***
- *   Test result: SUCCESS                      (or: Test result: FAILURE: <what>)
- *   *** END OF TEST <name> ***
+ * What the port rule programs share (tests/test_emulator_ports.py). Each checks the
+ * APEX rules of sampling and queuing ports from inside one partition, as a Xen Test
+ * Framework test (tests/harness/xtf.h).
  *
  * The partitions of the test module run one after the other in their windows;
  * next_window() gives up the processor until the partition's next window (idle,
@@ -14,15 +9,10 @@
  * No library: the runtime has no memcpy or memset, so buffers are filled and
  * compared byte by byte through volatile pointers.
  */
-#ifndef PORT_XTF_H
-#define PORT_XTF_H
+#ifndef PORT_RULES_H
+#define PORT_RULES_H
 
-#include "partition.h"
-
-/* Each program defines XTF_NAME, its test's name, before including this header. */
-#ifndef XTF_NAME
-#error "define XTF_NAME before including xtf.h"
-#endif
+#include "xtf.h"
 
 #define MS 1000000u
 
@@ -36,35 +26,6 @@
 /* A value no call writes: an output still holding it was left alone. */
 #define UNTOUCHED 0xA5A5A5A5u
 
-/* Whether the BEGIN banner is out: a test run outside xtf_run (restarter's first run)
- * has its banner printed by its first failure. */
-static int xtf_began;
-
-static inline void xtf_begin(const char *name)
-{
-    if (!xtf_began) {
-        console_printf("*** BEGIN OF TEST %s ***\n", name);
-        xtf_began = 1;
-    }
-}
-
-/* The verdict: FAIL prints the failure line and leaves the test function. */
-#define FAIL(...)                                   \
-    do {                                            \
-        xtf_begin(XTF_NAME);                        \
-        console_puts("Test result: FAILURE: ");     \
-        console_printf(__VA_ARGS__);                \
-        console_puts("\n");                         \
-        return 1;                                   \
-    } while (0)
-
-#define CHECK(condition, ...)                       \
-    do {                                            \
-        if (!(condition)) {                         \
-            FAIL(__VA_ARGS__);                      \
-        }                                           \
-    } while (0)
-
 /* A call must answer this status (the generated PV_* codes). */
 #define EXPECT(call, expected, what)                                        \
     do {                                                                    \
@@ -74,17 +35,6 @@ static inline void xtf_begin(const char *name)
                  (unsigned)(expected));                                     \
         }                                                                   \
     } while (0)
-
-/* Run a test between the banners: SUCCESS unless it printed a FAILURE. */
-static inline int xtf_run(const char *name, int (*test)(void))
-{
-    xtf_begin(name);
-    if (test() == 0) {
-        console_puts("Test result: SUCCESS\n");
-    }
-    console_printf("*** END OF TEST %s ***\n", name);
-    return 0;
-}
 
 /* Sleep until the partition's next window (it has no timer: idle waits for the window). */
 static inline void next_window(void)
@@ -147,4 +97,4 @@ static inline int all(const uint8_t *buf, unsigned n, uint8_t value)
     return 1;
 }
 
-#endif /* PORT_XTF_H */
+#endif /* PORT_RULES_H */

@@ -1,21 +1,15 @@
 /*
- * What the vCPU rule programs share (tests/test_vcpu_rules.py): the shape of a
- * Xen Test Framework test, on the bare-metal runtime. Each program checks one
- * rule of the virtual CPU and prints exactly one verdict line between the
- * RTEMS banners the emulator's verdict logic reads:
- *
- *   *** BEGIN OF TEST <name> ***
- *   Test result: SUCCESS                      (or: Test result: FAILURE: <what>)
- *   *** END OF TEST <name> ***
+ * What the vCPU rule programs share (tests/test_vcpu_rules.py). Each checks one rule
+ * of the virtual CPU as a Xen Test Framework test (tests/harness/xtf.h).
  *
  * The only line source is the virtual timer, line 0. Virtual time passes as the
  * program spins on get_time (each call costs 1 us of it); a handler attached
  * with pvrt_irq_attach runs inside the upcall, and records its deliveries here.
  */
-#ifndef XTF_H
-#define XTF_H
+#ifndef VCPU_RULES_H
+#define VCPU_RULES_H
 
-#include "partition.h"
+#include "xtf.h"
 
 #define US 1000u
 #define MS 1000000u
@@ -76,31 +70,4 @@ static inline pv_status_t attach_timer(void)
     return pvrt_irq_attach(VIRTUAL_TIMER_LINE, record_delivery, 0);
 }
 
-/* The verdict: FAIL prints the failure line and leaves the test function. */
-#define FAIL(...)                                   \
-    do {                                            \
-        console_puts("Test result: FAILURE: ");     \
-        console_printf(__VA_ARGS__);                \
-        console_puts("\n");                         \
-        return 1;                                   \
-    } while (0)
-
-#define CHECK(condition, ...)                       \
-    do {                                            \
-        if (!(condition)) {                         \
-            FAIL(__VA_ARGS__);                      \
-        }                                           \
-    } while (0)
-
-/* Run a test between the banners: SUCCESS unless it printed a FAILURE. */
-static inline int xtf_run(const char *name, int (*test)(void))
-{
-    console_printf("*** BEGIN OF TEST %s ***\n", name);
-    if (test() == 0) {
-        console_puts("Test result: SUCCESS\n");
-    }
-    console_printf("*** END OF TEST %s ***\n", name);
-    return 0;
-}
-
-#endif /* XTF_H */
+#endif /* VCPU_RULES_H */
