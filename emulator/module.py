@@ -224,7 +224,7 @@ class Module:
         )
         if self.options.trace:
             self.trace.instant(partition.entry.identifier, self.now_ns(), "hm", error,
-                               detail=detail, action=event.action)
+                               detail=detail, level=event.level, action=event.action)
         if event.action != "IGNORE":
             self._pending[partition.name] = event
             partition.halt("hm", detail=event.action)
@@ -235,7 +235,10 @@ class Module:
         if action == "IDLE":
             self._idle(partition)
         elif action in ("COLD_START", "WARM_START"):
-            self._restart(partition, action == "WARM_START", "HM_PARTITION_RESTART")
+            # ARINC 653 lets no cold start become a warm one: a partition still in its cold
+            # start has nothing a warm start could keep, and starts cold again
+            warm = action == "WARM_START" and partition.mode is not Mode.COLD_START
+            self._restart(partition, warm, "HM_PARTITION_RESTART")
         elif action == "SHUTDOWN":
             self._shutdown = True
         elif action == "RESET":

@@ -64,7 +64,8 @@ class Segment:
 
 
 def load_segments(entry: PartitionEntry, elf: bytes) -> list[Segment]:
-    """The PT_LOAD segments of a partition ELF, checked against the partition's size."""
+    """The PT_LOAD segments of a partition ELF, checked against the partition's size (and
+    so are the ranges a warm start keeps)."""
     try:
         view = read_view(entry.name, elf)
     except ElfError as exc:
@@ -82,6 +83,12 @@ def load_segments(entry: PartitionEntry, elf: bytes) -> list[Segment]:
             )
         segments.append(Segment(seg.vaddr, elf[seg.offset : seg.offset + seg.filesz], seg.memsz,
                                 bool(seg.flags & PF_X)))
+    for kept in entry.warm_start_keeps:
+        if kept.address + kept.size > entry.memory_size:
+            raise EmulatorError(
+                f"error: partition '{entry.name}': the section '{kept.section}' a warm start "
+                f"keeps, at {kept.address:#x}, does not fit its {entry.memory_size} bytes"
+            )
     return segments
 
 
@@ -155,15 +162,21 @@ class Partition:
         """Reload the partition from the image at virtual time `at`: a fresh CPU and
         memory, as at boot, and its configured timer period starting over from `at`.
 
-        POK keeps nothing of a partition across a restart; a warm start differs only
-        in the start condition and mode the partition then reads.
+        Like POK, a cold start keeps nothing of the partition. A warm start keeps the
+        sections its configuration names (Warm_Start_Keeps: none by default), their
+        bytes written over the image's before the partition starts again; otherwise it
+        differs only in the start condition and mode the partition then reads.
         """
+        kept = [(r.address, bytes(self.cpu.ram[r.address : r.address + r.size]))
+                for r in self.entry.warm_start_keeps] if warm else []
         self.hypercalls += self.cpu.hypercalls
         self.ticks_before = (self.ticks_due, self.ticks_raised)
         self.timer = VirtualTimer(self.entry.timer_period_ns or 0, at)
         self.cpu.close()
         self.cpu = self._create_cpu()
         self.memory = GuestMemory(self.cpu)
+        for address, data in kept:
+            self.memory.write(address, data)
         self.vcpu = VirtualCpu(self.vcpu.convention)
         self.resumed = False
         self.mode = Mode.WARM_START if warm else Mode.COLD_START

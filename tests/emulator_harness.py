@@ -42,13 +42,15 @@ WINDOW_MS = 5
 @dataclass(frozen=True)
 class Part:
     """A partition: its identifier (which picks its behaviour), name and HM table; the
-    program it runs (a Builder's, by file stem; None: the Builder's first) and its window."""
+    program it runs (a Builder's, by file stem; None: the Builder's first), its window and
+    what a warm start keeps of it."""
 
     identifier: int
     name: str
     hm: Mapping[str, str] = field(default_factory=dict)  # error -> Partition_HM_Table action
     program: str | None = None
     window_ms: int = WINDOW_MS  # its one window in the major frame
+    keeps: tuple[str, ...] = ()  # the sections a warm start keeps (Warm_Start_Keeps)
 
 
 def module_xml(
@@ -72,7 +74,9 @@ def module_xml(
     lines += [f'  <Partition PartitionIdentifier="{p.identifier}" PartitionName="{p.name}">'
               f"<Guest {guests.get(p.identifier, guest)}/></Partition>" for p in parts]
     lines += [f'  <Partition_Memory PartitionIdentifier="{p.identifier}"><Memory_Requirements '
-              f'Type="DATA" SizeBytes="{MEMORY}"/></Partition_Memory>' for p in parts]
+              f'Type="DATA" SizeBytes="{MEMORY}"/>'
+              + "".join(f"<Warm_Start_Keeps Section={quoteattr(k)}/>" for k in p.keeps)
+              + "</Partition_Memory>" for p in parts]
     lines.append(f'  <Module_Schedule MajorFrameSeconds="{frame / 1000}">')
     lines += [f'    <Partition_Schedule PartitionIdentifier="{p.identifier}"><Window_Schedule '
               f'WindowIdentifier="{i + 1}" WindowStartSeconds="{starts[i] / 1000}" '

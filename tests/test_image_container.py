@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import struct
 import subprocess
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -22,11 +23,15 @@ from tests.pokfake import link_fake_pok
 
 @dataclass(frozen=True)
 class FakeBuilt:
-    """Stands for a built partition ELF: the packer only moves its bytes."""
+    """Stands for a built partition ELF: the packer only moves its bytes (these partitions
+    keep nothing across a warm start, so their sections and symbols are never looked at)."""
 
     data: bytes
     entry: int
     image_end: int
+    path: Path = Path("fake.elf")
+    sections: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    symbols: Mapping[str, int] = field(default_factory=dict)
 
 
 BUILT = (

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from elftools.elf.constants import SH_FLAGS
 from elftools.elf.descriptions import describe_reloc_type
 from elftools.elf.elffile import ELFFile
 from elftools.elf.relocation import RelocationSection
@@ -246,9 +247,11 @@ def unloaded(path: Path, arch: str) -> PartitionElf:
         symtab = elf.get_section_by_name(".symtab")
         assert isinstance(symtab, SymbolTableSection)
         symbols = {s.name: s["st_value"] for s in symtab.iter_symbols() if s.name}
+        sections = {s.name: (s["sh_addr"], s["sh_size"]) for s in elf.iter_sections()
+                    if s["sh_flags"] & SH_FLAGS.SHF_ALLOC and s.name}
         return PartitionElf(path, arch, elf.header["e_entry"], segments,
                             max(s.vaddr + s.memsz for s in segments), path.read_bytes(),
-                            symbols, None)
+                            symbols, sections, None)
 
 
 def expected_results(elf: PartitionElf, pie: bool = False) -> list[int]:

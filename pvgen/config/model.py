@@ -77,6 +77,14 @@ class GuestImage:
 
 
 @dataclass(frozen=True)
+class KeptSection:
+    """An ELF section of a partition whose bytes a warm start keeps (Warm_Start_Keeps)."""
+
+    name: str
+    location: Location
+
+
+@dataclass(frozen=True)
 class Partition:
     identifier: int
     name: str
@@ -90,6 +98,7 @@ class Partition:
     timer_period_ns: int | None  # the virtual timer period the partition starts with
     location: Location
     entry_point: str | None = None  # the EntryPoint symbol; None: the ELF's own entry point
+    warm_start_keeps: tuple[KeptSection, ...] = ()  # what survives a warm start
 
     def port(self, name: str) -> Port | None:
         return next((p for p in self.ports if p.name == name), None)

@@ -43,7 +43,8 @@ def read_partitions(
         if index.elements[identifier] is not element:
             continue
         name = element.attrib["PartitionName"]
-        memory_size = memory.get(identifier)
+        own_memory = memory.get(identifier)
+        memory_size = None if own_memory is None else own_memory.size
         if memory_size is None:
             problems.at(element, f"partition '{name}' has no <Partition_Memory>")
         elif 0 < memory_size <= guest.stack_size:
@@ -64,6 +65,7 @@ def read_partitions(
                 timer_period_ns=guest.timer_period_ns,
                 location=element.location,
                 entry_point=element.get("EntryPoint"),
+                warm_start_keeps=() if own_memory is None else own_memory.warm_start_keeps,
             )
         )
     return tuple(sorted(partitions, key=lambda p: p.identifier)), index

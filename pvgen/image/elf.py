@@ -52,6 +52,7 @@ class PartitionElf:
     image_end: int  # the highest vaddr + memsz: the partition memory the image takes
     data: bytes
     symbols: dict[str, int]  # .symtab's defined symbols; a global wins over a local namesake
+    sections: dict[str, tuple[int, int]]  # the allocated sections' (address, size) by name
     rebased_from: int | None  # the address it was linked at, when it was rewritten
 
 
@@ -212,6 +213,7 @@ def _partition(path: Path, arch: str, view: ElfView, rebased_from: int | None) -
         image_end=max(s.end for s in loads),
         data=view.data,
         symbols=_symbols(view),
+        sections={s.name: (s.addr, s.size) for s in view.sections if s.alloc and s.name},
         rebased_from=rebased_from,
     )
 

@@ -75,4 +75,10 @@ def format_manifest(manifest: Manifest) -> str:
              for e, a in manifest.module_hm_actions.items()]
             + [(name, e, manifest.hm_levels.get(e, "PARTITION"), a) for name, e, a in hm],
         )]
+    kept = [(p.name, k) for p in manifest.partitions for k in p.warm_start_keeps]
+    if kept:
+        lines += ["", "a warm start keeps:", *_rows(
+            ("partition", "section", "address", "bytes"),
+            [(name, k.section, f"{k.address:#x}", str(k.size)) for name, k in kept],
+        )]
     return "\n".join(lines) + "\n"

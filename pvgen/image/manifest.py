@@ -32,6 +32,15 @@ class PortEntry:
 
 
 @dataclass(frozen=True)
+class KeptRange:
+    """Bytes of a partition that a warm start keeps: an ELF section of its image."""
+
+    section: str
+    address: int
+    size: int
+
+
+@dataclass(frozen=True)
 class PartitionEntry:
     identifier: int
     name: str
@@ -46,6 +55,7 @@ class PartitionEntry:
     hm_actions: dict[str, str]  # error code -> IGNORE | IDLE | COLD_START | WARM_START
     period_ns: int = 0  # ARINC PERIOD and DURATION (0: an image from before they were recorded)
     duration_ns: int = 0
+    warm_start_keeps: tuple[KeptRange, ...] = ()  # in address order; none: a warm start reloads all
 
 
 @dataclass(frozen=True)
@@ -107,7 +117,9 @@ def _build(d: dict[str, Any]) -> Manifest:
         major_frame_ns=int(d["major_frame_ns"]),
         partitions=tuple(
             PartitionEntry(
-                **{**p, "ports": tuple(PortEntry(**port) for port in p["ports"])}
+                **{**p, "ports": tuple(PortEntry(**port) for port in p["ports"]),
+                   "warm_start_keeps": tuple(KeptRange(**kept)
+                                             for kept in p.get("warm_start_keeps", ()))}
             )
             for p in d["partitions"]
         ),

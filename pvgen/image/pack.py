@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from enum import Enum
+from pathlib import Path
 from typing import Protocol
 
 from pvgen.config.model import ErrorCode, Module
@@ -15,6 +16,7 @@ from pvgen.image.manifest import (
     PortEntry,
     WindowEntry,
 )
+from pvgen.image.warm import kept_ranges
 from pvgen.model import Interface
 
 
@@ -27,6 +29,12 @@ class BuiltPartition(Protocol):
     def entry(self) -> int: ...
     @property
     def image_end(self) -> int: ...
+    @property
+    def path(self) -> Path: ...
+    @property
+    def sections(self) -> Mapping[str, tuple[int, int]]: ...
+    @property
+    def symbols(self) -> Mapping[str, int]: ...
 
 
 def _by_value(table: Mapping[ErrorCode, Enum]) -> dict[str, str]:
@@ -66,6 +74,7 @@ def build_manifest(
                 hm_actions=_by_value(part.hm_actions),
                 period_ns=module.schedule.period_of(part.identifier).period_ns,
                 duration_ns=module.schedule.period_of(part.identifier).duration_ns,
+                warm_start_keeps=kept_ranges(part, str(elf.path), elf.sections, elf.symbols),
             )
         )
         offset += pok_padded(len(elf.data))

@@ -47,6 +47,29 @@ static inline void xtf_begin(const char *name)
         }                                           \
     } while (0)
 
+/* A call must answer this status (the generated PV_* codes). */
+#define EXPECT(call, expected, what)                                        \
+    do {                                                                    \
+        pv_status_t got_ = (call);                                          \
+        if (got_ != (expected)) {                                           \
+            FAIL("%s: status %u, expected %u", what, (unsigned)got_,        \
+                 (unsigned)(expected));                                     \
+        }                                                                   \
+    } while (0)
+
+#define MS 1000000u
+
+/* Sleep until the partition's next window (with no timer, idle waits for the window). */
+static inline void next_window(void)
+{
+    (void)pv_idle();
+}
+
+static inline pv_status_t set_normal(void)
+{
+    return pv_partition_set_mode(PV_PARTITION_MODE_NORMAL);
+}
+
 /* Run a test between the banners: SUCCESS unless it printed a FAILURE. */
 static inline int xtf_run(const char *name, int (*test)(void))
 {
@@ -54,6 +77,16 @@ static inline int xtf_run(const char *name, int (*test)(void))
     if (test() == 0) {
         console_puts("Test result: SUCCESS\n");
     }
+    console_printf("*** END OF TEST %s ***\n", name);
+    return 0;
+}
+
+/* One run of a program that restarts itself on the way to its verdict: `step` returns only
+ * if it failed (having printed BEGIN and its FAILURE), and then the END banner follows; a
+ * run that ends in a restart as planned prints nothing. */
+static inline int xtf_step(const char *name, int (*step)(void))
+{
+    (void)step();
     console_printf("*** END OF TEST %s ***\n", name);
     return 0;
 }

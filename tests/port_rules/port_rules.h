@@ -4,8 +4,8 @@
  * Framework test (tests/harness/xtf.h).
  *
  * The partitions of the test module run one after the other in their windows;
- * next_window() gives up the processor until the partition's next window (idle,
- * with no timer), so a program can check what its neighbours did meanwhile.
+ * next_window() (xtf.h) gives up the processor until the partition's next window,
+ * so a program can check what its neighbours did meanwhile.
  * No library: the runtime has no memcpy or memset, so buffers are filled and
  * compared byte by byte through volatile pointers.
  */
@@ -13,8 +13,6 @@
 #define PORT_RULES_H
 
 #include "xtf.h"
-
-#define MS 1000000u
 
 /* A port name or message as the stubs take it. */
 #define BYTES(s) ((const uint8_t *)(s))
@@ -25,27 +23,6 @@
 
 /* A value no call writes: an output still holding it was left alone. */
 #define UNTOUCHED 0xA5A5A5A5u
-
-/* A call must answer this status (the generated PV_* codes). */
-#define EXPECT(call, expected, what)                                        \
-    do {                                                                    \
-        pv_status_t got_ = (call);                                          \
-        if (got_ != (expected)) {                                           \
-            FAIL("%s: status %u, expected %u", what, (unsigned)got_,        \
-                 (unsigned)(expected));                                     \
-        }                                                                   \
-    } while (0)
-
-/* Sleep until the partition's next window (it has no timer: idle waits for the window). */
-static inline void next_window(void)
-{
-    (void)pv_idle();
-}
-
-static inline pv_status_t set_normal(void)
-{
-    return pv_partition_set_mode(PV_PARTITION_MODE_NORMAL);
-}
 
 static inline pv_status_t create_sampling(const char *name, uint32_t max_size,
                                           pv_port_direction_t direction, uint32_t refresh_ns,

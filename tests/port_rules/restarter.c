@@ -59,9 +59,7 @@ int main(void)
 
     if (pv_partition_get_status(&status) == PV_OK &&
         status.start_condition == PV_START_CONDITION_NORMAL_START) {
-        (void)first_run(); /* returns only if it failed, having printed BEGIN and FAILURE */
-        console_printf("*** END OF TEST %s ***\n", XTF_NAME);
-        return 0;
+        return xtf_step(XTF_NAME, first_run);
     }
     return xtf_run(XTF_NAME, second_run);
 }

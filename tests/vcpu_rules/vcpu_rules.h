@@ -12,7 +12,6 @@
 #include "xtf.h"
 
 #define US 1000u
-#define MS 1000000u
 
 /* Virtual time in ns; 32 bits are plenty, the programs end within a second. */
 static inline uint32_t now_ns(void)
