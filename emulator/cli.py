@@ -7,10 +7,14 @@ import sys
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from emulator.hm import log_lines
 from emulator.loader import DEFAULT_GEN_DIR, load
-from emulator.module import Module, RunOptions, RunResult
 from pvgen.diagnostics import PvgenError
+
+if TYPE_CHECKING:
+    from emulator.module import RunResult
 
 
 def _seconds(text: str) -> int:
@@ -50,6 +54,10 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
 
 
 def boot(image: Path, args: argparse.Namespace) -> int:
+    # Unicorn only when booting: `pvgen` builds its parser with add_run_options for every
+    # command, and `pvgen inspect` or `pvgen gen` must not pay for the emulator
+    from emulator.module import Module, RunOptions
+
     loaded, dispatcher = load(image, args.gen)
     options = RunOptions(mips=args.mips, frames=args.frames, time_ns=args.time_ns,
                          wall_clock=args.wall_clock, trace=args.trace,
@@ -67,10 +75,8 @@ def summary(result: RunResult) -> str:
                  if p.ticks_due else "")
         lines.append(f"  {p.name}: {p.verdict}, mode {p.mode}, {p.hypercalls} hypercalls, "
                      f"{p.restarts} restart(s){ticks}")
-    if result.hm_log:
-        lines.append(f"  health monitor: {len(result.hm_log)} event(s)")
-        lines += [f"    {e.at_ns / 1e9:.6f} s {e.partition}: {e.error} ({e.detail}) -> "
-                  f"{e.level} {e.action}" for e in result.hm_log]
+    if result.hm_log:  # a run without events says nothing about the health monitor
+        lines += log_lines(result.hm_log)
     return "\n".join(lines)
 
 

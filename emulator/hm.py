@@ -12,6 +12,7 @@ is logged.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pvgen.image.manifest import Manifest
@@ -25,6 +26,18 @@ class HmEvent:
     detail: str
     level: str  # MODULE | PARTITION
     action: str
+
+
+def log_lines(log: Sequence[HmEvent]) -> list[str]:
+    """The HM log as a run prints it under its summary and `pvgen inspect` prints it from the
+    run's trace: a heading, then one line per event. One rendering, so that the two agree
+    to the letter and a log read from a trace can be compared with the one printed at exit.
+    """
+    if not log:
+        return ["  health monitor: no events"]
+    return [f"  health monitor: {len(log)} event(s)",
+            *(f"    {e.at_ns / 1e9:.6f} s {e.partition}: {e.error} ({e.detail}) -> "
+              f"{e.level} {e.action}" for e in log)]
 
 
 class HealthMonitor:

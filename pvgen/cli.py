@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pvgen.diagnostics import PvgenError
+from pvgen.diagnostics import InputError, PvgenError
 
 if TYPE_CHECKING:
     from pvgen.pipeline import Generated
@@ -73,12 +73,28 @@ def _cmd_boot(args: argparse.Namespace) -> int:
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
-    from pvgen.image.inspect import format_manifest
-    from pvgen.image.read import read_image
+    """An image's contents, or a run's HM log and port traffic from its trace: told apart by
+    what the file holds (an ELF, a JSON document), whatever its name."""
+    path: Path = args.file
+    try:
+        with path.open("rb") as file:
+            head = file.read(4096)
+    except OSError as exc:
+        raise InputError(path, f"cannot read it: {exc.strerror}") from None
+    if head.startswith(b"\x7fELF"):
+        from pvgen.image.inspect import format_manifest
+        from pvgen.image.read import read_image
 
-    image = read_image(args.image)
-    print(f"image {args.image}: {len(image.archive)} bytes of partitions")
-    print(format_manifest(image.manifest), end="")
+        image = read_image(path)
+        print(f"image {path}: {len(image.archive)} bytes of partitions")
+        print(format_manifest(image.manifest), end="")
+    elif head.lstrip()[:1] in (b"{", b"["):  # JSON: an object, or Chrome's bare array
+        from emulator.tracelog import format_run_log, read_trace
+
+        print(format_run_log(path, read_trace(path)), end="")
+    else:
+        raise InputError(path, "neither an image made by `pvgen image` (an ELF file) nor a "
+                         "trace of `pvgen boot --trace` (a JSON document)")
     return 0
 
 
@@ -168,8 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_definition_options(bsp)
     bsp.set_defaults(run=_cmd_bsp)
 
-    inspect = commands.add_parser("inspect", help="print what an image holds")
-    inspect.add_argument("image", type=Path, help="an image made by `pvgen image`")
+    inspect = commands.add_parser(
+        "inspect", help="print what an image holds, or a run's HM log and port traffic from "
+        "its trace"
+    )
+    inspect.add_argument("file", type=Path, metavar="IMAGE|TRACE",
+                         help="an image made by `pvgen image` or a trace written by "
+                         "`pvgen boot --trace`")
     inspect.set_defaults(run=_cmd_inspect)
     return parser
 

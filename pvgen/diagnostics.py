@@ -51,6 +51,20 @@ class PvgenError(Exception):
         return str(self)
 
 
+class InputError(PvgenError):
+    """A file named on the command line that is not what the command takes (missing,
+    unreadable, of another kind): ``pvgen: error: FILE: what is wrong``, status 2. It has no
+    line to point at, so it reads like the command's other one-line errors, not a compiler's.
+    """
+
+    exit_status = 2
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"pvgen: error: {path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
 class DefinitionError(PvgenError):
     """One or more errors in a hypercall definition, each with a location."""
 
