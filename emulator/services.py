@@ -37,6 +37,9 @@ class PartitionServices:
         self.invalid_param: int = status["INVALID_PARAM"]
         self.not_available: int = status["NOT_AVAILABLE"]
         self.invalid_mode: int = status["INVALID_MODE"]
+        self._status: dict[str, int] = dict(status)  # port outcomes' numbers, looked up often
+        self._tracing = module.options.trace is not None
+        self._validity = {v.name: int(v) for v in module.dispatcher.Validity}
 
     # -- refusals -------------------------------------------------------------------
     def hypercall_rejected(self, number: int, event: Any, /) -> None:
@@ -113,6 +116,16 @@ class PartitionServices:
     def raise_application_error(self, msg: bytes, length: int, /) -> int:
         text = msg.decode("utf-8", "replace")
         self.module.health_event(self.partition, "APPLICATION_ERROR", text, resumable=True)
+        return self.ok
+
+    def raise_os_error(self, error: int, msg: bytes, length: int, /) -> int:
+        """An error the guest OS found in one of its processes (a missed deadline, a stack
+        overflow...): the hypervisor cannot see those itself, so it takes the OS's word and
+        applies its tables as to its own errors. The generated check has refused any error
+        that is not the OS's to report."""
+        name: str = self.module.dispatcher.OsError(error).name
+        self.module.health_event(self.partition, name, msg.decode("utf-8", "replace"),
+                                 resumable=True)
         return self.ok
 
     # -- virtual interrupts (emulator.vcpu holds the rules) ----------------------------
@@ -217,7 +230,7 @@ class PartitionServices:
                       /) -> tuple[int, bytes | None, int | None, int | None]:
         outcome, data, length, validity = self._ports().sampling_read(id, capacity,
                                                                       self.module.now_ns())
-        valid = None if validity is None else int(self.module.dispatcher.Validity[validity])
+        valid = None if validity is None else self._validity[validity]
         return self._port_status("sampling_read", outcome, validity), data, length, valid
 
     def sampling_status(self, id: int, /) -> tuple[int, tuple[int, int, int, int, int] | None]:
@@ -258,7 +271,7 @@ class PartitionServices:
     def _ports(self) -> PortCalls:
         """The port calls, once the ports know of every restart since the last port call."""
         calls = self._port_calls
-        calls.ports.reconcile((p.entry.identifier, p.restarts) for p in self.module.partitions)
+        calls.ports.reconcile([p.restarts for p in self.module.partitions])
         return calls
 
     @property
@@ -273,8 +286,7 @@ class PartitionServices:
     def _port_status(self, call: str, outcome: Outcome, validity: str | None = None) -> int:
         """The outcome's status number; with --trace, a `port` instant for each call that moved
         a message or was refused (and each creation): the port, the length, the status."""
-        if self.module.options.trace is not None and (
-                outcome.status != OK or call not in _QUIET_PORT_CALLS):
+        if self._tracing and (outcome.status != OK or call not in _QUIET_PORT_CALLS):
             args: dict[str, object] = {"port": outcome.port, "length": outcome.length,
                                        "status": outcome.status}
             if validity is not None:
@@ -283,8 +295,7 @@ class PartitionServices:
                 args["reason"] = outcome.reason
             self.module.trace.instant(self.partition.entry.identifier, self.module.now_ns(),
                                       "port", f"{call} {outcome.port}".rstrip(), **args)
-        status: int = self.module.dispatcher.STATUS[outcome.status]
-        return status
+        return self._status[outcome.status]
 
 
 # Calls that move no message and change nothing: traced only when refused.

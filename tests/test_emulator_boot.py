@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -36,7 +37,7 @@ def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("images")
     built = {}
-    for name in ("hello", "multi", "ticker", "ports"):
+    for name in ("hello", "multi", "ticker", "ports", "health"):
         result = run("-m", "pvgen.cli", "image", "--config", str(EXAMPLES / name / "module.xml"),
                      "--out", str(out / f"{name}.img"), "--def", str(DEFINITION),
                      "--gen", str(out / "gen"))
@@ -96,6 +97,59 @@ def test_ports_carry_readings_and_commands_between_three_partitions(
     traffic = [(e["name"], e["args"]["status"]) for e in events if e.get("cat") == "port"
                and e["name"].startswith(("sampling_write", "queuing_send", "queuing_receive"))]
     assert traffic.count(("queuing_send command_out", "OK")) == 5, traffic
+
+
+HEALTH = [  # examples/health's console; the code addresses, which depend on the compiler, as @
+    "[fault] fault: COLD_START after NORMAL_START",
+    "[fault] HM: APPLICATION_ERROR (sensor value out of range) -> PARTITION IGNORE",
+    "[fault] fault: RAISE_APPLICATION_ERROR returned 0; going on",
+    "[fault] HM: ILLEGAL_REQUEST (hypercall 310 refused: bad_value) -> MODULE IGNORE",
+    "[fault] fault: raise_os_error(ILLEGAL_REQUEST) returned 3; going on",
+    "[fault] fault: 3 faults so far; dividing by zero",
+    "[fault] HM: NUMERIC_ERROR (CPU exception 0 at @) -> PARTITION WARM_START",
+    "[watchdog] watchdog: COLD_START after NORMAL_START",
+    '[watchdog] watchdog: heartbeat "first start"',
+    "[fault] fault: WARM_START after HM_PARTITION_RESTART",
+    "[fault] fault: 3 faults kept across the warm start; writing outside the partition",
+    "[fault] HM: MEMORY_VIOLATION (Invalid memory write (UC_ERR_WRITE_UNMAPPED) at @) -> "
+    "PARTITION COLD_START",
+    '[watchdog] watchdog: heartbeat "warm start"',
+    "[fault] fault: COLD_START after HM_PARTITION_RESTART",
+    "[fault] fault: 0 faults kept across the cold start; a breakpoint",
+    "[fault] HM: HARDWARE_FAULT (CPU exception 3 at @) -> MODULE RESET",
+    "[watchdog] watchdog: COLD_START after HM_MODULE_RESTART",
+    '[watchdog] watchdog: heartbeat "cold start"',
+    "[fault] fault: COLD_START after HM_MODULE_RESTART",
+    "[fault] fault: the OS reports a stack overflow",
+    "[fault] HM: STACK_OVERFLOW (task 3 overflowed its stack) -> PARTITION IDLE",
+    '[watchdog] watchdog: heartbeat "module restart"',
+    "[watchdog] watchdog: the heartbeat is stale",
+    "[watchdog] HM: DEADLINE_MISSED (no heartbeat from fault within 8 ms) -> MODULE SHUTDOWN",
+    "run ended (shutdown) at 0.045005 s virtual, 5 major frame(s)",
+    "  fault: no test, mode IDLE, 37 hypercalls, 3 restart(s)",
+    "  watchdog: no test, mode NORMAL, 27 hypercalls, 1 restart(s)",
+    "  health monitor: 7 event(s)",
+]
+
+
+def test_the_fault_partition_triggers_every_health_monitor_action(
+        images: dict[str, Path], tmp_path: Path) -> None:
+    """examples/health: each partition action (IGNORE, WARM_START keeping .warm, COLD_START,
+    IDLE) and module action (IGNORE, RESET, SHUTDOWN) of its tables, in the order its comment
+    tells, with the heartbeat the watchdog reads surviving every restart but the last."""
+    trace = tmp_path / "health.json"
+    result = boot(images["health"], "--trace", str(trace))
+    assert result.returncode == 0, result.stderr
+    lines = [re.sub(r" at 0x[0-9a-f]+\)", " at @)", line) for line in result.stdout.splitlines()]
+    assert lines[:len(HEALTH)] == HEALTH, result.stdout
+    logged = [line.split(" s ", 1)[1] for line in lines[len(HEALTH):]]
+    assert logged == [line.removeprefix("[").replace("] HM: ", ": ") for line in HEALTH
+                      if "] HM: " in line]
+    actions = [(e["args"]["level"], e["args"]["action"]) for e in
+               json.loads(trace.read_text())["traceEvents"] if e.get("cat") == "hm"]
+    assert sorted(set(actions)) == sorted(
+        [("PARTITION", a) for a in ("IGNORE", "IDLE", "COLD_START", "WARM_START")]
+        + [("MODULE", a) for a in ("IGNORE", "RESET", "SHUTDOWN")])
 
 
 def test_ticker_wakes_its_activities_on_virtual_ticks_beside_a_busy_partition(
