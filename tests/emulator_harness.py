@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
+import pytest
+
 from emulator.cli import main as emulator_main
 from emulator.cli import summary
 from emulator.loader import load
@@ -222,3 +224,14 @@ class Builder:
         result = Module(loaded, dispatcher, RunOptions(frames=frames, trace=trace, out=out)).run()
         out.write(summary(result) + "\n")
         return Run(result.exit_status, out.getvalue(), "", result)
+
+
+def rule_suite(request: pytest.FixtureRequest, factory: pytest.TempPathFactory, suite: Path,
+               programs: Sequence[str]) -> Builder:
+    """A Builder of a rule suite's programs (``suite/<name>.c``) for the architecture a
+    fixture is parametrized with (``request.param``); ARM needs zig's clang (the arm extra)."""
+    arch: str = request.param
+    if arch == "arm":
+        pytest.importorskip("ziglang", reason="ARM guests need zig's clang (the arm extra)")
+    return Builder(factory.mktemp(f"{suite.name}_{arch}"), arch,
+                   programs=[suite / f"{name}.c" for name in programs])

@@ -28,7 +28,7 @@ from emulator.loader import load
 from emulator.ports import ModulePorts, PortCalls
 from pvgen.cli import main as pvgen_main
 from tests.conftest import DEFINITION
-from tests.emulator_harness import MEMORY, Builder, Run
+from tests.emulator_harness import MEMORY, Builder, Run, rule_suite
 
 RULES = Path(__file__).parent / "port_rules"
 PROGRAMS = ("producer", "reader_a", "reader_b", "creator", "restarter")
@@ -139,11 +139,8 @@ class Booted:
 @pytest.fixture(scope="module", params=["x86", "arm"])
 def booted(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Booted:
     """The programs compiled (ARM with zig's clang), the module built and booted, traced."""
-    arch: str = request.param
-    if arch == "arm":
-        pytest.importorskip("ziglang", reason="ARM guests need zig's clang (the arm extra)")
-    builder = Builder(tmp_path_factory.mktemp(f"port_rules_{arch}"), arch,
-                      programs=[RULES / f"{name}.c" for name in PROGRAMS])
+    builder = rule_suite(request, tmp_path_factory, RULES, PROGRAMS)
+    arch = builder.arch
     config = builder.root / "ports.xml"
     config.write_text(module_xml(builder.elves, arch), encoding="utf-8")
     image = builder.root / "ports.img"

@@ -26,7 +26,7 @@ from pvgen.config.model import KeptSection
 from pvgen.diagnostics import Location
 from pvgen.image.warm import KeptSectionError, kept_ranges
 from tests.conftest import DEFINITION
-from tests.emulator_harness import Builder, Part, Run, module_xml
+from tests.emulator_harness import Builder, Part, Run, module_xml, rule_suite
 from tests.modules import three_partitions
 
 RULES = Path(__file__).parent / "mode_rules"
@@ -65,11 +65,7 @@ def verdict(name: str) -> list[str]:
 
 @pytest.fixture(scope="module", params=["x86", "arm"])
 def booted(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Booted:
-    arch: str = request.param
-    if arch == "arm":
-        pytest.importorskip("ziglang", reason="ARM guests need zig's clang (the arm extra)")
-    builder = Builder(tmp_path_factory.mktemp(f"mode_rules_{arch}"), arch,
-                      programs=[RULES / f"{name}.c" for name in PROGRAMS])
+    builder = rule_suite(request, tmp_path_factory, RULES, PROGRAMS)
     modes = builder.run(builder.image("modes", MODES), frames=8)
     reset = builder.run(builder.image("reset", RESET, levels={"APPLICATION_ERROR": "MODULE"},
                                       module_actions={"APPLICATION_ERROR": "RESET"}), frames=4)

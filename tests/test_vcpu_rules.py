@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from emulator.module import PartitionSummary
-from tests.emulator_harness import Builder, Part, Run
+from tests.emulator_harness import Builder, Part, Run, rule_suite
 
 RULES = Path(__file__).parent / "vcpu_rules"
 PROGRAMS = ("masked", "unmask", "disable_enable", "detach", "raised_in_handler", "iret_nothing",
@@ -87,11 +87,7 @@ class Booted:
 @pytest.fixture(scope="module", params=["x86", "arm"])
 def builder(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Builder:
     """Every program compiled once per architecture (ARM with zig's clang)."""
-    arch: str = request.param
-    if arch == "arm":
-        pytest.importorskip("ziglang", reason="ARM guests need zig's clang (the arm extra)")
-    return Builder(tmp_path_factory.mktemp(f"vcpu_rules_{arch}"), arch,
-                   programs=[RULES / f"{name}.c" for name in PROGRAMS])
+    return rule_suite(request, tmp_path_factory, RULES, PROGRAMS)
 
 
 def boot(builder: Builder, name: str, parts: Sequence[Part] | None = None,

@@ -15,17 +15,7 @@ static int first_run(void)
     }
 }
 
-static int second_run(void)
-{
-    EXPECT_STATUS(COLD, PV_START_CONDITION_HM_MODULE_RESTART);
-    EXPECT_MEMORY(KEPT_INITIAL, "after the module's reset");
-    return 0;
-}
-
 int main(void)
 {
-    if (status_now().start_condition == PV_START_CONDITION_NORMAL_START) {
-        return xtf_step(XTF_NAME, first_run);
-    }
-    return xtf_run(XTF_NAME, second_run);
+    return two_runs(first_run, check_module_reset);
 }

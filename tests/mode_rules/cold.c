@@ -24,8 +24,5 @@ static int second_run(void)
 
 int main(void)
 {
-    if (status_now().start_condition == PV_START_CONDITION_NORMAL_START) {
-        return xtf_step(XTF_NAME, first_run);
-    }
-    return xtf_run(XTF_NAME, second_run);
+    return two_runs(first_run, second_run);
 }

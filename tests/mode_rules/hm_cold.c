@@ -6,14 +6,9 @@
 #define XTF_NAME "hm_cold"
 #include "mode_rules.h"
 
-#define MESSAGE "sensor value out of range"
-
 static int first_run(void)
 {
-    EXPECT(set_normal(), PV_OK, "COLD_START -> NORMAL");
-    scribble(1u);
-    (void)pv_raise_application_error((const uint8_t *)MESSAGE, sizeof MESSAGE - 1u);
-    FAIL("still running after an application error the HM restarts");
+    return go_normal_then_raise("sensor value out of range");
 }
 
 static int second_run(void)
@@ -25,8 +20,5 @@ static int second_run(void)
 
 int main(void)
 {
-    if (status_now().start_condition == PV_START_CONDITION_NORMAL_START) {
-        return xtf_step(XTF_NAME, first_run);
-    }
-    return xtf_run(XTF_NAME, second_run);
+    return two_runs(first_run, second_run);
 }

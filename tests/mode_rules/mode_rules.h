@@ -82,4 +82,45 @@ static inline void violate_memory(void)
     *(volatile uint32_t *)(uintptr_t)PVRT_PARTITION_SIZE = 1u;
 }
 
+/* NORMAL, `kept` = 1, then WARM_START: how a program's first run asks for a warm start. */
+static inline int go_normal_then_warm(void)
+{
+    EXPECT(set_normal(), PV_OK, "COLD_START -> NORMAL");
+    scribble(1u);
+    RESTART(WARM, "NORMAL -> WARM_START");
+}
+
+/* NORMAL, `kept` = 1, then an application error whose action restarts the partition (its
+ * own HM table's, or the module's): the call must not return. */
+static inline int go_normal_then_raise(const char *message)
+{
+    uint32_t length = 0u;
+
+    EXPECT(set_normal(), PV_OK, "COLD_START -> NORMAL");
+    scribble(1u);
+    while (message[length] != '\0') {
+        length++;
+    }
+    (void)pv_raise_application_error((const uint8_t *)message, length);
+    FAIL("still running after an application error whose action restarts");
+}
+
+/* After a module RESET: a cold start of every partition, HM_MODULE_RESTART. */
+static inline int check_module_reset(void)
+{
+    EXPECT_STATUS(COLD, PV_START_CONDITION_HM_MODULE_RESTART);
+    EXPECT_MEMORY(KEPT_INITIAL, "after the module's reset");
+    return 0;
+}
+
+/* A program of two runs: `first` at the partition's first start, ending in a restart it
+ * asks for or causes; `second` after that restart, which gives the verdict. */
+static inline int two_runs(int (*first)(void), int (*second)(void))
+{
+    if (status_now().start_condition == PV_START_CONDITION_NORMAL_START) {
+        return xtf_step(XTF_NAME, first);
+    }
+    return xtf_run(XTF_NAME, second);
+}
+
 #endif /* MODE_RULES_H */

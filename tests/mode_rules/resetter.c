@@ -6,27 +6,12 @@
 #define XTF_NAME "resetter"
 #include "mode_rules.h"
 
-#define MESSAGE "module fault"
-
 static int first_run(void)
 {
-    EXPECT(set_normal(), PV_OK, "COLD_START -> NORMAL");
-    scribble(1u);
-    (void)pv_raise_application_error((const uint8_t *)MESSAGE, sizeof MESSAGE - 1u);
-    FAIL("still running after an error the module resets for");
-}
-
-static int second_run(void)
-{
-    EXPECT_STATUS(COLD, PV_START_CONDITION_HM_MODULE_RESTART);
-    EXPECT_MEMORY(KEPT_INITIAL, "after the module's reset");
-    return 0;
+    return go_normal_then_raise("module fault");
 }
 
 int main(void)
 {
-    if (status_now().start_condition == PV_START_CONDITION_NORMAL_START) {
-        return xtf_step(XTF_NAME, first_run);
-    }
-    return xtf_run(XTF_NAME, second_run);
+    return two_runs(first_run, check_module_reset);
 }

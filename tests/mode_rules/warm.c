@@ -8,13 +8,6 @@
 #define XTF_NAME "warm"
 #include "mode_rules.h"
 
-static int first_run(void)
-{
-    EXPECT(set_normal(), PV_OK, "COLD_START -> NORMAL");
-    scribble(1u);
-    RESTART(WARM, "NORMAL -> WARM_START");
-}
-
 static int second_run(void)
 {
     EXPECT_STATUS(WARM, PV_START_CONDITION_PARTITION_RESTART);
@@ -41,7 +34,7 @@ static int last_run(void)
 int main(void)
 {
     if (status_now().start_condition == PV_START_CONDITION_NORMAL_START) {
-        return xtf_step(XTF_NAME, first_run);
+        return xtf_step(XTF_NAME, go_normal_then_warm);
     }
     switch (kept) {
     case 1u: return xtf_step(XTF_NAME, second_run);
