@@ -38,7 +38,7 @@ PF_X = 1  # an ELF segment's executable flag
 
 
 class Mode(Enum):
-    """ARINC 653 operating modes, plus STOPPED: ended for good (shutdown, or IDLE by HM)."""
+    """ARINC 653 operating modes; IDLE is for good (nothing here restarts an idle partition)."""
 
     IDLE = "IDLE"
     COLD_START = "COLD_START"
