@@ -28,8 +28,9 @@ are names, and callers pass the virtual time and whether the partition is initia
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from pvgen.image.manifest import Manifest, PortEntry
 
@@ -42,11 +43,11 @@ SOURCE, DESTINATION = "SOURCE", "DESTINATION"
 VALID, INVALID = "VALID", "INVALID"
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What a port call came to: its status name, and for the trace the port it concerned
     ("" when the call named none this partition has), the bytes moved or offered, and why a
-    refused call was refused."""
+    refused call was refused. A named tuple, not a frozen dataclass: every message makes one,
+    and a frozen dataclass costs a message more than a third of a null hypercall to build."""
 
     status: str
     port: str = ""
@@ -54,9 +55,9 @@ class Outcome:
     reason: str = ""
 
 
-@dataclass(frozen=True)
-class SampledMessage:
-    """A sampling message and the virtual time it was written, which its validity needs."""
+class SampledMessage(NamedTuple):
+    """A sampling message and the virtual time it was written, which its validity needs (a
+    named tuple, as every write makes one: see Outcome)."""
 
     data: bytes
     written_ns: int
@@ -210,7 +211,8 @@ class ModulePorts:
                     if lone is not None:
                         self._inbound[identifier].append(self._queuing[key])
         self._created = {identifier: PartitionPorts() for identifier in self._configured}
-        self._restarts = dict.fromkeys(self._configured, 0)
+        self._order = [p.identifier for p in manifest.partitions]  # reconcile's counts' order
+        self._restarts = [0] * len(self._order)
 
     def configured(self, partition: int, name: str) -> PortEntry | None:
         """The port of this name the configuration gives the partition, if any."""
@@ -225,12 +227,15 @@ class ModulePorts:
     def created(self, partition: int) -> PartitionPorts:
         return self._created[partition]
 
-    def reconcile(self, restarts: Iterable[tuple[int, int]]) -> None:
-        """Catch up with the partitions' restart counts, (identifier, restarts) each: every
-        partition restarted since the last look forgets its ports and its inbound queues."""
-        for partition, count in restarts:
-            if self._restarts[partition] != count:
-                self._restarts[partition] = count
+    def reconcile(self, restarts: Sequence[int]) -> None:
+        """Catch up with the partitions' restart counts, in the manifest's order: every
+        partition restarted since the last look forgets its ports and its inbound queues.
+        Every port call comes here first, so the usual case, no restart, is one comparison."""
+        if restarts == self._restarts:
+            return
+        for n, (partition, count) in enumerate(zip(self._order, restarts, strict=True)):
+            if self._restarts[n] != count:
+                self._restarts[n] = count
                 self.restarted(partition)
 
     def restarted(self, partition: int) -> None:
