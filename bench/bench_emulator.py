@@ -130,10 +130,21 @@ def _seconds(ns: int) -> str:
     return f"{ns / 1e9:.9f}".rstrip("0").rstrip(".") or "0"
 
 
+@dataclass(frozen=True)
+class Links:
+    """Ports and channels for ``module_xml``: each partition's Sampling_Port and Queuing_Port
+    elements by partition name, and the Channel elements of the Connection_Table."""
+
+    ports: dict[str, str]
+    channels: str
+
+
 def module_xml(name: str, partitions: list[tuple[str, str, int]], window_ns: int,
-               windows: list[tuple[int, int]] | None = None, frame_ns: int | None = None) -> str:
+               windows: list[tuple[int, int]] | None = None, frame_ns: int | None = None,
+               ports: Links | None = None) -> str:
     """A module whose partitions (name, Guest attributes, memory) share a frame in equal windows,
-    or each in its own window (start, duration) of `frame_ns`."""
+    or each in its own window (start, duration) of `frame_ns`; `ports`, when given, adds each
+    partition's port elements and the module's channels."""
     if windows is None:
         windows = [(n * window_ns, window_ns) for n in range(len(partitions))]
         frame_ns = window_ns * len(partitions)
@@ -141,8 +152,9 @@ def module_xml(name: str, partitions: list[tuple[str, str, int]], window_ns: int
     parts, memory, schedule = [], [], []
     for n, ((pname, guest, size), (start, duration)) in enumerate(
             zip(partitions, windows, strict=True), start=1):
+        extra = "" if ports is None else ports.ports.get(pname, "")
         parts.append(f'<Partition PartitionIdentifier="{n}" PartitionName="{pname}">'
-                     f"<Guest {guest}/></Partition>")
+                     f"<Guest {guest}/>{extra}</Partition>")
         memory.append(f'<Partition_Memory PartitionIdentifier="{n}"><Memory_Requirements '
                       f'Type="DATA" SizeBytes="{size}"/></Partition_Memory>')
         schedule.append(
@@ -154,7 +166,9 @@ def module_xml(name: str, partitions: list[tuple[str, str, int]], window_ns: int
     return (
         f'<ARINC_653_Module ModuleName="{name}">' + "".join(parts) + "".join(memory)
         + f'<Module_Schedule MajorFrameSeconds="{_seconds(frame_ns)}">' + "".join(schedule)
-        + "</Module_Schedule></ARINC_653_Module>\n"
+        + "</Module_Schedule>"
+        + ("" if ports is None else f"<Connection_Table>{ports.channels}</Connection_Table>")
+        + "</ARINC_653_Module>\n"
     )
 
 
@@ -182,10 +196,10 @@ def build_programs(work: Path, programs: dict[str, tuple[str, int]]) -> Path:
 
 def build_module(work: Path, name: str, partitions: list[tuple[str, str, int]], window_ns: int,
                  windows: list[tuple[int, int]] | None = None,
-                 frame_ns: int | None = None) -> Path:
-    """An image of prebuilt partitions (``module_xml``'s arguments), built into `work`."""
+                 frame_ns: int | None = None, ports: Links | None = None) -> Path:
+    """An image of the partitions (``module_xml``'s arguments), built into `work`."""
     config = work / f"{name}.xml"
-    config.write_text(module_xml(name, partitions, window_ns, windows, frame_ns))
+    config.write_text(module_xml(name, partitions, window_ns, windows, frame_ns, ports))
     out = work / f"{name}.img"
     build_image(config, out, DEFINITION, work / "gen")
     return out

@@ -5,7 +5,8 @@ from __future__ import annotations
 import runpy
 from pathlib import Path
 
-BENCHMARKS = ("bench_gen.py", "bench_image.py", "bench_emulator.py", "bench_irq.py")
+BENCHMARKS = ("bench_gen.py", "bench_image.py", "bench_emulator.py", "bench_irq.py",
+              "bench_ports.py")
 
 if __name__ == "__main__":
     for name in BENCHMARKS:
