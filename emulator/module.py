@@ -40,7 +40,7 @@ from emulator.cpu import NO_RESULT
 from emulator.fastpath import FastPath
 from emulator.hm import HealthMonitor, HmEvent
 from emulator.partition import Mode, Partition, Stop, Trap
-from emulator.services import PartitionServices
+from emulator.services import PartitionServices, check_definition
 from emulator.timer import VirtualTimer
 from emulator.trace import Trace
 from emulator.vcpu import TIMER_LINE, UpcallDoesNotFit
@@ -98,6 +98,7 @@ class RunResult:
 
 class Module:
     def __init__(self, image: Image, dispatcher: ModuleType, options: RunOptions) -> None:
+        check_definition(dispatcher)
         self.manifest = image.manifest
         self.dispatcher = dispatcher
         self.options = options

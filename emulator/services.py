@@ -10,19 +10,37 @@ become the definition's numbers and, with --trace, `port` instants.
 from __future__ import annotations
 
 from functools import cached_property
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
+from emulator.errors import EmulatorError
 from emulator.partition import Mode, Partition
 from emulator.ports import OK, QUEUING, SAMPLING, ModulePorts, Outcome, PortCalls
 
 if TYPE_CHECKING:
     from emulator.module import Module
 
-_MODES = {0: Mode.IDLE, 1: Mode.COLD_START, 2: Mode.WARM_START, 3: Mode.NORMAL}
-_MODE_NUMBERS = {mode: number for number, mode in _MODES.items()}
-_START_CONDITIONS = {"NORMAL_START": 0, "PARTITION_RESTART": 1, "HM_MODULE_RESTART": 2,
-                     "HM_PARTITION_RESTART": 3}
+# The status codes the services answer, by name: a definition numbers them as its hypervisor
+# does (hypercalls.def ARINC's way, an XtratuM profile negative), but must have them all.
+REQUIRED_STATUS = ("OK", "NO_ACTION", "NOT_AVAILABLE", "INVALID_PARAM", "INVALID_CONFIG",
+                   "INVALID_MODE")
+
+
+def check_definition(dispatcher: ModuleType) -> None:
+    """Refuse, before anything runs, a definition the services cannot serve: one lacking a
+    status code they answer, or declaring a hypercall no service handles (a handler is per
+    service, never per ABI: any definition may declare any of them, with its own number)."""
+    missing = [name for name in REQUIRED_STATUS if name not in dispatcher.STATUS]
+    if missing:
+        raise EmulatorError(
+            f"error: the emulator's services answer status codes the definition lacks: "
+            f"{', '.join(missing)}")
+    unserved = [name for name in dispatcher.NUMBERS if not hasattr(PartitionServices, name)]
+    if unserved:
+        raise EmulatorError(
+            f"error: the emulator has no service for the definition's hypercall(s) "
+            f"{', '.join(unserved)}")
 
 
 class PartitionServices:
@@ -40,6 +58,10 @@ class PartitionServices:
         self._status: dict[str, int] = dict(status)  # port outcomes' numbers, looked up often
         self._tracing = module.options.trace is not None
         self._validity = {v.name: int(v) for v in module.dispatcher.Validity}
+        # the definition's numbers of the ARINC modes and start conditions, by name
+        self._modes = {int(m): Mode[m.name] for m in module.dispatcher.PartitionMode}
+        self._mode_numbers = {mode: number for number, mode in self._modes.items()}
+        self._start_conditions = {c.name: int(c) for c in module.dispatcher.StartCondition}
 
     # -- refusals -------------------------------------------------------------------
     def hypercall_rejected(self, number: int, event: Any, /) -> None:
@@ -90,7 +112,7 @@ class PartitionServices:
         self.partition.halt("shutdown")
 
     def partition_set_mode(self, mode: int, /) -> int:
-        wanted = _MODES[mode]
+        wanted = self._modes[mode]
         if wanted is Mode.WARM_START and self.partition.mode is Mode.COLD_START:
             return self.invalid_mode  # ARINC 653: a cold start cannot become a warm one
         if wanted is Mode.NORMAL:
@@ -110,8 +132,18 @@ class PartitionServices:
             period = frame
             duration = sum(w.duration_ns for w in self.module.manifest.windows
                            if w.partition == entry.identifier)
-        return self.ok, (period, duration, entry.identifier, _MODE_NUMBERS[self.partition.mode],
-                         _START_CONDITIONS[self.partition.start_condition], 0)
+        return self.ok, (period, duration, entry.identifier,
+                         self._mode_numbers[self.partition.mode],
+                         self._start_conditions[self.partition.start_condition], 0)
+
+    def partition_get_name(self, capacity: int, /) -> tuple[int, bytes | None, int]:
+        """The partition's configured name (XtratuM's partition control table has it; any
+        definition may declare the call): its bytes if they fit, and its length either way,
+        so a guest whose buffer is short learns how much it needs (INVALID_PARAM)."""
+        name = self.partition.name.encode("utf-8")
+        if len(name) > capacity:
+            return self.invalid_param, None, len(name)
+        return self.ok, name, len(name)
 
     def raise_application_error(self, msg: bytes, length: int, /) -> int:
         text = msg.decode("utf-8", "replace")

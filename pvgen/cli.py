@@ -63,7 +63,11 @@ def _cmd_boot(args: argparse.Namespace) -> int:
 
     image = args.image
     if image is None:  # the bundled example, end to end
+        from emulator.arch import require_emulated
+        from pvgen.definition import load
         from pvgen.image.builder import build_image
+
+        require_emulated({abi.arch.name for abi in load(args.definition).abis}, args.definition)
 
         built = build_image(DEFAULT_CONFIG, DEFAULT_IMAGE, args.definition, args.gen)
         _report(built.generated)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 from types import ModuleType
 
 from emulator.errors import EmulatorError
@@ -62,6 +64,21 @@ class Backend:
         return immediate if number is None else number  # type: ignore[return-value]
 
 
+# The architectures the emulator has a back-end for (``backend``).
+EMULATED = ("x86", "arm")
+
+
+def require_emulated(archs: Collection[str], definition: Path) -> None:
+    """Refuse, before anything is built, to boot a definition whose ABIs are all for
+    architectures the emulator cannot run (pvgen.arch knows more: riscv32 has stubs only)."""
+    if not any(arch in EMULATED for arch in archs):
+        raise EmulatorError(
+            f"pvgen: error: {definition}: the definition's hypercall ABIs are for "
+            f"{', '.join(sorted(archs))} only, and the bundled emulator runs "
+            f"{' and '.join(EMULATED)} partitions"
+        )
+
+
 def backend(name: str) -> Backend:
     """The back-end of an architecture, or a clear error when the emulator has none."""
     if name == "x86":
@@ -73,5 +90,6 @@ def backend(name: str) -> Backend:
 
         return ARM
     raise EmulatorError(
-        f"error: the bundled emulator does not run '{name}' partitions (it runs x86 and arm)"
+        f"error: the bundled emulator does not run '{name}' partitions (it runs "
+        f"{' and '.join(EMULATED)})"
     )
