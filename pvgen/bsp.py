@@ -62,6 +62,16 @@ REQUIRED_HYPERCALLS = (
     *(h for h in APEX_HYPERCALLS if h not in ("get_time", "partition_set_mode")),
 )
 
+# ARINC 653's return codes (RETURN_CODE_TYPE, fixed by ARINC) and the status code of the
+# definition each one translates, by name: the APEX layer answers ARINC's numbers whatever
+# the hypervisor numbers its statuses (XtratuM's are negative), and a status that names no
+# ARINC code (ILLEGAL_REQUEST, UNKNOWN_HYPERCALL...) is INVALID_CONFIG.
+ARINC_RETURN_CODES = (
+    ("NO_ERROR", 0, "OK"), ("NO_ACTION", 1, "NO_ACTION"), ("NOT_AVAILABLE", 2, "NOT_AVAILABLE"),
+    ("INVALID_PARAM", 3, "INVALID_PARAM"), ("INVALID_CONFIG", 4, "INVALID_CONFIG"),
+    ("INVALID_MODE", 5, "INVALID_MODE"), ("TIMED_OUT", 6, "TIMED_OUT"),
+)
+
 # Port ids the APEX layer remembers a port's largest message for (APEX_PORT_ID_LIMIT):
 # 0 .. APEX_PORT_IDS - 1. POK numbers the module's ports from 0 in one table
 # (deployment.h), so every port of a module with up to this many ports has room.
@@ -295,11 +305,23 @@ def _shared(
 ) -> list[Artifact]:
     """bsp_templates/shared: the header into ``include``, the C into ``src``."""
     conventions = [_ConventionView(ARCHITECTURES[a].c_predefine, CONVENTIONS[a]) for a in archs]
+    codes = [_ArincCode(arinc, value, status) for arinc, value, status in ARINC_RETURN_CODES]
+    translations = [c for c in codes if iface.status.member(c.status) is not None]
     return [
         _render(iface, name, _place(name, include, src), conventions=conventions,
-                apex_port_ids=APEX_PORT_IDS, apex_name_bytes=_port_name_bytes(iface))
+                apex_port_ids=APEX_PORT_IDS, apex_name_bytes=_port_name_bytes(iface),
+                arinc_return_codes=codes, arinc_translations=translations)
         for name in _templates("shared")
     ]
+
+
+@dataclass(frozen=True)
+class _ArincCode:
+    """One ARINC return code, for the templates: its value and the status it translates."""
+
+    arinc: str
+    value: int
+    status: str
 
 
 def _port_name_bytes(iface: Interface) -> int:

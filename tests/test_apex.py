@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -31,8 +30,8 @@ from tests.test_bsp import MEMORY, build_partition
 
 IFACE = load(DEFINITION)
 ABI_CASES = [pytest.param(abi.name, abi.arch.name, id=abi.name) for abi in IFACE.abis]
-# The status codes by name, as the definition numbers them.
-S = {m.name: m.value for m in IFACE.status.members}
+# A hypervisor profile whose status codes are not ARINC's numbers (XtratuM's: negative).
+XTRATUM = DEFINITION.parent / "examples" / "hypervisors" / "xtratum_x86.def"
 
 # ==========================================================================
 # Compiling the layer
@@ -56,11 +55,10 @@ def _replaced(text: str, old: str, new: str) -> str:
 
 
 @pytest.mark.parametrize(("old", "new", "assertion"), [
-    ("TIMED_OUT       = 6", "TIMED_OUT       = 9", "apex_timed_out"),
     ("NORMAL     = 3", "NORMAL     = 4", "apex_normal"),
     ("DESTINATION = 1", "DESTINATION = 2", "apex_destination"),
     ("u8[nul 32]", "u8[nul 30]", "apex_name_fits"),  # 30 characters and a NUL
-], ids=["status", "mode", "direction", "name"])
+], ids=["mode", "direction", "name"])
 def test_a_definition_off_arinc_does_not_compile(
     tmp_path: Path, old: str, new: str, assertion: str
 ) -> None:
@@ -105,72 +103,77 @@ class Step:
 LIMIT = bsp.APEX_PORT_IDS
 NAME30 = bytes(ord("a") + i % 26 for i in range(30))
 
-# One console line per APEX call of PROGRAM, in its order. Statuses the layer gives
-# itself are ARINC's numbers (NO_ERROR 0 .. TIMED_OUT 6); the replies the definition's.
-STEPS = [
-    Step("CREATE_SAMPLING_PORT rc=0 id=3",
-         ("sampling_create", (b"temperature_in", 16, 1, 40_000_000)), (S["OK"], 3)),
-    Step("READ_SAMPLING_MESSAGE rc=0 length=5 validity=1 msg=21.5C",
-         ("sampling_read", (3, 16)), (S["OK"], b"21.5C", 5, 1)),
-    # The hypervisor writes nothing: LENGTH 0 and INVALID, as the layer initialised them.
-    Step("READ_SAMPLING_MESSAGE rc=1 length=0 validity=0",
-         ("sampling_read", (3, 16)), (S["NO_ACTION"], None, None, None)),
-    Step("READ_SAMPLING_MESSAGE rc=3 (port 7)"),
-    Step("READ_SAMPLING_MESSAGE rc=3 (port beyond the table)"),
-    Step("WRITE_SAMPLING_MESSAGE rc=5",
-         ("sampling_write", (3, b"21.5C", 5)), S["INVALID_MODE"]),
-    Step("WRITE_SAMPLING_MESSAGE rc=4 (17 bytes)"),
-    Step("WRITE_SAMPLING_MESSAGE rc=3 (0 bytes)"),
-    Step("GET_SAMPLING_PORT_ID rc=0 id=3",
-         ("sampling_port_id", (b"temperature_in",)), (S["OK"], 3)),
-    Step("GET_SAMPLING_PORT_STATUS rc=0 refresh=0:02625a00 max=16 direction=1 validity=1",
-         ("sampling_status", (3,)), (S["OK"], (40_000_000, 16, 1, 1, 0))),
-    Step("GET_SAMPLING_PORT_STATUS rc=3 (port 7)"),
-    # A name of MAX_NAME_LENGTH characters, unterminated: exactly those go.
-    Step("CREATE_SAMPLING_PORT rc=4 id=3",
-         ("sampling_create", (NAME30, 8, 0, 1_000_000)), (S["INVALID_CONFIG"], None)),
-    # Created, but with an id the table has no room for: the layer cannot serve it.
-    Step("CREATE_SAMPLING_PORT rc=4 id=3",
-         ("sampling_create", (b"far", 8, 0, 1_000_000)), (S["OK"], LIMIT)),
-    Step("CREATE_SAMPLING_PORT rc=4 (size 0)"),
-    Step("CREATE_SAMPLING_PORT rc=4 (direction 2)"),
-    Step("CREATE_QUEUING_PORT rc=0 id=0",
-         ("queuing_create", (b"reports_in", 32, 4, 1)), (S["OK"], 0)),
-    Step("RECEIVE_QUEUING_MESSAGE rc=0 length=10 msg=report one",
-         ("queuing_receive", (0, 32)), (S["OK"], b"report one", 10)),
-    Step("RECEIVE_QUEUING_MESSAGE rc=2 length=0",
-         ("queuing_receive", (0, 32)), (S["NOT_AVAILABLE"], None, None)),
-    Step("RECEIVE_QUEUING_MESSAGE rc=3 (INFINITE_TIME_VALUE)"),
-    Step("RECEIVE_QUEUING_MESSAGE rc=3 (time-out 1 ms)"),
-    Step("RECEIVE_QUEUING_MESSAGE rc=3 (port 3 is a sampling port)"),
-    Step("SEND_QUEUING_MESSAGE rc=0",
-         ("queuing_send", (0, b"report one", 10)), S["OK"]),
-    Step("SEND_QUEUING_MESSAGE rc=2",
-         ("queuing_send", (0, b"report one", 10)), S["NOT_AVAILABLE"]),
-    Step("SEND_QUEUING_MESSAGE rc=3 (time-out 1 ms)"),
-    Step("SEND_QUEUING_MESSAGE rc=4 (33 bytes)"),
-    Step("GET_QUEUING_PORT_ID rc=0 id=0",
-         ("queuing_port_id", (b"reports_in",)), (S["OK"], 0)),
-    Step("GET_QUEUING_PORT_STATUS rc=0 nb=3 max_nb=4 max=32 direction=1 waiting=0",
-         ("queuing_status", (0,)), (S["OK"], (3, 4, 32, 1, 1, 0, 0))),
-    Step("GET_QUEUING_PORT_STATUS rc=3 (port 3 is a sampling port)"),
-    Step("CREATE_QUEUING_PORT rc=4 (depth 0)"),
-    Step("CREATE_QUEUING_PORT rc=4 (discipline 2)"),
-    Step("GET_PARTITION_STATUS rc=0 period=0:01312d00 duration=0:004c4b40 id=2 lock=0 mode=3 "
-         "start=1 cores=1",
-         ("partition_get_status", ()), (S["OK"], (20_000_000, 5_000_000, 2, 3, 1, 0))),
-    Step("SET_PARTITION_MODE rc=1", ("partition_set_mode", (3,)), S["NO_ACTION"]),
-    Step("SET_PARTITION_MODE rc=3 (mode 4)"),
-    Step("GET_TIME rc=0 time=12:3456789a", ("get_time", ()), (S["OK"], 0x12_3456_789A)),
-    # A status outside ARINC's is INVALID_CONFIG; the time is left as it was.
-    Step("GET_TIME rc=4 time=12:3456789a", ("get_time", ()), (S["ILLEGAL_REQUEST"], None)),
-    Step("RAISE_APPLICATION_ERROR rc=0",
-         ("raise_application_error", (b"sensor lost", 11)), S["OK"]),
-    Step("RAISE_APPLICATION_ERROR rc=0 (no message)",
-         ("raise_application_error", (b"", 0)), S["OK"]),
-    Step("RAISE_APPLICATION_ERROR rc=3 (NUMERIC_ERROR)"),
-    Step("RAISE_APPLICATION_ERROR rc=3 (129 bytes)"),
-]
+
+def steps(S: dict[str, int], outside: str) -> list[Step]:
+    """One console line per APEX call of PROGRAM, in its order, for a definition whose status
+    codes are ``S`` and whose ``outside`` status names no ARINC code. The layer's answers are
+    ARINC's numbers (NO_ERROR 0 .. TIMED_OUT 6) whatever the definition numbers its statuses;
+    the handlers' replies are the definition's."""
+    return [
+        Step("CREATE_SAMPLING_PORT rc=0 id=3",
+             ("sampling_create", (b"temperature_in", 16, 1, 40_000_000)), (S["OK"], 3)),
+        Step("READ_SAMPLING_MESSAGE rc=0 length=5 validity=1 msg=21.5C",
+             ("sampling_read", (3, 16)), (S["OK"], b"21.5C", 5, 1)),
+        # The hypervisor writes nothing: LENGTH 0 and INVALID, as the layer initialised them.
+        Step("READ_SAMPLING_MESSAGE rc=1 length=0 validity=0",
+             ("sampling_read", (3, 16)), (S["NO_ACTION"], None, None, None)),
+        Step("READ_SAMPLING_MESSAGE rc=3 (port 7)"),
+        Step("READ_SAMPLING_MESSAGE rc=3 (port beyond the table)"),
+        Step("WRITE_SAMPLING_MESSAGE rc=5",
+             ("sampling_write", (3, b"21.5C", 5)), S["INVALID_MODE"]),
+        Step("WRITE_SAMPLING_MESSAGE rc=4 (17 bytes)"),
+        Step("WRITE_SAMPLING_MESSAGE rc=3 (0 bytes)"),
+        Step("GET_SAMPLING_PORT_ID rc=0 id=3",
+             ("sampling_port_id", (b"temperature_in",)), (S["OK"], 3)),
+        Step("GET_SAMPLING_PORT_STATUS rc=0 refresh=0:02625a00 max=16 direction=1 validity=1",
+             ("sampling_status", (3,)), (S["OK"], (40_000_000, 16, 1, 1, 0))),
+        Step("GET_SAMPLING_PORT_STATUS rc=3 (port 7)"),
+        # A name of MAX_NAME_LENGTH characters, unterminated: exactly those go.
+        Step("CREATE_SAMPLING_PORT rc=4 id=3",
+             ("sampling_create", (NAME30, 8, 0, 1_000_000)), (S["INVALID_CONFIG"], None)),
+        # Created, but with an id the table has no room for: the layer cannot serve it.
+        Step("CREATE_SAMPLING_PORT rc=4 id=3",
+             ("sampling_create", (b"far", 8, 0, 1_000_000)), (S["OK"], LIMIT)),
+        Step("CREATE_SAMPLING_PORT rc=4 (size 0)"),
+        Step("CREATE_SAMPLING_PORT rc=4 (direction 2)"),
+        Step("CREATE_QUEUING_PORT rc=0 id=0",
+             ("queuing_create", (b"reports_in", 32, 4, 1)), (S["OK"], 0)),
+        Step("RECEIVE_QUEUING_MESSAGE rc=0 length=10 msg=report one",
+             ("queuing_receive", (0, 32)), (S["OK"], b"report one", 10)),
+        Step("RECEIVE_QUEUING_MESSAGE rc=2 length=0",
+             ("queuing_receive", (0, 32)), (S["NOT_AVAILABLE"], None, None)),
+        Step("RECEIVE_QUEUING_MESSAGE rc=3 (INFINITE_TIME_VALUE)"),
+        Step("RECEIVE_QUEUING_MESSAGE rc=3 (time-out 1 ms)"),
+        Step("RECEIVE_QUEUING_MESSAGE rc=3 (port 3 is a sampling port)"),
+        Step("SEND_QUEUING_MESSAGE rc=0",
+             ("queuing_send", (0, b"report one", 10)), S["OK"]),
+        Step("SEND_QUEUING_MESSAGE rc=2",
+             ("queuing_send", (0, b"report one", 10)), S["NOT_AVAILABLE"]),
+        Step("SEND_QUEUING_MESSAGE rc=3 (time-out 1 ms)"),
+        Step("SEND_QUEUING_MESSAGE rc=4 (33 bytes)"),
+        Step("GET_QUEUING_PORT_ID rc=0 id=0",
+             ("queuing_port_id", (b"reports_in",)), (S["OK"], 0)),
+        Step("GET_QUEUING_PORT_STATUS rc=0 nb=3 max_nb=4 max=32 direction=1 waiting=0",
+             ("queuing_status", (0,)), (S["OK"], (3, 4, 32, 1, 1, 0, 0))),
+        Step("GET_QUEUING_PORT_STATUS rc=3 (port 3 is a sampling port)"),
+        Step("CREATE_QUEUING_PORT rc=4 (depth 0)"),
+        Step("CREATE_QUEUING_PORT rc=4 (discipline 2)"),
+        Step("GET_PARTITION_STATUS rc=0 period=0:01312d00 duration=0:004c4b40 id=2 lock=0 mode=3 "
+             "start=1 cores=1",
+             ("partition_get_status", ()), (S["OK"], (20_000_000, 5_000_000, 2, 3, 1, 0))),
+        Step("SET_PARTITION_MODE rc=1", ("partition_set_mode", (3,)), S["NO_ACTION"]),
+        Step("SET_PARTITION_MODE rc=3 (mode 4)"),
+        Step("GET_TIME rc=0 time=12:3456789a", ("get_time", ()), (S["OK"], 0x12_3456_789A)),
+        # A status outside ARINC's is INVALID_CONFIG; the time is left as it was.
+        Step("GET_TIME rc=4 time=12:3456789a", ("get_time", ()), (S[outside], None)),
+        Step("RAISE_APPLICATION_ERROR rc=0",
+             ("raise_application_error", (b"sensor lost", 11)), S["OK"]),
+        Step("RAISE_APPLICATION_ERROR rc=0 (no message)",
+             ("raise_application_error", (b"", 0)), S["OK"]),
+        Step("RAISE_APPLICATION_ERROR rc=3 (NUMERIC_ERROR)"),
+        Step("RAISE_APPLICATION_ERROR rc=3 (129 bytes)"),
+    ]
+
 
 PROGRAM = r"""
 #include "partition.h"
@@ -388,26 +391,33 @@ class ApexRun(PartitionRun):
         return result
 
 
-@pytest.fixture(scope="module")
-def dispatch(interface: Interface, tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
-    return load_dispatcher(interface, tmp_path_factory.mktemp("dispatch"))
+# (definition, architecture, its status outside ARINC's): the repository's on both
+# architectures, and the XtratuM profile, whose status codes are negative.
+APEX_CASES = [
+    pytest.param(DEFINITION, "x86", "ILLEGAL_REQUEST", id="x86"),
+    pytest.param(DEFINITION, "arm", "ILLEGAL_REQUEST", id="arm"),
+    pytest.param(XTRATUM, "x86", "UNKNOWN_HYPERCALL", id="xtratum-x86"),
+]
 
 
-@pytest.mark.parametrize("arch", ["x86", "arm"])
+@pytest.mark.parametrize(("definition", "arch", "outside"), APEX_CASES)
 def test_each_apex_call_makes_its_hypercall(
-    interface: Interface, dispatch: ModuleType, tmp_path: Path, arch: str
+    tmp_path: Path, definition: Path, arch: str, outside: str
 ) -> None:
+    interface = load(definition)
+    dispatch = load_dispatcher(interface, tmp_path)
     architecture = interface.architecture(arch)
     assert architecture is not None
     abi = interface.default_abi(architecture)
     runtime = render_baremetal(interface, arch, tmp_path / "runtime", abi=abi.name)
     elf = build_partition(runtime, PROGRAM, tmp_path)
-    run = ApexRun(abi, dispatch, elf, MEMORY, script=STEPS)
+    script = steps({m.name: m.value for m in interface.status.members}, outside)
+    run = ApexRun(abi, dispatch, elf, MEMORY, script=script)
     run.run()
 
-    assert run.console.decode().splitlines() == [s.line for s in STEPS]
+    assert run.console.decode().splitlines() == [s.line for s in script]
     made = [[(name, args) for step, name, args in run.apex_calls if step == i]
-            for i in range(len(STEPS))]
-    assert made == [[s.call] if s.call is not None else [] for s in STEPS]
+            for i in range(len(script))]
+    assert made == [[s.call] if s.call is not None else [] for s in script]
     assert all(not replies for replies in run.replies.values())  # every answer was asked for
     assert run.ended == ("partition_set_mode", 0)  # main returned: mode IDLE
