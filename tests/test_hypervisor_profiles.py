@@ -1,0 +1,220 @@
+"""Hypervisor profiles (issue 7): the same system over another hypervisor's ABI, by definition.
+
+``examples/hypervisors/xtratum_x86.def`` is hypercalls.def over an XtratuM-style ABI
+(arguments in registers, ``int $0x82``, XtratuM's numbers and negative status codes,
+one more hypercall). With only ``--def`` changed, ``pvgen image`` and the emulator must
+run the examples to the same console output as the default definition does; the
+generated header must differ only where the ABI does; the guests must really trap with
+the profile's vector; the extra hypercall must answer a guest; and a definition the
+emulator cannot run must be refused with one clear line, not a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from emulator.errors import EmulatorError
+from emulator.services import REQUIRED_STATUS, check_definition
+from pvgen.definition import load
+from pvgen.generate import render_all
+from pvgen.model import Interface
+from tests.conftest import DEFINITION, ROOT
+
+XTRATUM = ROOT / "examples" / "hypervisors" / "xtratum_x86.def"
+PROFILES = {"default": DEFINITION, "xtratum": XTRATUM}
+EXAMPLES = ("hello", "ports", "multi", "ticker")
+WHOAMI = ROOT / "tests" / "profiles" / "module.xml"
+HEADER = "guest/pv_hypercalls.h"
+
+
+def pvgen(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pvgen.cli", *map(str, args)],
+                          capture_output=True, text=True, check=False, cwd=ROOT)
+
+
+def build(config: Path, definition: Path, out: Path) -> Path:
+    """``pvgen image`` of a configuration with a definition, its interface generated in
+    ``out/gen``; the image's path."""
+    image = out / f"{config.parent.name}.img"
+    result = pvgen("image", "--config", config, "--out", image, "--def", definition,
+                   "--gen", out / "gen")
+    assert result.returncode == 0, result.stderr
+    return image
+
+
+def boot(image: Path) -> subprocess.CompletedProcess[str]:
+    return pvgen("boot", image, "--gen", image.parent / "gen")
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Path]:
+    """Every example built with every profile, each profile in its own directory."""
+    root = tmp_path_factory.mktemp("profiles")
+    return {
+        (profile, example): build(ROOT / "examples" / example / "module.xml", definition,
+                                  root / profile)
+        for profile, definition in PROFILES.items() for example in EXAMPLES
+    }
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_an_example_prints_the_same_under_the_xtratum_profile(
+    images: dict[tuple[str, str], Path], example: str
+) -> None:
+    default, xtratum = (boot(images[profile, example]) for profile in PROFILES)
+    assert default.returncode == 0, default.stderr
+    assert xtratum.returncode == 0, xtratum.stderr
+    assert xtratum.stdout == default.stdout
+
+
+def test_the_image_records_the_profiles_abi(images: dict[tuple[str, str], Path]) -> None:
+    result = pvgen("inspect", images["xtratum", "hello"])
+    assert result.returncode == 0, result.stderr
+    assert "ABI xm_x86" in result.stdout
+
+
+def test_the_guests_trap_with_the_profiles_vector(images: dict[tuple[str, str], Path]) -> None:
+    """The partition's own code (disassembled) traps with int $0x82 and never POK's int $45,
+    the number in eax being the profile's (console_write is 1, not 10)."""
+    elf = images["xtratum", "hello"].parent / "hello.build" / "hello.elf"
+    text = subprocess.run(["objdump", "-d", str(elf)], capture_output=True, text=True,
+                          check=True).stdout
+    traps = re.findall(r"\bint\s+\$(0x[0-9a-f]+)", text)
+    assert traps and set(traps) == {"0x82"}
+    assert re.search(r"\bcd 82\b", text)
+    assert re.search(r"mov\s+\$0x1,%eax(?:.*\n){1,12}.*int\s+\$0x82", text), \
+        "console_write (1) is not made"
+
+
+def _sections(header: str) -> dict[str, str]:
+    """The header's sections by their banner's title (``/* ---- ... * Title``)."""
+    parts = re.split(r"/\* -{20,}\n \* (.+)\n(?: \*.*\n)*? \* -{20,} \*/\n", header)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def _header(iface: Interface) -> str:
+    return next(a.content for a in render_all(iface) if str(a.path) == HEADER)
+
+
+def test_the_guest_header_differs_only_where_the_abi_does() -> None:
+    default_iface, xtratum_iface = load(DEFINITION), load(XTRATUM)
+    default, xtratum = _sections(_header(default_iface)), _sections(_header(xtratum_iface))
+    assert default.keys() == xtratum.keys()
+    # the types and the fast path are the interface's, not the ABI's: identical
+    for same in ("Types", "The trap-free fast path"):
+        assert xtratum[same] == default[same], same
+    # the numbers and statuses are the profile's, every one
+    numbers = dict(re.findall(r"PV_HC_(\w+) = (\d+)", xtratum["Hypercall numbers"]))
+    assert {n.lower(): int(v) for n, v in numbers.items()} == {
+        h.name: h.number for h in xtratum_iface.hypercalls}
+    statuses = dict(re.findall(r"PV_(\w+) = (-?\d+)", xtratum["Status codes"]))
+    assert {n: int(v) for n, v in statuses.items()} == {
+        m.name: m.value for m in xtratum_iface.status.members}
+    assert statuses["NO_ACTION"] == "-1"
+    # the stubs are the default definition's register ABI with the profile's name and vector
+    stubs = re.search(r"#if defined\(PV_ABI_REGS_X86\)\n#if !.*?#endif /\* PV_ABI_REGS_X86 \*/",
+                      default["Trap stubs, one set per ABI"], re.DOTALL)
+    assert stubs is not None
+    expected = (stubs.group(0).replace("REGS_X86", "XM_X86").replace("regs_x86", "xm_x86")
+                .replace("int $46", "int $130"))
+    assert expected in xtratum["Trap stubs, one set per ABI"]
+    # each call's doc and inline function is the default's but for its number; one more call
+    calls = _calls(xtratum["Hypercalls"])
+    assert calls.keys() - {"partition_get_name"} == _calls(default["Hypercalls"]).keys()
+    assert {n: c for n, c in calls.items() if n != "partition_get_name"} == \
+        _calls(default["Hypercalls"])
+
+
+def _calls(section: str) -> dict[str, str]:
+    """The Hypercalls section's blocks (doc comment and inline function) by call name, with
+    the call's number left out: the blocks are in number order, which a profile changes."""
+    section = section.removesuffix("#endif /* PV_HYPERCALLS_H */\n")  # the header's end
+    blocks = re.split(r"(?m)^/\*\*\n \* (\w+) \(hypercall \d+\)", section)
+    return dict(zip(blocks[1::2], blocks[2::2], strict=True))
+
+
+def test_the_extra_hypercall_answers_a_guest(tmp_path: Path) -> None:
+    """tests/profiles/whoami.c asks its name with partition_get_name and checks the answer,
+    a short buffer's INVALID_PARAM (negative: -3) and needed length included."""
+    result = boot(build(WHOAMI, XTRATUM, tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[:4] == [
+        "[whoami] *** BEGIN OF TEST whoami ***",
+        '[whoami] partition_get_name: status 0, length 6, name "whoami"',
+        "[whoami] with room for 3: status -3, length 6",
+        "[whoami] *** END OF TEST whoami ***",
+    ]
+
+
+def test_the_default_definition_lacks_the_extra_hypercall() -> None:
+    assert load(DEFINITION).hypercall("partition_get_name") is None
+    assert load(XTRATUM).hypercall("partition_get_name") is not None
+
+
+def _riscv_profile(tmp_path: Path) -> Path:
+    """The XtratuM profile with its one ABI for riscv32, which pvgen generates stubs for
+    and the emulator does not run."""
+    text, count = re.subn(r"abi xm_x86 for x86 .*?\n}\n", (
+        'abi sbi_rv32 for riscv32 "ecall, the number in a7." {\n    trap ecall;\n'
+        "    number a7;\n    arguments registers a0 a1 a2 a3 a4;\n    return a0;\n"
+        "    word 32;\n    split64 low_first;\n    default;\n}\n"), XTRATUM.read_text(),
+        flags=re.DOTALL)
+    assert count == 1
+    definition = tmp_path / "riscv.def"
+    definition.write_text(text)
+    return definition
+
+
+def _one_clear_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_a_definition_the_emulator_cannot_run_fails_at_boot(tmp_path: Path) -> None:
+    definition = _riscv_profile(tmp_path)
+    assert pvgen("gen", "--def", definition, "--out", tmp_path / "gen").returncode == 0
+    line = _one_clear_line(pvgen("boot", "--def", definition, "--gen", tmp_path / "boot"))
+    assert line == (f"pvgen: error: {definition}: the definition's hypercall ABIs are for "
+                    "riscv32 only, and the bundled emulator runs x86 and arm partitions")
+    assert not (tmp_path / "boot").exists()  # refused before anything was built
+
+
+def test_an_image_for_it_is_refused_with_one_line(tmp_path: Path) -> None:
+    definition = _riscv_profile(tmp_path)
+    config = tmp_path / "module.xml"
+    config.write_text(re.sub(r"(\n\s*<Partition )", r'\n  <Toolchain Arch="riscv32"/>\1',
+                             (ROOT / "examples/hello/module.xml").read_text(), count=1)
+                      .replace('Sources="hello.c"', f'Sources="{ROOT}/examples/hello/hello.c"')
+                      .replace("../../pvgen", f"{ROOT}/pvgen"))
+    line = _one_clear_line(pvgen("image", "--config", config, "--out", tmp_path / "x.img",
+                                 "--def", definition, "--gen", tmp_path / "gen"))
+    assert "riscv32" in line
+
+
+def _dispatcher(status: dict[str, int], numbers: dict[str, int]) -> ModuleType:
+    module = ModuleType("profile_dispatch")
+    module.STATUS = status  # type: ignore[attr-defined]
+    module.NUMBERS = numbers  # type: ignore[attr-defined]
+    return module
+
+
+def test_the_services_refuse_a_definition_they_cannot_serve() -> None:
+    """Before anything runs: a status code the services answer that the definition lacks,
+    or a hypercall no service handles, is named; any numbering of either is fine."""
+    status = {name: -i for i, name in enumerate(REQUIRED_STATUS)}
+    check_definition(_dispatcher(status, {"console_write": 1, "partition_get_name": 38}))
+    lacking = {k: v for k, v in status.items() if k != "NOT_AVAILABLE"}
+    with pytest.raises(EmulatorError, match="status codes the definition lacks: NOT_AVAILABLE"):
+        check_definition(_dispatcher(lacking, {"console_write": 1}))
+    with pytest.raises(EmulatorError, match=r"no service for the definition's hypercall\(s\) "
+                       "teleport"):
+        check_definition(_dispatcher(status, {"console_write": 1, "teleport": 2}))
