@@ -15,22 +15,27 @@ Figures of issue 4, each printed with its ratio and its target:
 (d) the peak RSS of ``pvgen boot`` with 16 partitions of 1 MiB, run a few frames;
 (e) ``pvgen boot`` of the hello example, the whole process.
 
-The partitions are real: small C programs built by ``pvgen image`` into a
-temporary directory at the start. The bare baselines load the very same
-partition ELF from the image (its PT_LOAD segments into one Unicorn mapping of
-the partition's size) and run its ``main`` from a return address at the top of
-the stack until it returns, after setting the loop's bound in memory. Guest
-instructions are counted exactly once, with a code hook on short runs (the
-loop's cost per round and its fixed cost); the measured runs have no hooks but
-the one under test, and the emulator's work is read back from the counter the
-loop stores. Emulator runs are driven in process (``emulator.loader.load``,
-``Module``, ``RunOptions``) and timed around ``Module.run``; every figure is
-the best of a few runs, bare and emulated alike, the runs compared in a ratio
-taking turns.
+Figures (a) and (b) are measured for x86 and ARM guests in the same run (issue 7): each row
+for x86, then for ARM, then the ARM / x86 ratios. ARM guests are built with zig's clang (the
+arm extra); without it their rows say "skipped: needs the arm extra".
+
+The partitions are real: small C programs built by ``pvgen image`` into a temporary
+directory at the start. The bare baselines load the very same partition ELF from the
+image (its PT_LOAD segments into one Unicorn mapping of the partition's size, on the
+emulator's CPU for its architecture) and run its ``main`` with a return address at the
+top of the stack (x86) or in ``lr`` (ARM, whose ``svc 0`` reaches the empty hook as
+interrupt 2) until it returns, after setting the loop's bound in memory. Guest
+instructions are counted exactly once, with a code hook on short runs (the loop's cost
+per round and its fixed cost); the measured runs have no hooks but the one under test,
+and the emulator's work is read back from the counter the loop stores. Emulator runs are
+driven in process (``emulator.loader.load``, ``Module``, ``RunOptions``) and timed
+around ``Module.run``; every figure is the best of a few runs, bare and emulated alike,
+the runs compared in a ratio taking turns.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import statistics
 import struct
@@ -39,13 +44,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from unicorn import UC_ARCH_X86, UC_HOOK_CODE, UC_HOOK_INTR, UC_MODE_32, Uc
-from unicorn.x86_const import UC_X86_REG_ESP
+from unicorn import UC_HOOK_CODE, UC_HOOK_INTR, Uc
 
+from emulator.arch import backend
 from emulator.loader import load
 from emulator.module import Module, RunOptions, RunResult
 from pvgen.image.builder import build_image
@@ -141,10 +146,10 @@ class Links:
 
 def module_xml(name: str, partitions: list[tuple[str, str, int]], window_ns: int,
                windows: list[tuple[int, int]] | None = None, frame_ns: int | None = None,
-               ports: Links | None = None) -> str:
+               ports: Links | None = None, arch: str = "x86") -> str:
     """A module whose partitions (name, Guest attributes, memory) share a frame in equal windows,
     or each in its own window (start, duration) of `frame_ns`; `ports`, when given, adds each
-    partition's port elements and the module's channels."""
+    partition's port elements and the module's channels. Its guests are built for `arch`."""
     if windows is None:
         windows = [(n * window_ns, window_ns) for n in range(len(partitions))]
         frame_ns = window_ns * len(partitions)
@@ -164,7 +169,8 @@ def module_xml(name: str, partitions: list[tuple[str, str, int]], window_ns: int
             f'WindowDurationSeconds="{_seconds(duration)}"/></Partition_Schedule>'
         )
     return (
-        f'<ARINC_653_Module ModuleName="{name}">' + "".join(parts) + "".join(memory)
+        f'<ARINC_653_Module ModuleName="{name}"><Toolchain Arch="{arch}"/>'
+        + "".join(parts) + "".join(memory)
         + f'<Module_Schedule MajorFrameSeconds="{_seconds(frame_ns)}">' + "".join(schedule)
         + "</Module_Schedule>"
         + ("" if ports is None else f"<Connection_Table>{ports.channels}</Connection_Table>")
@@ -173,52 +179,83 @@ def module_xml(name: str, partitions: list[tuple[str, str, int]], window_ns: int
 
 
 @dataclass(frozen=True)
-class Images:
-    gen: Path
+class Guests:
+    """The modules of figures (a) and (b), built for one architecture."""
+
     compute: Path
     calls: Path
+
+
+@dataclass(frozen=True)
+class Images:
+    gen: Path
+    guests: dict[str, Guests | None]  # by architecture (ARCHS); None: its compiler is missing
     sixteen: Path
     hello: Path
 
 
-def build_programs(work: Path, programs: dict[str, tuple[str, int]]) -> Path:
-    """Compile programs (name: C source, partition size) once, as the partitions of one
-    image (its generated sides in ``work/gen``); the directory of their ELFs."""
+def build_programs(work: Path, programs: dict[str, tuple[str, int]], arch: str = "x86") -> Path:
+    """Compile programs (name: C source, partition size) once for `arch`, as the partitions of
+    one image (its generated sides in ``work/gen``); the directory of their ELFs."""
     for name, (source, _size) in programs.items():
         (work / f"{name}.c").write_text(source, encoding="utf-8")
-    config = work / "programs.xml"
+    stem = "programs" if arch == "x86" else f"programs_{arch}"
+    config = work / f"{stem}.xml"
     config.write_text(module_xml("programs", [
         (name, f'Sources="{name}.c"', size) for name, (_src, size) in programs.items()
-    ], 1_000_000))
-    build_image(config, work / "programs.img", DEFINITION, work / "gen")
-    return work / "programs.build"
+    ], 1_000_000, arch=arch))
+    build_image(config, work / f"{stem}.img", DEFINITION, work / "gen")
+    return work / f"{stem}.build"
 
 
 def build_module(work: Path, name: str, partitions: list[tuple[str, str, int]], window_ns: int,
                  windows: list[tuple[int, int]] | None = None,
-                 frame_ns: int | None = None, ports: Links | None = None) -> Path:
+                 frame_ns: int | None = None, ports: Links | None = None,
+                 arch: str = "x86") -> Path:
     """An image of the partitions (``module_xml``'s arguments), built into `work`."""
     config = work / f"{name}.xml"
-    config.write_text(module_xml(name, partitions, window_ns, windows, frame_ns, ports))
+    config.write_text(module_xml(name, partitions, window_ns, windows, frame_ns, ports, arch))
     out = work / f"{name}.img"
     build_image(config, out, DEFINITION, work / "gen")
     return out
 
 
+# The architectures of figures (a) and (b), by their label in the table. ARM guests are
+# built with zig's clang, from the arm extra; without it their rows say so.
+ARCHS = {"x86": "x86", "arm": "ARM"}
+SKIPPED = "skipped: needs the arm extra"
+# Where a call leaves its return address: a register, or None for the stack.
+LINK_REGISTER: dict[str, str | None] = {"x86": None, "arm": "lr"}
+
+
+def can_build(arch: str) -> bool:
+    return arch == "x86" or importlib.util.find_spec("ziglang") is not None
+
+
 def build_images(work: Path) -> Images:
-    """The programs once from source, then each benchmark's module from their ELFs."""
+    """The programs once from source per architecture, then each benchmark's module from
+    their ELFs."""
     gen = work / "gen"
-    elves = build_programs(work, PROGRAMS)
-
-    def elf(program: str) -> str:
-        return f'Elf="{elves / (program + ".elf")}"'
-
+    guests: dict[str, Guests | None] = {}
+    x86_elves = work / "programs.build"
+    for arch in ARCHS:
+        if not can_build(arch):
+            guests[arch] = None
+            continue
+        programs = PROGRAMS if arch == "x86" else {
+            name: PROGRAMS[name] for name in ("compute", "calls")}
+        elves = build_programs(work, programs, arch)
+        guests[arch] = Guests(*(
+            build_module(work, f"{program}_{arch}", [
+                (program, f'Elf="{elves / (program + ".elf")}"', PROGRAMS[program][1])],
+                20_000_000, arch=arch)
+            for program in ("compute", "calls")))
     return Images(
         gen=gen,
-        compute=build_module(work, "compute", [("compute", elf("compute"), 131072)], 20_000_000),
-        calls=build_module(work, "calls", [("calls", elf("calls"), 131072)], 20_000_000),
-        sixteen=build_module(work, "sixteen", [(f"p{n}", elf("idler"), 1048576)
-                                               for n in range(1, SIXTEEN + 1)], SIXTEEN_WINDOW_NS),
+        guests=guests,
+        sixteen=build_module(work, "sixteen", [
+            (f"p{n}", f'Elf="{x86_elves / "idler.elf"}"', PROGRAMS["idler"][1])
+            for n in range(1, SIXTEEN + 1)], SIXTEEN_WINDOW_NS),
         hello=build_image(ROOT / "examples/hello/module.xml", work / "hello.img", DEFINITION,
                           gen).image,
     )
@@ -226,37 +263,55 @@ def build_images(work: Path) -> Images:
 
 # -- bare Unicorn -------------------------------------------------------------------------------
 class BareProgram:
-    """A partition's ELF on a plain Unicorn: its main run to its return, nothing else."""
+    """A partition's ELF on a plain Unicorn: its main run to its return, nothing else.
+
+    The CPU is the emulator's back-end for the image's architecture (``emulator.arch``); main
+    is called as that architecture's ABI calls a function, with its return address on the
+    stack (x86) or in ``lr`` (ARM), so that it returns to where ``emu_start`` stops.
+    """
 
     def __init__(self, image_path: Path, prefix: str) -> None:
         image = read_image(image_path)
         self.entry = image.manifest.partitions[0]
         self.elf = image.partition_elf(0)
         view = read_view(self.entry.name, self.elf)
+        self.backend = backend(image.manifest.arch)
         symbols = symbol_table(self.entry.name, self.elf)
+        # An odd address on ARM is Thumb code: Unicorn starts there in Thumb state.
+        thumb = 1 if self.backend.thumb_bit is not None else 0
+        self.prefix = prefix
         self.main = symbols["main"]
         self.limit = symbols[f"{prefix}_limit"]
         self.count = symbols[f"{prefix}_count"]
         # main returns to another function's first byte, where emu_start's `until` stops it.
-        self.ret = symbols["partition_start"]
+        self.ret = symbols["partition_start"] & ~thumb
+        self.link = symbols["partition_start"]  # with its Thumb bit, as a call would write it
         self.segments = [(s.vaddr, self.elf[s.offset : s.offset + s.filesz])
                          for s in view.segments if s.type == "PT_LOAD"]
 
     def cpu(self, limit: int) -> Uc:
-        uc = Uc(UC_ARCH_X86, UC_MODE_32)
+        uc = Uc(self.backend.uc_arch, self.backend.uc_mode)
         size = self.entry.memory_size
         uc.mem_map(0, size)
         for address, data in self.segments:
             uc.mem_write(address, data)
-        uc.mem_write(size - 4, struct.pack("<I", self.ret))
-        uc.reg_write(UC_X86_REG_ESP, size - 4)
+        sp = size
+        if LINK_REGISTER.get(self.backend.name) is None:  # pushed by the call
+            sp -= 4
+            uc.mem_write(sp, struct.pack("<I", self.link))
+        else:
+            uc.reg_write(self.backend.register(LINK_REGISTER[self.backend.name]), self.link)
+        uc.reg_write(self.backend.register(self.backend.sp), sp)
         uc.mem_write(self.limit, struct.pack("<I", limit))
         return uc
+
+    def start(self, uc: Uc, count: int = 0) -> None:
+        uc.emu_start(self.main, self.ret, count=count)
 
     def run(self, uc: Uc) -> float:
         """Run main to its return; the host seconds it took."""
         start = time.perf_counter()
-        uc.emu_start(self.main, self.ret)
+        self.start(uc)
         elapsed = time.perf_counter() - start
         done = read_u32(uc, self.count)
         assert done == read_u32(uc, self.limit), (done, read_u32(uc, self.limit))
@@ -340,7 +395,7 @@ def bare_counted(program: BareProgram, instructions: int) -> tuple[int, float]:
     """(instructions, seconds): the compute loop on bare Unicorn stopped by its own count=."""
     uc = program.cpu(0xFFFFFFFF)
     start = time.perf_counter()
-    uc.emu_start(program.main, program.ret, count=instructions)
+    program.start(uc, count=instructions)
     return instructions, time.perf_counter() - start
 
 
@@ -380,6 +435,7 @@ class Row:
     ratio: str
     target: str
     met: bool | None  # None: a reference figure, not a target
+    rates: tuple[float, float] | None = None  # (the figure's rate, its baseline's), if a ratio
 
 
 @dataclass(frozen=True)
@@ -398,62 +454,127 @@ def ratio_row(figure: str, rate: float, baseline: float, unit: RateUnit,
     return Row(figure, f"{rate / unit.scale:.{digits}f} {unit.value}",
                f"{baseline / unit.scale:.{digits}f} {unit.baseline}", f"{ratio:.3f}",
                "(reference)" if target is None else f">= {target}",
-               None if target is None else ratio >= target)
+               None if target is None else ratio >= target, (rate, baseline))
 
 
 def verdict(met: bool | None) -> str:
     return "" if met is None else "met" if met else "MISSED"
 
 
-def compute_rows(images: Images) -> list[Row]:
-    program = BareProgram(images.compute, "compute")
+@dataclass(frozen=True)
+class Plan:
+    """One architecture's measured runs of a figure, and how their results become its rows
+    (figure names without the architecture)."""
+
+    runs: list[Run]
+    rows: Callable[[list[tuple[int, float]]], list[Row]]
+
+
+def by_arch(images: Images, plan: Callable[[str, Guests], Plan]) -> list[Row]:
+    """A figure for every architecture, its runs taking turns across the architectures too,
+    each row followed by the same row for the others and then, under a figure with a target,
+    the ARM / x86 ratios of the two rates, of their baselines and of their ratios."""
+    plans = {arch: plan(arch, guests) for arch, guests in images.guests.items()
+             if guests is not None}
+    results = interleaved(*(run for p in plans.values() for run in p.runs))
+    rows: dict[str, list[Row]] = {}
+    for arch, p in plans.items():
+        rows[arch], results = p.rows(results[:len(p.runs)]), results[len(p.runs):]
+    shape = rows["x86"]
+    out = []
+    for i, x86 in enumerate(shape):
+        out.append(replace(x86, figure=f"{x86.figure}, {ARCHS['x86']}"))
+        for arch, label in ARCHS.items():
+            if arch == "x86":
+                continue
+            if arch not in rows:
+                out.append(Row(f"{x86.figure}, {label}", SKIPPED, "", "", "", None))
+                continue
+            other = replace(rows[arch][i], figure=f"{x86.figure}, {label}")
+            out.append(other)
+            if x86.met is not None and other.rates is not None and x86.rates is not None:
+                (rate, base), (x_rate, x_base) = other.rates, x86.rates
+                out.append(Row(f"    {label} / x86", f"{rate / x_rate:.2f} x",
+                               f"{base / x_base:.2f} x bare",
+                               f"{(rate / base) / (x_rate / x_base):.3f}", "(reference)", None))
+    return out
+
+
+def mode_rows(figure: str, rates: tuple[float, float], bare: float, unit: RateUnit,
+              targets: tuple[float, float], free: str = "free",
+              between: Row | None = None) -> list[Row]:
+    """A figure's deterministic and free rates (`rates`) against the bare one, with their
+    targets; `between`, a reference row, goes between them."""
+    return [ratio_row(f"{figure}, deterministic", rates[0], bare, unit, targets[0]),
+            *([] if between is None else [between]),
+            ratio_row(f"{figure}, {free}", rates[1], bare, unit, targets[1])]
+
+
+def three_runs(program: BareProgram, image: Path, gen: Path, det_virtual_ns: int,
+               hook: bool) -> list[Run]:
+    """The loop on bare Unicorn (with an empty interrupt hook, or none) for about 0.7 s, and
+    in the emulator for `det_virtual_ns` of virtual time (deterministic) and 0.7 s (free)."""
+    counter = f"{program.prefix}_count"
+    return [
+        bare_runner(program, 0.7, hook=hook),
+        emulator_runner(image, gen, counter, time_ns=det_virtual_ns),
+        emulator_runner(image, gen, counter, time_ns=700_000_000, wall_clock=True),
+    ]
+
+
+def compute_plan(arch: str, guests: Guests, gen: Path) -> Plan:
+    program = BareProgram(guests.compute, "compute")
     per_round, fixed = program.cost()
     det_virtual_ns = 3_000_000_000
     budget = det_virtual_ns * RunOptions().mips // 1000  # what the windows allow
-    (rounds, seconds), (det_rounds, det_s), (free_rounds, free_s), (counted, counted_s) = (
-        interleaved(
-            bare_runner(program, 0.7, hook=False),
-            emulator_runner(images.compute, images.gen, "compute_count", time_ns=det_virtual_ns),
-            emulator_runner(images.compute, images.gen, "compute_count", time_ns=700_000_000,
-                            wall_clock=True),
-            lambda: bare_counted(program, budget // 4),
-        )
-    )
-    bare = (fixed + per_round * rounds) / seconds
-    assert abs(per_round * det_rounds - budget) < budget * 0.01, (per_round * det_rounds, budget)
-    det = per_round * det_rounds / det_s
-    free = per_round * free_rounds / free_s
-    ceiling = counted / counted_s
-    print(f"(a) compute loop: {per_round} instructions per round of {INNER} steps "
-          f"(main: {fixed} more); bare {rounds} rounds in {seconds:.2f} s, deterministic "
-          f"{det_rounds} in {det_s:.2f} s ({det_virtual_ns / 1e9:g} s virtual at "
-          f"{RunOptions().mips} MIPS), free {free_rounds} in {free_s:.2f} s")
-    instructions = RateUnit(1e6, 1, "M instr/s", "M bare")
-    return [
-        ratio_row("(a) compute, deterministic", det, bare, instructions, TARGET_DETERMINISTIC),
-        ratio_row("    bare Unicorn's own count=", ceiling, bare, instructions, None),
-        ratio_row("(a) compute, free (--wall-clock)", free, bare, instructions, TARGET_FREE),
-    ]
+
+    def rows(results: list[tuple[int, float]]) -> list[Row]:
+        (rounds, seconds), (det_rounds, det_s), (free_rounds, free_s), (counted, counted_s) = (
+            results)
+        bare = (fixed + per_round * rounds) / seconds
+        assert abs(per_round * det_rounds - budget) < budget * 0.01, (per_round * det_rounds,
+                                                                      budget)
+        det = per_round * det_rounds / det_s
+        free = per_round * free_rounds / free_s
+        ceiling = counted / counted_s
+        print(f"(a) {ARCHS[arch]} compute loop: {per_round} instructions per round of {INNER} "
+              f"steps (main: {fixed} more); bare {rounds} rounds in {seconds:.2f} s, "
+              f"deterministic {det_rounds} in {det_s:.2f} s ({det_virtual_ns / 1e9:g} s virtual "
+              f"at {RunOptions().mips} MIPS), free {free_rounds} in {free_s:.2f} s")
+        instructions = RateUnit(1e6, 1, "M instr/s", "M bare")
+        return mode_rows("(a) compute", (det, free), bare, instructions,
+                         (TARGET_DETERMINISTIC, TARGET_FREE), "free (--wall-clock)",
+                         ratio_row("    bare Unicorn's own count=", ceiling, bare, instructions,
+                                   None))
+
+    return Plan([*three_runs(program, guests.compute, gen, det_virtual_ns, hook=False),
+                 lambda: bare_counted(program, budget // 4)], rows)
+
+
+def hypercall_plan(arch: str, guests: Guests, gen: Path) -> Plan:
+    program = BareProgram(guests.calls, "calls")
+    per_call, fixed = program.cost()
+
+    def rows(results: list[tuple[int, float]]) -> list[Row]:
+        (calls, seconds), (det_calls, det_s), (free_calls, free_s) = results
+        bare, det, free = calls / seconds, det_calls / det_s, free_calls / free_s
+        print(f"(b) {ARCHS[arch]} get_time loop: {per_call} instructions per call (main: "
+              f"{fixed} more); bare {calls} calls in {seconds:.2f} s with an empty "
+              f"UC_HOOK_INTR, deterministic {det_calls} in {det_s:.2f} s, free {free_calls} "
+              f"in {free_s:.2f} s")
+        return mode_rows("(b) null hypercall", (det, free), bare,
+                         RateUnit(1e3, 0, "k calls/s", "k empty hook"),
+                         (TARGET_HYPERCALL, TARGET_HYPERCALL))
+
+    return Plan(three_runs(program, guests.calls, gen, 240_000_000, hook=True), rows)
+
+
+def compute_rows(images: Images) -> list[Row]:
+    return by_arch(images, lambda arch, guests: compute_plan(arch, guests, images.gen))
 
 
 def hypercall_rows(images: Images) -> list[Row]:
-    program = BareProgram(images.calls, "calls")
-    per_call, fixed = program.cost()
-    (calls, seconds), (det_calls, det_s), (free_calls, free_s) = interleaved(
-        bare_runner(program, 0.7, hook=True),
-        emulator_runner(images.calls, images.gen, "calls_count", time_ns=240_000_000),
-        emulator_runner(images.calls, images.gen, "calls_count", time_ns=700_000_000,
-                        wall_clock=True),
-    )
-    bare, det, free = calls / seconds, det_calls / det_s, free_calls / free_s
-    print(f"(b) get_time loop: {per_call} instructions per call (main: {fixed} more); bare "
-          f"{calls} calls in {seconds:.2f} s with an empty UC_HOOK_INTR, deterministic "
-          f"{det_calls} in {det_s:.2f} s, free {free_calls} in {free_s:.2f} s")
-    calls_unit = RateUnit(1e3, 0, "k calls/s", "k empty hook")
-    return [
-        ratio_row("(b) null hypercall, deterministic", det, bare, calls_unit, TARGET_HYPERCALL),
-        ratio_row("(b) null hypercall, free", free, bare, calls_unit, TARGET_HYPERCALL),
-    ]
+    return by_arch(images, lambda arch, guests: hypercall_plan(arch, guests, images.gen))
 
 
 def switch_rows(images: Images) -> list[Row]:
