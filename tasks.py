@@ -15,11 +15,12 @@ def gen(c: Context, definition: str = "hypercalls.def", out: str = "build/gen",
 
 
 @task(help={"config": "module configuration (default: the bundled hello example)",
-            "out": "image file", "kernel": "a linked pok.elf to put the partitions into"})
+            "out": "image file", "kernel": "a linked pok.elf to put the partitions into",
+            "arch": "build the guests for this architecture (default: the configuration's)"})
 def image(c: Context, config: str = "examples/hello/module.xml", out: str = "build/hello.img",
-          kernel: str = "") -> None:
+          kernel: str = "", arch: str = "") -> None:
     """Build the guests of a module configuration and pack the image (pvgen image)."""
-    flags = f" --kernel {kernel}" if kernel else ""
+    flags = (f" --kernel {kernel}" if kernel else "") + (f" --arch {arch}" if arch else "")
     c.run(f"pvgen image --config {config} --out {out}{flags}", pty=False)
 
 

@@ -47,7 +47,8 @@ def _cmd_image(args: argparse.Namespace) -> int:
     from pvgen.image.builder import build_image  # lief and the toolchain: only when building
     from pvgen.image.inspect import format_manifest
 
-    result = build_image(args.config, args.out, args.definition, args.gen, args.kernel)
+    result = build_image(args.config, args.out, args.definition, args.gen, args.kernel,
+                         args.arch)
     _report(result.generated)
     print(f"pvgen: wrote {result.image} and POK's build inputs in {result.pok_dir}")
     if result.pok_note:
@@ -165,6 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
     image.add_argument(
         "--kernel", type=Path, default=None,
         help="a linked pok.elf whose partitions to replace (same count, enough room)",
+    )
+    image.add_argument(
+        "--arch", default=None,
+        help="build the guests for this architecture instead of the configuration's "
+        "Toolchain Arch (e.g. arm), with its default compiler",
     )
     image.set_defaults(run=_cmd_image)
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from pvgen.arch import ARCHITECTURES
 from pvgen.bsp import BaremetalRuntime, render_baremetal
 from pvgen.config import load_module
-from pvgen.config.model import Module, Partition
+from pvgen.config.model import Module, Partition, Toolchain
 from pvgen.image.elf import PartitionElf, load_partition_elf
 from pvgen.image.manifest import Manifest
 from pvgen.image.pack import build_manifest, pack_image
@@ -105,10 +106,14 @@ def build_image(
     definition: Path,
     gen_dir: Path,
     kernel: Path | None = None,
+    arch: str | None = None,
 ) -> BuildResult:
+    """Build the configuration's guests and pack them; `arch` builds them for another
+    architecture than the configuration's Toolchain names (with that architecture's default
+    compiler: a configured Compiler is for the configured architecture)."""
     generated = generate(definition, gen_dir)
     iface = generated.interface
-    module = load_module(config)
+    module = for_arch(load_module(config), arch, config)
     arch = module.toolchain.arch
     architecture = iface.architecture(arch)
     if architecture is None:
@@ -132,3 +137,13 @@ def build_image(
         kernel_out = pok_dir / "pok.elf"
         kernel_out.write_bytes(rewrite_kernel(kernel, [e.data for e in elves]))
     return BuildResult(out, manifest, generated, pok_dir, note, kernel_out)
+
+
+def for_arch(module: Module, arch: str | None, config: Path) -> Module:
+    """The module with its guests built for `arch` (None or its own: unchanged)."""
+    if arch is None or arch == module.toolchain.arch:
+        return module
+    if arch not in ARCHITECTURES:
+        raise ToolchainError(f"{config}: error: --arch {arch}: pvgen knows no such architecture "
+                             f"(it knows {', '.join(sorted(ARCHITECTURES))})")
+    return replace(module, toolchain=Toolchain(arch=arch))
