@@ -84,7 +84,7 @@ def load_segments(entry: PartitionEntry, elf: bytes) -> list[Segment]:
         segments.append(Segment(seg.vaddr, elf[seg.offset : seg.offset + seg.filesz], seg.memsz,
                                 bool(seg.flags & PF_X)))
     for kept in entry.warm_start_keeps:
-        if kept.address + kept.size > entry.memory_size:
+        if min(kept.address, kept.size) < 0 or kept.address + kept.size > entry.memory_size:
             raise EmulatorError(
                 f"error: partition '{entry.name}': the section '{kept.section}' a warm start "
                 f"keeps, at {kept.address:#x}, does not fit its {entry.memory_size} bytes"
