@@ -69,4 +69,20 @@ static inline pv_status_t attach_timer(void)
     return pvrt_irq_attach(VIRTUAL_TIMER_LINE, record_delivery, 0);
 }
 
+/* Line 0 attached and masked, interrupts enabled, a 1 ms timer started, and the time
+ * waited until `ticks` ticks have fallen (plus half a period): what the masking rules start
+ * from. FAILs (returning 1) if a call refuses. */
+static inline int masked_ticks_fall(uint32_t ticks)
+{
+    uint32_t set_at;
+
+    CHECK(attach_timer() == PV_OK, "attaching the timer line failed");
+    CHECK(pv_irq_mask(VIRTUAL_TIMER_LINE) == PV_OK, "irq_mask failed");
+    CHECK(pv_irq_enable() == PV_OK, "irq_enable failed");
+    set_at = now_ns();
+    CHECK(pv_timer_set_period(1u * MS) == PV_OK, "timer_set_period failed");
+    wait_until(set_at + ticks * MS + 500u * US);
+    return 0;
+}
+
 #endif /* VCPU_RULES_H */
