@@ -55,6 +55,8 @@ class FastPath:
     """One partition CPU's fast path; made with the CPU, disarmed until ``arm`` finds the
     partition in the steady state."""
 
+    CALLS = ("irq_ack", "irq_return")  # the hypercalls of the cycle it serves
+
     def __init__(self, cpu: Cpu, register: Callable[[str], int], convention: UpcallConvention,
                  abi: AbiLayout, numbers: Mapping[str, int], ok: int, mips: int,
                  min_period: int) -> None:
@@ -73,7 +75,8 @@ class FastPath:
         h.timer_line, h.mips = TIMER_LINE, mips
         h.ram, h.memory_size = cpu.ram_address, cpu.size
         h.code_first, h.code_last = cpu.code_span
-        h.ack_number, h.return_number, h.ok = numbers["irq_ack"], numbers["irq_return"], ok
+        h.ack_number, h.return_number = (numbers[name] for name in self.CALLS)
+        h.ok = ok
         if abi.convention == "block":
             h.arguments_in_block = 1
             h.block_counted = int(abi.block_counted)

@@ -111,7 +111,9 @@ class Module:
         self._fetch_and_dispatch = dispatcher.fetcher(abi.name)
         cost = None if options.wall_clock else max(1, HYPERCALL_NS * options.mips // 1000)
         fast = None
-        if options.fast_upcalls and cost is not None and options.trace is None:
+        # a definition without the upcall cycle's calls (POK's own) has no upcalls to speed up
+        upcalls = all(name in dispatcher.NUMBERS for name in FastPath.CALLS)
+        if options.fast_upcalls and upcalls and cost is not None and options.trace is None:
             fast = partial(FastPath, convention=CONVENTIONS[arch.name], abi=abi,
                            numbers=dispatcher.NUMBERS, ok=dispatcher.STATUS["OK"],
                            mips=options.mips, min_period=MIN_SEGMENT_NS)

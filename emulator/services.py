@@ -57,7 +57,6 @@ class PartitionServices:
         self.invalid_mode: int = status["INVALID_MODE"]
         self._status: dict[str, int] = dict(status)  # port outcomes' numbers, looked up often
         self._tracing = module.options.trace is not None
-        self._validity = {v.name: int(v) for v in module.dispatcher.Validity}
         # the definition's numbers of the ARINC modes and start conditions, by name
         self._modes = {int(m): Mode[m.name] for m in module.dispatcher.PartitionMode}
         self._mode_numbers = {mode: number for number, mode in self._modes.items()}
@@ -124,17 +123,46 @@ class PartitionServices:
         return self.ok
 
     def partition_get_status(self, /) -> tuple[int, tuple[int, int, int, int, int, int]]:
-        """ARINC's PARTITION_STATUS: the configured period and duration (an image from before
-        they were recorded: the major frame and the partition's time in it)."""
-        entry, frame = self.partition.entry, self.module.manifest.major_frame_ns
-        period, duration = entry.period_ns, entry.duration_ns
-        if not period:
-            period = frame
-            duration = sum(w.duration_ns for w in self.module.manifest.windows
-                           if w.partition == entry.identifier)
-        return self.ok, (period, duration, entry.identifier,
+        """ARINC's PARTITION_STATUS, in one call."""
+        period, duration = self._period_and_duration
+        return self.ok, (period, duration, self.partition.entry.identifier,
                          self._mode_numbers[self.partition.mode],
                          self._start_conditions[self.partition.start_condition], 0)
+
+    # PARTITION_STATUS field by field, as POK's system calls 405..410 read it
+    def partition_get_id(self, /) -> tuple[int, int | None]:
+        """The configured identifier; INVALID_CONFIG if it does not fit the byte POK's
+        call has for it (ARINC allows larger identifiers)."""
+        identifier = self.partition.entry.identifier
+        if identifier > 0xFF:
+            return self._status["INVALID_CONFIG"], None
+        return self.ok, identifier
+
+    def partition_get_period(self, /) -> tuple[int, int]:
+        return self.ok, self._period_and_duration[0]
+
+    def partition_get_duration(self, /) -> tuple[int, int]:
+        return self.ok, self._period_and_duration[1]
+
+    def partition_get_lock_level(self, /) -> tuple[int, int]:
+        return self.ok, 0  # the guest schedules its own threads: the hypervisor holds no lock
+
+    def partition_get_operating_mode(self, /) -> tuple[int, int]:
+        return self.ok, self._mode_numbers[self.partition.mode]
+
+    def partition_get_start_condition(self, /) -> tuple[int, int]:
+        return self.ok, self._start_conditions[self.partition.start_condition]
+
+    @property
+    def _period_and_duration(self) -> tuple[int, int]:
+        """The configured period and duration (an image from before they were recorded: the
+        major frame and the partition's time in it)."""
+        entry = self.partition.entry
+        if entry.period_ns:
+            return entry.period_ns, entry.duration_ns
+        return self.module.manifest.major_frame_ns, sum(
+            w.duration_ns for w in self.module.manifest.windows
+            if w.partition == entry.identifier)
 
     def partition_get_name(self, capacity: int, /) -> tuple[int, bytes | None, int]:
         """The partition's configured name (XtratuM's partition control table has it; any
@@ -291,6 +319,12 @@ class PartitionServices:
                       int(self.module.dispatcher.PortDirection[status.direction]),
                       int(status.overflowed), 0, 0)
         return self._port_status("queuing_status", outcome), fields
+
+    @cached_property
+    def _validity(self) -> dict[str, int]:
+        """The definition's numbers of the sampling validities, by name (a definition with no
+        sampling ports has none)."""
+        return {v.name: int(v) for v in self.module.dispatcher.Validity}
 
     @cached_property
     def _port_calls(self) -> PortCalls:

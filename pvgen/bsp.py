@@ -33,6 +33,7 @@ from pvgen.generate import (
     write_artifacts,
 )
 from pvgen.lang_c import c_abi_macro
+from pvgen.layers import APEX, APEX_CALLS, CORE, VIRTUAL_INTERRUPTS, Layer
 from pvgen.model import Abi, Interface
 from pvgen.upcall import CONVENTIONS, UpcallConvention
 
@@ -45,22 +46,6 @@ COPYRIGHT = "Copyright (C) 2026 The pvgen authors"
 # bsps/i386/include/bsp/irq.h ahead of the BSP's own: its 17 vectors it is.
 IRQ_LINES = 17
 TIMER_LINE = 0  # the definition's virtual timer (timer_set_period)
-
-# The hypercalls the ARINC 653 APEX layer (shared/apex.*) calls, by name.
-APEX_HYPERCALLS = (
-    "sampling_create", "sampling_write", "sampling_read", "sampling_port_id", "sampling_status",
-    "queuing_create", "queuing_send", "queuing_receive", "queuing_port_id", "queuing_status",
-    "partition_get_status", "partition_set_mode", "raise_application_error", "get_time",
-)
-
-# The hypercalls the runtimes and the layers they use call, by name.
-REQUIRED_HYPERCALLS = (
-    "console_write", "console_read", "get_time", "timer_set_period", "irq_request",
-    "irq_detach", "irq_enable", "irq_disable", "irq_ack", "irq_mask", "irq_unmask",
-    "vcpu_register", "irq_return", "irq_flash", "irq_get_level", "irq_set_level", "idle",
-    "stop", "partition_set_mode", "shutdown",
-    *(h for h in APEX_HYPERCALLS if h not in ("get_time", "partition_set_mode")),
-)
 
 # ARINC 653's return codes (RETURN_CODE_TYPE, fixed by ARINC) and the status code of the
 # definition each one translates, by name: the APEX layer answers ARINC's numbers whatever
@@ -122,7 +107,7 @@ def render_rtems_bsp(iface: Interface, out_dir: Path) -> list[Path]:
     ``out_dir`` is laid out like an RTEMS checkout, so copying its contents
     over one adds the BSP (configure it with ``RTEMS_PARAVIRT = True``).
     """
-    _check_interface(iface, RTEMS_GUEST_ARCH)
+    _check_interface(iface, RTEMS_GUEST_ARCH, needs=(VIRTUAL_INTERRUPTS,))  # RTEMS's clock
     include = BSP_DIR / "include"
     artifacts = [
         *_generated(iface, include, BSP_DIR / "virt", (PARAVIRT_HOOKS,)),
@@ -278,14 +263,16 @@ def _abi(iface: Interface, arch: str, name: str | None) -> Abi:
 # --------------------------------------------------------------------------
 
 
-def _check_interface(iface: Interface, arch: str) -> None:
+def _check_interface(iface: Interface, arch: str, needs: tuple[Layer, ...] = ()) -> None:
+    """The definition has an ABI for ``arch`` and every call of the core and of ``needs``."""
     if iface.architecture(arch) is None:
         raise BspError(f"the definition has no hypercall ABI for {arch}")
     if arch not in CONVENTIONS:
         raise BspError(f"no upcall convention for {arch} (pvgen.upcall)")
-    missing = [h for h in REQUIRED_HYPERCALLS if iface.hypercall(h) is None]
-    if missing:
-        raise BspError(f"the guest runtimes need hypercalls the definition lacks: {missing}")
+    for layer in (CORE, *needs):
+        missing = layer.lacking(iface)
+        if missing:
+            raise BspError(f"{layer.purpose} needs hypercalls the definition lacks: {missing}")
 
 
 def _generated(
@@ -293,7 +280,8 @@ def _generated(
 ) -> list[Artifact]:
     """The guest header and the virtualization layer from pvgen/templates, moved into a tree."""
     headers = render_templates(iface, (GUEST_HEADER, *LAYER_HEADERS))
-    sources = render_templates(iface, (LAYER_SOURCE, *extra_sources))
+    layer = () if VIRTUAL_INTERRUPTS.lacking(iface) else (LAYER_SOURCE,)
+    sources = render_templates(iface, (*layer, *extra_sources))
     return [
         *(Artifact(a.template, include / a.path.name, a.content) for a in headers),
         *(Artifact(a.template, src / a.path.name, a.content) for a in sources),
@@ -307,12 +295,23 @@ def _shared(
     conventions = [_ConventionView(ARCHITECTURES[a].c_predefine, CONVENTIONS[a]) for a in archs]
     codes = [_ArincCode(arinc, value, status) for arinc, value, status in ARINC_RETURN_CODES]
     translations = [c for c in codes if iface.status.member(c.status) is not None]
+    name_bytes = None if APEX.lacking(iface) else _port_name_bytes(iface)
     return [
         _render(iface, name, _place(name, include, src), conventions=conventions,
-                apex_port_ids=APEX_PORT_IDS, apex_name_bytes=_port_name_bytes(iface),
+                apex_port_ids=APEX_PORT_IDS, apex_name_bytes=name_bytes,
                 arinc_return_codes=codes, arinc_translations=translations)
         for name in _templates("shared")
+        if not (name in _LAYER_SOURCES and _LAYER_SOURCES[name].lacking(iface))
     ]
+
+
+# The shared sources of a layer: left out of a runtime whose definition lacks its calls
+# (their headers stay, and say why, see pvgen.layers).
+_LAYER_SOURCES = {
+    "shared/pvrt_irq.c.j2": VIRTUAL_INTERRUPTS,
+    "shared/pvrt_clock.c.j2": VIRTUAL_INTERRUPTS,
+    "shared/apex.c.j2": APEX,
+}
 
 
 @dataclass(frozen=True)
@@ -327,7 +326,7 @@ class _ArincCode:
 def _port_name_bytes(iface: Interface) -> int:
     """The room, terminator included, the APEX layer's calls give a port name (``[nul N]``)."""
     sizes = [
-        p.length.count for h in iface.hypercalls if h.name in APEX_HYPERCALLS
+        p.length.count for h in iface.hypercalls if h.name in APEX_CALLS
         for p in h.params if p.is_string and p.length is not None
     ]
     if not sizes:

@@ -23,7 +23,7 @@ from typing import Any
 
 import jinja2
 
-from pvgen import lang_c, lang_md, lang_py
+from pvgen import lang_c, lang_md, lang_py, layers
 from pvgen.model import Interface
 
 TEMPLATE_SUFFIX = ".j2"
@@ -87,7 +87,7 @@ def _new_environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
         autoescape=False,
     )
     filters: dict[str, Callable[..., Any]] = {}
-    for module in (lang_c, lang_md, lang_py):
+    for module in (lang_c, lang_md, lang_py, layers):
         filters.update(module.FILTERS)
     env.filters.update(filters)
     env.tests.update(lang_c.TESTS)

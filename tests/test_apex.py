@@ -21,6 +21,7 @@ import pytest
 from pvgen import bsp
 from pvgen.bsp import BspError, render_baremetal, render_rtems_bsp
 from pvgen.definition import load, load_text
+from pvgen.layers import APEX_CALLS
 from pvgen.model import Interface
 from tests.cc import FOR_ARCH, GCC_X86
 from tests.conftest import DEFINITION
@@ -70,12 +71,27 @@ def test_a_definition_off_arinc_does_not_compile(
                         defines=runtime.defines)
 
 
-def test_runtimes_need_the_calls_of_the_layer(tmp_path: Path) -> None:
+def _without(name: str) -> Interface:
     text = DEFINITION.read_text()
-    without = re.sub(r"hypercall queuing_status = 114 .*?\n}\n", "", text, flags=re.DOTALL)
+    without = re.sub(rf"hypercall {name} = \d+ .*?\n}}\n", "", text, flags=re.DOTALL)
     assert without != text
-    with pytest.raises(BspError, match="'queuing_status'"):
-        render_baremetal(load_text(without), "x86", tmp_path)
+    return load_text(without)
+
+
+def test_a_runtime_lacking_a_call_of_the_layer_leaves_the_layer_out(tmp_path: Path) -> None:
+    """Without queuing_status the runtime builds with no APEX code, and apex.h says why to
+    whoever includes it."""
+    runtime = render_baremetal(_without("queuing_status"), "x86", tmp_path)
+    assert [p.name for p in runtime.sources if p.name.startswith("apex")] == []
+    header = (tmp_path / "include" / "apex.h").read_text()
+    assert re.search(r'#error "include/apex.h: the ARINC 653 APEX layer calls hypercalls that '
+                     r'interface pv \(.*\) lacks: queuing_status"', header)
+
+
+def test_runtimes_need_the_core_calls(tmp_path: Path) -> None:
+    with pytest.raises(BspError, match=r"the runtime's console and the end of a partition needs "
+                       r"hypercalls the definition lacks: \['console_write'\]"):
+        render_baremetal(_without("console_write"), "x86", tmp_path)
 
 
 def test_rtems_bsp_installs_the_layer(interface: Interface, tmp_path: Path) -> None:
@@ -364,7 +380,7 @@ class ApexRun(PartitionRun):
         super().__init__(*args, **kwargs)
         self.replies = {
             name: [s.reply for s in script if s.call is not None and s.call[0] == name]
-            for name in bsp.APEX_HYPERCALLS
+            for name in APEX_CALLS
         }
         self.apex_calls: list[tuple[int, str, tuple[Any, ...]]] = []
 
@@ -375,7 +391,7 @@ class ApexRun(PartitionRun):
         return replies.pop(0)
 
     def __getattr__(self, name: str) -> Any:
-        if name not in bsp.APEX_HYPERCALLS:
+        if name not in APEX_CALLS:
             raise AttributeError(name)
         return lambda *args: self._answer(name, args)
 

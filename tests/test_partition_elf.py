@@ -488,6 +488,15 @@ def test_the_crafted_minimal_elf_itself_loads(tmp_path: Path) -> None:
     assert elf.segments[0].data == b"\x90" * 16
 
 
+def test_an_empty_load_segment_overlaps_nothing(tmp_path: Path) -> None:
+    """A linker script's data segment, empty for a program without data, sits at address 0
+    with the code: it loads nothing, so it is no overlap."""
+    path = tmp_path / "empty_data.elf"
+    path.write_bytes(craft([(PT_LOAD, 116, 0, 16, 0x100), (PT_LOAD, 132, 0, 0, 0)]))
+    elf = load_partition_elf(path, "x86", 0x1000, 0x100)
+    assert [(s.vaddr, s.data) for s in elf.segments] == [(0, b"\x90" * 16)]
+
+
 def _first_unsupported(path: Path, supported: set[str]) -> tuple[str, int, str]:
     """The first relocation of a type the rebase does not handle, found by pyelftools."""
     with path.open("rb") as f:
@@ -562,6 +571,8 @@ def _bad_cases(work: Path) -> list[BadCase]:
         ("overlap", craft([(PT_LOAD, 116, 0, 16, 0x100), (PT_LOAD, 116, 0x80, 16, 0x100)]),
          "x86", MEMORY,
          "segment 0 (PT_LOAD) [0x0, 0x100) and segment 1 (PT_LOAD) [0x80, 0x180) overlap"),
+        ("only_empty_loads", craft([(PT_LOAD, 84, 0, 0, 0)]), "x86", MEMORY,
+         "its PT_LOAD segments are all empty: nothing to load"),
         ("filesz_over_memsz", craft([(PT_LOAD, 84, 0, 16, 8)]), "x86", MEMORY,
          "segment 0 (PT_LOAD) [0x0, 0x8) has p_filesz 0x10 > p_memsz 0x8"),
         ("file_bytes_outside", craft([(PT_LOAD, 0x1000, 0, 16, 0x100)]), "x86", MEMORY,
@@ -656,7 +667,7 @@ def _asm_guest(work: Path, name: str, text: str, base: int) -> Path:
 BAD = [
     "empty", "random", "truncated_header", "truncated_program_headers", "program_header_size",
     "elf64", "big_endian", "arm_for_x86", "x86_for_arm", "object_file", "core_dump",
-    "no_pt_load", "overlap", "filesz_over_memsz", "file_bytes_outside", "wraps",
+    "no_pt_load", "overlap", "only_empty_loads", "filesz_over_memsz", "file_bytes_outside", "wraps",
     "entry_outside", "too_big", "no_relocations_x86", "no_relocations_arm", "unsupported_x86",
     "unsupported_arm_thumb", "below_0_after_rebase", "movt_without_movw",
     "segment_outside_file", "section_outside_file", "sections_overlap", "section_not_mapped",

@@ -107,7 +107,9 @@ def _check_kind(view: ElfView, arch: str, machine: str) -> None:
 
 
 def _checked_loads(view: ElfView) -> list[Segment]:
-    """The PT_LOAD segments, sorted by address, each loadable and none overlapping.
+    """The PT_LOAD segments that occupy memory, sorted by address, each loadable and none
+    overlapping. An empty one (p_memsz 0: a linker script's data segment when the program has
+    no data) loads nothing and overlaps nothing, so it is left out.
 
     Every segment's file bytes must be in the file, loaded or not: a PT_DYNAMIC
     pointing 3 GB past the end made lief allocate 14 GB.
@@ -130,6 +132,9 @@ def _checked_loads(view: ElfView) -> list[Segment]:
             )
         if segment.end > 1 << 32:
             raise view.error(f"{segment.describe()} wraps around the 32-bit address space")
+    loads = [s for s in loads if s.memsz]
+    if not loads:
+        raise view.error("its PT_LOAD segments are all empty: nothing to load")
     for first, second in itertools.pairwise(loads):
         if first.end > second.vaddr:
             raise view.error(f"{first.describe()} and {second.describe()} overlap")
@@ -200,7 +205,8 @@ def _placed(segment: Segment, moved: tuple[int, ...], delta: int) -> tuple[objec
 
 
 def _partition(path: Path, arch: str, view: ElfView, rebased_from: int | None) -> PartitionElf:
-    loads = sorted((s for s in view.segments if s.type == "PT_LOAD"), key=lambda s: s.vaddr)
+    loads = sorted((s for s in view.segments if s.type == "PT_LOAD" and s.memsz),
+                   key=lambda s: s.vaddr)
     return PartitionElf(
         path=path,
         arch=arch,
