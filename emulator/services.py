@@ -129,10 +129,13 @@ class PartitionServices:
                          self._mode_numbers[self.partition.mode],
                          self._start_conditions[self.partition.start_condition], 0)
 
-    # PARTITION_STATUS field by field, as POK's system calls 405..410 read it
+    # PARTITION_STATUS field by field, as POK's system calls 405..410 read it. They answer
+    # ARINC's meaning, where POK's kernel answers the partition's index in its tables (id)
+    # and the schedule slot of that index (duration).
     def partition_get_id(self, /) -> tuple[int, int | None]:
-        """The configured identifier; INVALID_CONFIG if it does not fit the byte POK's
-        call has for it (ARINC allows larger identifiers)."""
+        """The configured identifier; INVALID_CONFIG above 255, which the byte POK's call
+        has for it cannot hold (ARINC allows larger identifiers; a definition giving the call
+        a wider type is held to the same limit)."""
         identifier = self.partition.entry.identifier
         if identifier > 0xFF:
             return self._status["INVALID_CONFIG"], None

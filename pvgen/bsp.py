@@ -33,7 +33,15 @@ from pvgen.generate import (
     write_artifacts,
 )
 from pvgen.lang_c import c_abi_macro
-from pvgen.layers import APEX, APEX_CALLS, CORE, VIRTUAL_INTERRUPTS, Layer
+from pvgen.layers import (
+    APEX,
+    APEX_CALLS,
+    CORE,
+    PARAVIRT_LAYER,
+    RTEMS_RESET,
+    VIRTUAL_INTERRUPTS,
+    Layer,
+)
 from pvgen.model import Abi, Interface
 from pvgen.upcall import CONVENTIONS, UpcallConvention
 
@@ -107,7 +115,7 @@ def render_rtems_bsp(iface: Interface, out_dir: Path) -> list[Path]:
     ``out_dir`` is laid out like an RTEMS checkout, so copying its contents
     over one adds the BSP (configure it with ``RTEMS_PARAVIRT = True``).
     """
-    _check_interface(iface, RTEMS_GUEST_ARCH, needs=(VIRTUAL_INTERRUPTS,))  # RTEMS's clock
+    _check_interface(iface, RTEMS_GUEST_ARCH, needs=(VIRTUAL_INTERRUPTS, RTEMS_RESET))
     include = BSP_DIR / "include"
     artifacts = [
         *_generated(iface, include, BSP_DIR / "virt", (PARAVIRT_HOOKS,)),
@@ -280,7 +288,7 @@ def _generated(
 ) -> list[Artifact]:
     """The guest header and the virtualization layer from pvgen/templates, moved into a tree."""
     headers = render_templates(iface, (GUEST_HEADER, *LAYER_HEADERS))
-    layer = () if VIRTUAL_INTERRUPTS.lacking(iface) else (LAYER_SOURCE,)
+    layer = () if PARAVIRT_LAYER.lacking(iface) else (LAYER_SOURCE,)
     sources = render_templates(iface, (*layer, *extra_sources))
     return [
         *(Artifact(a.template, include / a.path.name, a.content) for a in headers),

@@ -11,8 +11,8 @@ definition declares every call the layer makes:
   2013 paravirtualization layer, itself a layer) and the **APEX layer** are left out of a
   runtime whose definition lacks any of their calls. Their headers then say why a program
   that includes them cannot build (an ``#error``, or for the clock the compiler's error
-  attribute, naming the missing calls), and the RTEMS BSP, which needs the clock interrupt,
-  is refused.
+  attribute, naming the missing calls), and the RTEMS BSP, which needs the clock interrupt
+  (and ``shutdown`` for its reset), is refused.
 
 Python asks a ``Layer`` which of its calls a definition lacks (``Layer.lacking``); the
 templates use the ``layer_lacking`` and ``layer_error`` filters.
@@ -60,8 +60,11 @@ VIRTUAL_INTERRUPTS = Layer(
     (*PARAVIRT_LAYER.calls, "irq_ack", "irq_mask", "irq_unmask", "irq_flash", "vcpu_register",
      "vcpu_share", "irq_return"))
 APEX = Layer("apex", "the ARINC 653 APEX layer", APEX_CALLS)
+# The RTEMS BSP's own: bsp_reset shuts the module down.
+RTEMS_RESET = Layer("rtems_reset", "the RTEMS BSP's reset", ("shutdown",))
 
-LAYERS = {layer.name: layer for layer in (CORE, PARAVIRT_LAYER, VIRTUAL_INTERRUPTS, APEX)}
+LAYERS = {layer.name: layer
+          for layer in (CORE, PARAVIRT_LAYER, VIRTUAL_INTERRUPTS, APEX, RTEMS_RESET)}
 
 
 def layer_lacking(iface: Interface, layer: str) -> list[str]:

@@ -94,6 +94,16 @@ def test_runtimes_need_the_core_calls(tmp_path: Path) -> None:
         render_baremetal(_without("console_write"), "x86", tmp_path)
 
 
+def test_the_rtems_bsp_needs_shutdown_for_its_reset(tmp_path: Path) -> None:
+    """bsp_reset shuts the module down: the BSP is refused without the call, while the
+    bare-metal runtime, which never calls it, is not."""
+    iface = _without("shutdown")
+    with pytest.raises(BspError, match=r"the RTEMS BSP's reset needs hypercalls the definition "
+                       r"lacks: \['shutdown'\]"):
+        render_rtems_bsp(iface, tmp_path / "rtems")
+    render_baremetal(iface, "x86", tmp_path / "baremetal")
+
+
 def test_rtems_bsp_installs_the_layer(interface: Interface, tmp_path: Path) -> None:
     files = {p.relative_to(tmp_path).as_posix() for p in render_rtems_bsp(interface, tmp_path)}
     assert {"bsps/i386/pokpv/include/apex.h", "bsps/i386/pokpv/shared/apex.c"} <= files

@@ -43,7 +43,8 @@ POK_PARTITION_MODE_IDLE = 4
 POK_ERRNO_OK = 0
 POK_ERRNO_EINVAL = 1
 POK_SYSCALL_ERROR_RAISE_APPLICATION_ERROR = 303  # (const char *msg, size_t length)
-NARGS = {POK_SYSCALL_CONSWRITE: 2, POK_SYSCALL_PARTITION_SET_MODE: 1,
+# The arguments POK's kernel reads for each id (the block's nargs announces them).
+POK_READS = {POK_SYSCALL_CONSWRITE: 2, POK_SYSCALL_PARTITION_SET_MODE: 1,
          POK_SYSCALL_PARTITION_GET_ID: 1, POK_SYSCALL_ERROR_RAISE_APPLICATION_ERROR: 2}
 
 
@@ -144,7 +145,7 @@ def test_a_pok_guest_traps_as_libpok_does(hello: Path) -> None:
     assert {number for number, _ in trace.calls} == {POK_SYSCALL_CONSWRITE,
                                                      POK_SYSCALL_PARTITION_SET_MODE}
     for number, words in trace.calls:
-        assert len(words) == NARGS[number]
+        assert len(words) == POK_READS[number]
     assert trace.calls[-1] == (POK_SYSCALL_PARTITION_SET_MODE, (POK_PARTITION_MODE_IDLE,))
 
 
@@ -165,7 +166,7 @@ def test_a_failing_program_reports_to_pok_s_health_monitor(tmp_path: Path) -> No
                        POK_SYSCALL_ERROR_RAISE_APPLICATION_ERROR,
                        POK_SYSCALL_PARTITION_SET_MODE]
     for number, words in trace.calls:
-        assert len(words) == NARGS[number]
+        assert len(words) == POK_READS[number]
 
 
 def test_the_partition_getters_answer_in_the_emulator(tmp_path: Path) -> None:

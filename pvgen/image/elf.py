@@ -180,7 +180,7 @@ def _verify(before: ElfView, after: ElfView, plan: RebasePlan) -> None:
     if [(s.name, s.offset, s.addr - (delta if s.index in plan.sections else 0))
             for s in before.sections] != [(s.name, s.offset, s.addr) for s in after.sections]:
         problems.append("the section headers are not the planned ones")
-    if min(s.vaddr for s in after.segments if s.type == "PT_LOAD") != 0:
+    if min(s.vaddr for s in after.segments if s.type == "PT_LOAD" and s.memsz) != 0:
         problems.append("the lowest PT_LOAD segment is not at 0")
     symtab = next((s for s in before.sections if s.type == "SHT_SYMTAB"), None)
     if symtab is not None:
