@@ -35,7 +35,6 @@ from pvgen.generate import (
 from pvgen.lang_c import c_abi_macro
 from pvgen.layers import (
     APEX,
-    APEX_CALLS,
     CORE,
     PARAVIRT_LAYER,
     RTEMS_RESET,
@@ -334,7 +333,7 @@ class _ArincCode:
 def _port_name_bytes(iface: Interface) -> int:
     """The room, terminator included, the APEX layer's calls give a port name (``[nul N]``)."""
     sizes = [
-        p.length.count for h in iface.hypercalls if h.name in APEX_CALLS
+        p.length.count for h in iface.hypercalls if h.name in APEX.calls
         for p in h.params if p.is_string and p.length is not None
     ]
     if not sizes:

@@ -41,13 +41,6 @@ class Layer:
         return [name for name in self.calls if iface.hypercall(name) is None]
 
 
-# The APEX layer (bsp_templates/shared/apex.*).
-APEX_CALLS = (
-    "sampling_create", "sampling_write", "sampling_read", "sampling_port_id", "sampling_status",
-    "queuing_create", "queuing_send", "queuing_receive", "queuing_port_id", "queuing_status",
-    "partition_get_status", "partition_set_mode", "raise_application_error", "get_time",
-)
-
 CORE = Layer("core", "the runtime's console and the end of a partition",
              ("console_write", "partition_set_mode", "raise_application_error"))
 PARAVIRT_LAYER = Layer(
@@ -59,7 +52,12 @@ VIRTUAL_INTERRUPTS = Layer(
     "virtual_interrupts", "the runtime's virtual interrupts (upcalls, lines, clock)",
     (*PARAVIRT_LAYER.calls, "irq_ack", "irq_mask", "irq_unmask", "irq_flash", "vcpu_register",
      "vcpu_share", "irq_return"))
-APEX = Layer("apex", "the ARINC 653 APEX layer", APEX_CALLS)
+APEX = Layer(  # bsp_templates/shared/apex.*
+    "apex", "the ARINC 653 APEX layer",
+    ("sampling_create", "sampling_write", "sampling_read", "sampling_port_id",
+     "sampling_status", "queuing_create", "queuing_send", "queuing_receive", "queuing_port_id",
+     "queuing_status", "partition_get_status", "partition_set_mode", "raise_application_error",
+     "get_time"))
 # The RTEMS BSP's own: bsp_reset shuts the module down.
 RTEMS_RESET = Layer("rtems_reset", "the RTEMS BSP's reset", ("shutdown",))
 

@@ -21,7 +21,7 @@ import pytest
 from pvgen import bsp
 from pvgen.bsp import BspError, render_baremetal, render_rtems_bsp
 from pvgen.definition import load, load_text
-from pvgen.layers import APEX_CALLS
+from pvgen.layers import APEX
 from pvgen.model import Interface
 from tests.cc import FOR_ARCH, GCC_X86
 from tests.conftest import DEFINITION
@@ -390,7 +390,7 @@ class ApexRun(PartitionRun):
         super().__init__(*args, **kwargs)
         self.replies = {
             name: [s.reply for s in script if s.call is not None and s.call[0] == name]
-            for name in APEX_CALLS
+            for name in APEX.calls
         }
         self.apex_calls: list[tuple[int, str, tuple[Any, ...]]] = []
 
@@ -401,7 +401,7 @@ class ApexRun(PartitionRun):
         return replies.pop(0)
 
     def __getattr__(self, name: str) -> Any:
-        if name not in APEX_CALLS:
+        if name not in APEX.calls:
             raise AttributeError(name)
         return lambda *args: self._answer(name, args)
 

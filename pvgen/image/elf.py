@@ -14,6 +14,7 @@ result is read back and checked before it is used.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,13 +133,18 @@ def _checked_loads(view: ElfView) -> list[Segment]:
             )
         if segment.end > 1 << 32:
             raise view.error(f"{segment.describe()} wraps around the 32-bit address space")
-    loads = [s for s in loads if s.memsz]
+    loads = _occupying(loads)
     if not loads:
         raise view.error("its PT_LOAD segments are all empty: nothing to load")
     for first, second in itertools.pairwise(loads):
         if first.end > second.vaddr:
             raise view.error(f"{first.describe()} and {second.describe()} overlap")
     return loads
+
+
+def _occupying(segments: Iterable[Segment]) -> list[Segment]:
+    """The PT_LOAD segments that occupy memory: an empty one (p_memsz 0) loads nothing."""
+    return [s for s in segments if s.type == "PT_LOAD" and s.memsz]
 
 
 def _check_entry(view: ElfView, loads: list[Segment]) -> None:
@@ -180,7 +186,7 @@ def _verify(before: ElfView, after: ElfView, plan: RebasePlan) -> None:
     if [(s.name, s.offset, s.addr - (delta if s.index in plan.sections else 0))
             for s in before.sections] != [(s.name, s.offset, s.addr) for s in after.sections]:
         problems.append("the section headers are not the planned ones")
-    if min(s.vaddr for s in after.segments if s.type == "PT_LOAD" and s.memsz) != 0:
+    if min(s.vaddr for s in _occupying(after.segments)) != 0:
         problems.append("the lowest PT_LOAD segment is not at 0")
     symtab = next((s for s in before.sections if s.type == "SHT_SYMTAB"), None)
     if symtab is not None:
@@ -205,8 +211,7 @@ def _placed(segment: Segment, moved: tuple[int, ...], delta: int) -> tuple[objec
 
 
 def _partition(path: Path, arch: str, view: ElfView, rebased_from: int | None) -> PartitionElf:
-    loads = sorted((s for s in view.segments if s.type == "PT_LOAD" and s.memsz),
-                   key=lambda s: s.vaddr)
+    loads = sorted(_occupying(view.segments), key=lambda s: s.vaddr)
     return PartitionElf(
         path=path,
         arch=arch,
