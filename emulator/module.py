@@ -39,7 +39,7 @@ from emulator.console import Console, open_console_file
 from emulator.cpu import NO_RESULT
 from emulator.fastpath import FastPath
 from emulator.hm import HealthMonitor, HmEvent
-from emulator.partition import Mode, Partition, Stop, Trap
+from emulator.partition import Mode, Partition, Stop, Trap, Waiting
 from emulator.services import PartitionServices, check_definition
 from emulator.timer import VirtualTimer
 from emulator.trace import Trace
@@ -256,6 +256,62 @@ class Module:
         self._consoles[partition.name].flush()  # the reloaded partition starts a new line
         partition.restart(warm, condition, self._now)
 
+    # -- blocking calls (a queuing port call with a timeout) ------------------------------
+    def wait(self, partition: Partition, timeout_ns: int) -> bool:
+        """A handler's call cannot go on yet: block the partition in it for at most
+        `timeout_ns` (negative: for good). Only another partition can end the wait, and
+        others run only outside this one's windows, so the call is served again as each of
+        its windows starts, and when its deadline falls inside one. True while it waits (the
+        handler's answer is then ignored); False once the wait has run out."""
+        waiting = partition.waiting
+        now = self.now_ns()
+        if waiting is None:  # from the trap: the CPU stops inside the call
+            deadline = None if timeout_ns < 0 else now + timeout_ns
+            partition.waiting = Waiting(tuple(partition.cpu.trap_view), deadline)
+            partition.halt("wait")
+            if self._tracing:
+                self.trace.instant(partition.entry.identifier, now, "hypercall", "wait",
+                                   deadline=deadline)
+            return True
+        if waiting.deadline_ns is not None and now >= waiting.deadline_ns:
+            waiting.ran_out = True
+            return False
+        waiting.again = True
+        return True
+
+    @staticmethod
+    def waited(partition: Partition) -> bool:
+        """Whether the call being served again has waited until its deadline."""
+        waiting = partition.waiting
+        return waiting is not None and waiting.ran_out
+
+    def _serve_again(self, partition: Partition) -> bool:
+        """Serve the call the partition waits in again: True once it has ended (its result
+        in the return register, as if it had just returned), False while it waits on."""
+        waiting = partition.waiting
+        assert waiting is not None
+        waiting.again = False
+        result: int = self._fetch_and_dispatch(waiting.registers, partition.memory,
+                                               partition.services)
+        if waiting.again:
+            return False
+        partition.waiting = None
+        partition.write_register(self._return_register, result)
+        return True
+
+    def _end_wait(self, partition: Partition, end: int) -> bool:
+        """End the wait of a partition that has the processor until `end`, if it can end:
+        at once, or at its deadline if that falls before `end` (time jumps there: nothing
+        else runs meanwhile). False: it sleeps to `end`."""
+        if self._serve_again(partition):
+            return True
+        waiting = partition.waiting
+        assert waiting is not None
+        if waiting.deadline_ns is None or waiting.deadline_ns >= end:
+            return False
+        self._clock.skip(waiting.deadline_ns)
+        return self._serve_again(partition)
+
     # -- the virtual timer -----------------------------------------------------------------
     def _raise(self, partition: Partition, count: int) -> bool:
         """Raise `count` ticks on the partition's vCPU; False if it has not requested the
@@ -314,6 +370,12 @@ class Module:
             fast.window(end)
         self.now_ns = self._clock_now
         partition.stop = None  # why it stopped last time has been acted on
+        if partition.waiting is not None:
+            if not self._end_wait(partition, end):
+                self._now = clock.now()
+                self.now_ns = self._between_now
+                return  # still blocked: it sleeps through the window
+            start = clock.now()
         until = end
         if timer.period or partition.vcpu.pending:  # nothing to do here for most partitions
             self._tick(partition, start)  # the ticks that fell while it was out, first
@@ -335,6 +397,12 @@ class Module:
                 if now >= end:
                     break
                 self._tick(partition, now)
+            elif stop.reason == "wait":
+                if not self._end_wait(partition, end):
+                    break
+                now = clock.now()
+                if timer.period:
+                    self._tick(partition, now)
             elif stop.reason != "idle" or not timer.period:
                 break
             else:

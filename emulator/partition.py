@@ -101,6 +101,17 @@ class Trap:
     result_register: str
 
 
+@dataclass
+class Waiting:
+    """A hypercall the partition is blocked in (a queuing port call with a timeout): its trap
+    registers, to serve it again, and when its wait runs out (None: never)."""
+
+    registers: tuple[int, ...]
+    deadline_ns: int | None
+    again: bool = False  # served again and still waiting
+    ran_out: bool = False  # served again after its deadline: the call ends TIMED_OUT
+
+
 # What the module gives a partition to serve its traps: the result word to hand back, or
 # NO_RESULT to leave the registers alone.
 TrapHandler = Callable[["Partition"], int]
@@ -132,6 +143,7 @@ class Partition:
         self.timer = VirtualTimer(entry.timer_period_ns or 0, 0)  # started at boot
         self.ticks_before = (0, 0)  # ticks due and raised by timers and vCPUs it no longer has
         self.resumed = False  # irq_return restored a context: the trap leaves registers alone
+        self.waiting: Waiting | None = None  # a hypercall it is blocked in
         self.mode = Mode.COLD_START
         self.start_condition = "NORMAL_START"
         self.restarts = 0
@@ -179,6 +191,7 @@ class Partition:
             self.memory.write(address, data)
         self.vcpu = VirtualCpu(self.vcpu.convention)
         self.resumed = False
+        self.waiting = None
         self.mode = Mode.WARM_START if warm else Mode.COLD_START
         self.start_condition = condition
         self.restarts += 1

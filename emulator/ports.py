@@ -35,7 +35,7 @@ from typing import NamedTuple
 from pvgen.image.manifest import Manifest, PortEntry
 
 # Status names of hypercalls.def: the services look their numbers up in the dispatcher's STATUS.
-OK, NO_ACTION, NOT_AVAILABLE = "OK", "NO_ACTION", "NOT_AVAILABLE"
+OK, NO_ACTION, NOT_AVAILABLE, TIMED_OUT = "OK", "NO_ACTION", "NOT_AVAILABLE", "TIMED_OUT"
 INVALID_PARAM, INVALID_CONFIG, INVALID_MODE = "INVALID_PARAM", "INVALID_CONFIG", "INVALID_MODE"
 # The manifest's words for kinds and directions, and the validity enum's names.
 SAMPLING, QUEUING = "sampling", "queuing"
@@ -268,7 +268,8 @@ class QueuingStatus:
 
 
 class PortCalls:
-    """The APEX rules of one partition's port calls (ARINC 653 Part 1, timeouts always 0).
+    """The APEX rules of one partition's port calls (ARINC 653 Part 1). A call that would
+    wait answers NOT_AVAILABLE: whether its caller waits is the services' to decide.
 
     Checks come in ARINC's order, with one change: a creation's attributes are checked before
     whether the port exists already, so NO_ACTION always means "that very port, as
@@ -290,12 +291,16 @@ class PortCalls:
                                                         config.refresh_period_ns))
         return self._create(config, wrong, initializing)
 
-    def queuing_create(self, name: str, max_size: int, depth: int, direction: str,
+    def queuing_create(self, name: str, max_size: int, depth: int | None, direction: str,
                        initializing: bool) -> tuple[Outcome, int | None]:
+        """`depth` None: the caller does not repeat it (POK's call has none), the configured
+        one holds."""
         config = self.ports.configured(self.partition, name)
         if config is None or config.kind != QUEUING:
             return Outcome(INVALID_CONFIG, reason=f"no queuing port '{name}' here"), None
-        wrong = _mismatch(config, max_size, direction, ("depth", depth, config.max_nb_messages))
+        configured = config.max_nb_messages
+        wrong = _mismatch(config, max_size, direction,
+                          ("depth", configured if depth is None else depth, configured))
         return self._create(config, wrong, initializing)
 
     def _create(self, config: PortEntry, wrong: str,
@@ -334,10 +339,11 @@ class PortCalls:
         port.channel.write(data, now_ns)
         return Outcome(OK, name, size)
 
-    def sampling_read(self, identifier: int, capacity: int, now_ns: int
+    def sampling_read(self, identifier: int, capacity: int | None, now_ns: int
                       ) -> tuple[Outcome, bytes | None, int | None, str | None]:
         """The latest message, its length and its validity: VALID while its age is at most
-        this port's refresh period."""
+        this port's refresh period. `capacity` None: the caller's buffer holds the port's
+        largest message."""
         port = self._sampling(identifier)
         if port is None:
             return _unknown(SAMPLING, identifier), None, None, None
@@ -349,7 +355,7 @@ class PortCalls:
             port.last_validity = INVALID
             return Outcome(NO_ACTION, name, 0, "nothing written yet"), None, 0, INVALID
         size = len(message.data)
-        if capacity < size:
+        if capacity is not None and capacity < size:
             reason = f"{size} bytes do not fit {capacity}"
             return Outcome(INVALID_PARAM, name, size, reason), None, None, None
         refresh = port.config.refresh_period_ns
@@ -425,7 +431,7 @@ class PortCalls:
 
 
 def _mismatch(config: PortEntry, max_size: int, direction: str,
-              third: tuple[str, int, int | None]) -> str:
+              third: tuple[str, int | None, int | None]) -> str:
     """Why a creation's attributes are not the configured ones ("" when they are)."""
     what, given, configured = third
     for label, asked, wanted in (("direction", direction, config.direction),

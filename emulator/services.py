@@ -9,6 +9,7 @@ become the definition's numbers and, with --trace, `port` instants.
 
 from __future__ import annotations
 
+import inspect
 from functools import cached_property
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,16 @@ from weakref import WeakKeyDictionary
 
 from emulator.errors import EmulatorError
 from emulator.partition import Mode, Partition
-from emulator.ports import OK, QUEUING, SAMPLING, ModulePorts, Outcome, PortCalls
+from emulator.ports import (
+    NOT_AVAILABLE,
+    OK,
+    QUEUING,
+    SAMPLING,
+    TIMED_OUT,
+    ModulePorts,
+    Outcome,
+    PortCalls,
+)
 
 if TYPE_CHECKING:
     from emulator.module import Module
@@ -27,10 +37,25 @@ REQUIRED_STATUS = ("OK", "NO_ACTION", "NOT_AVAILABLE", "INVALID_PARAM", "INVALID
                    "INVALID_MODE")
 
 
+# The fields of the structs the services return, by call: a definition's struct may declare
+# any of them, in its own order and layout (POK's port status has fewer, and other sizes).
+SAMPLING_STATUS_FIELDS = ("refresh_period", "max_message_size", "direction",
+                          "last_msg_validity")
+QUEUING_STATUS_FIELDS = ("nb_message", "max_nb_message", "max_message_size", "direction",
+                         "overflowed", "waiting_processes")
+PARTITION_STATUS_FIELDS = ("period", "duration", "identifier", "operating_mode",
+                           "start_condition", "lock_level")
+STRUCT_FIELDS = {"sampling_status": SAMPLING_STATUS_FIELDS,
+                 "queuing_status": QUEUING_STATUS_FIELDS,
+                 "partition_get_status": PARTITION_STATUS_FIELDS}
+
+
 def check_definition(dispatcher: ModuleType) -> None:
     """Refuse, before anything runs, a definition the services cannot serve: one lacking a
-    status code they answer, or declaring a hypercall no service handles (a handler is per
-    service, never per ABI: any definition may declare any of them, with its own number)."""
+    status code they answer, declaring a hypercall no service handles (a handler is per
+    service, never per ABI: any definition may declare any of them, with its own number), or
+    giving a call a parameter or a struct field its service does not know, or leaving out
+    one it needs."""
     missing = [name for name in REQUIRED_STATUS if name not in dispatcher.STATUS]
     if missing:
         raise EmulatorError(
@@ -41,6 +66,32 @@ def check_definition(dispatcher: ModuleType) -> None:
         raise EmulatorError(
             f"error: the emulator has no service for the definition's hypercall(s) "
             f"{', '.join(unserved)}")
+    problems = [problem for name, given in dispatcher.HANDLER_PARAMS.items()
+                for problem in _parameter_problems(name, given)]
+    problems += [f"{name}: its service answers no field {', '.join(unknown)} of '{param}'"
+                 for name, outputs in dispatcher.OUTPUT_FIELDS.items()
+                 for param, fields in outputs.items()
+                 if (unknown := [f for f in fields if f not in STRUCT_FIELDS.get(name, ())])]
+    timeouts = any("timeout" in given for given in dispatcher.HANDLER_PARAMS.values())
+    if timeouts and "TIMED_OUT" not in dispatcher.STATUS:
+        problems.append("a call takes a timeout, but there is no TIMED_OUT status")
+    if problems:
+        raise EmulatorError("error: the emulator's services cannot serve the definition:\n  "
+                            + "\n  ".join(problems))
+
+
+def _parameter_problems(name: str, given: tuple[str, ...]) -> list[str]:
+    """What is wrong between the parameters a definition gives a call and its service's."""
+    accepted = inspect.signature(getattr(PartitionServices, name)).parameters
+    unknown = [p for p in given if p not in accepted]
+    needed = [p for p, info in accepted.items()
+              if p != "self" and info.default is inspect.Parameter.empty and p not in given]
+    problems = []
+    if unknown:
+        problems.append(f"{name}: its service takes no parameter {', '.join(unknown)}")
+    if needed:
+        problems.append(f"{name}: its service needs the parameter {', '.join(needed)}")
+    return problems
 
 
 class PartitionServices:
@@ -63,20 +114,20 @@ class PartitionServices:
         self._start_conditions = {c.name: int(c) for c in module.dispatcher.StartCondition}
 
     # -- refusals -------------------------------------------------------------------
-    def hypercall_rejected(self, number: int, event: Any, /) -> None:
+    def hypercall_rejected(self, number: int, event: Any) -> None:
         self.module.health_event(self.partition, "ILLEGAL_REQUEST",
                                  f"hypercall {number} refused: {event.name}", resumable=True)
 
     # -- console ----------------------------------------------------------------------
-    def console_write(self, buf: bytes, length: int, /) -> int:
+    def console_write(self, buf: bytes, len: int) -> int:
         self.module.console(self.partition).write(buf)
         return self.ok
 
-    def console_read(self, length: int, /) -> tuple[int, bytes, int]:
+    def console_read(self, len: int) -> tuple[int, bytes, int]:
         return self.ok, b"", 0  # the emulator's consoles have no input
 
     # -- time (emulator.timer holds the arithmetic, the module raises the ticks) -------------
-    def get_ticks(self, /) -> tuple[int, int]:
+    def get_ticks(self) -> tuple[int, int]:
         """The ticks of the partition's virtual timer since its boot or restart, every one
         fallen by now; a partition whose timer never ran reads the module's own ticks."""
         now, timer = self.module.now_ns(), self.partition.timer
@@ -84,33 +135,33 @@ class PartitionServices:
             return self.ok, timer.fallen(now)
         return self.ok, now // self.module.tick_ns
 
-    def get_time(self, /) -> tuple[int, int]:
+    def get_time(self) -> tuple[int, int]:
         return self.ok, self.module.now_ns()
 
-    def timer_set_period(self, period: int, /) -> int:
+    def timer_set_period(self, period: int) -> int:
         """Re-phase the timer: its first tick falls one period from now (0 stops it)."""
         if period < 0:
             return self.invalid_param
         self.module.set_timer(self.partition, period)
         return self.ok
 
-    def timer_get_period(self, /) -> tuple[int, int]:
+    def timer_get_period(self) -> tuple[int, int]:
         return self.ok, self.partition.timer.period
 
     # -- the partition's life -----------------------------------------------------------
-    def idle(self, /) -> int:
+    def idle(self) -> int:
         """Give up the processor until the next event; the module decides when that is (the
         partition's next tick in this window, or its next window)."""
         self.partition.halt("idle")
         return self.ok
 
-    def stop(self, code: int, /) -> None:
+    def stop(self, code: int) -> None:
         self.partition.halt("stop", detail=f"stopped with error code {code}")
 
-    def shutdown(self, /) -> None:
+    def shutdown(self) -> None:
         self.partition.halt("shutdown")
 
-    def partition_set_mode(self, mode: int, /) -> int:
+    def partition_set_mode(self, mode: int) -> int:
         wanted = self._modes[mode]
         if wanted is Mode.WARM_START and self.partition.mode is Mode.COLD_START:
             return self.invalid_mode  # ARINC 653: a cold start cannot become a warm one
@@ -122,17 +173,18 @@ class PartitionServices:
         self.partition.halt("mode", detail=wanted.value)
         return self.ok
 
-    def partition_get_status(self, /) -> tuple[int, tuple[int, int, int, int, int, int]]:
+    def partition_get_status(self) -> tuple[int, dict[str, int]]:
         """ARINC's PARTITION_STATUS, in one call."""
         period, duration = self._period_and_duration
-        return self.ok, (period, duration, self.partition.entry.identifier,
-                         self._mode_numbers[self.partition.mode],
-                         self._start_conditions[self.partition.start_condition], 0)
+        return self.ok, dict(zip(PARTITION_STATUS_FIELDS, (
+            period, duration, self.partition.entry.identifier,
+            self._mode_numbers[self.partition.mode],
+            self._start_conditions[self.partition.start_condition], 0), strict=True))
 
     # PARTITION_STATUS field by field, as POK's system calls 405..410 read it. They answer
     # ARINC's meaning, where POK's kernel answers the partition's index in its tables (id)
     # and the schedule slot of that index (duration).
-    def partition_get_id(self, /) -> tuple[int, int | None]:
+    def partition_get_id(self) -> tuple[int, int | None]:
         """The configured identifier; INVALID_CONFIG above 255, which the byte POK's call
         has for it cannot hold (ARINC allows larger identifiers; a definition giving the call
         a wider type is held to the same limit)."""
@@ -141,19 +193,19 @@ class PartitionServices:
             return self._status["INVALID_CONFIG"], None
         return self.ok, identifier
 
-    def partition_get_period(self, /) -> tuple[int, int]:
+    def partition_get_period(self) -> tuple[int, int]:
         return self.ok, self._period_and_duration[0]
 
-    def partition_get_duration(self, /) -> tuple[int, int]:
+    def partition_get_duration(self) -> tuple[int, int]:
         return self.ok, self._period_and_duration[1]
 
-    def partition_get_lock_level(self, /) -> tuple[int, int]:
+    def partition_get_lock_level(self) -> tuple[int, int]:
         return self.ok, 0  # the guest schedules its own threads: the hypervisor holds no lock
 
-    def partition_get_operating_mode(self, /) -> tuple[int, int]:
+    def partition_get_operating_mode(self) -> tuple[int, int]:
         return self.ok, self._mode_numbers[self.partition.mode]
 
-    def partition_get_start_condition(self, /) -> tuple[int, int]:
+    def partition_get_start_condition(self) -> tuple[int, int]:
         return self.ok, self._start_conditions[self.partition.start_condition]
 
     @property
@@ -167,7 +219,7 @@ class PartitionServices:
             w.duration_ns for w in self.module.manifest.windows
             if w.partition == entry.identifier)
 
-    def partition_get_name(self, capacity: int, /) -> tuple[int, bytes | None, int]:
+    def partition_get_name(self, capacity: int) -> tuple[int, bytes | None, int]:
         """The partition's configured name (XtratuM's partition control table has it; any
         definition may declare the call): its bytes if they fit, and its length either way,
         so a guest whose buffer is short learns how much it needs (INVALID_PARAM)."""
@@ -176,12 +228,12 @@ class PartitionServices:
             return self.invalid_param, None, len(name)
         return self.ok, name, len(name)
 
-    def raise_application_error(self, msg: bytes, length: int, /) -> int:
+    def raise_application_error(self, msg: bytes, len: int) -> int:
         text = msg.decode("utf-8", "replace")
         self.module.health_event(self.partition, "APPLICATION_ERROR", text, resumable=True)
         return self.ok
 
-    def raise_os_error(self, error: int, msg: bytes, length: int, /) -> int:
+    def raise_os_error(self, error: int, msg: bytes, len: int) -> int:
         """An error the guest OS found in one of its processes (a missed deadline, a stack
         overflow...): the hypervisor cannot see those itself, so it takes the OS's word and
         applies its tables as to its own errors. The generated check has refused any error
@@ -192,17 +244,17 @@ class PartitionServices:
         return self.ok
 
     # -- virtual interrupts (emulator.vcpu holds the rules) ----------------------------
-    def vcpu_register(self, handler: int, /) -> int:
+    def vcpu_register(self, handler: int) -> int:
         if handler >= self.partition.entry.memory_size:
             return self.invalid_param
         self.partition.vcpu.register(handler)
         return self.ok
 
-    def vcpu_unregister(self, /) -> int:
+    def vcpu_unregister(self) -> int:
         self.partition.vcpu.register(None)
         return self.ok
 
-    def vcpu_share(self, area: int, /) -> int:
+    def vcpu_share(self, area: int) -> int:
         """The dispatcher checked that the area lies in the partition; it stays shared until
         the partition restarts (its new vCPU has none)."""
         if area % 4:
@@ -210,50 +262,50 @@ class PartitionServices:
         self.partition.vcpu.share(self.partition, area, self.module.dispatcher.VCPU_AREA)
         return self.ok
 
-    def irq_request(self, line: int, /) -> int:
+    def irq_request(self, line: int) -> int:
         self.partition.vcpu.request(line)
         return self.ok
 
-    def irq_detach(self, line: int, /) -> int:
+    def irq_detach(self, line: int) -> int:
         if line not in self.partition.vcpu.requested:
             return self.no_action
         self.partition.vcpu.detach(line)
         return self.ok
 
-    def irq_enable(self, /) -> int:
+    def irq_enable(self) -> int:
         self.partition.vcpu.enable()
         return self.ok
 
-    def irq_disable(self, /) -> int:
+    def irq_disable(self) -> int:
         return int(self.partition.vcpu.disable())
 
-    def irq_set_level(self, enabled: int, /) -> int:
+    def irq_set_level(self, enabled: int) -> int:
         self.partition.vcpu.set_level(bool(enabled))
         return self.ok
 
-    def irq_get_level(self, /) -> int:
+    def irq_get_level(self) -> int:
         return int(self.partition.vcpu.enabled)
 
-    def irq_flash(self, /) -> int:
+    def irq_flash(self) -> int:
         """Let one ready line in, as a brief enable would, with the caller resuming disabled."""
         line = self.partition.vcpu.flash()
         if line is not None:
             self.module.deliver_in_call(self.partition, line, self.ok, resumes_enabled=False)
         return self.ok
 
-    def irq_mask(self, line: int, /) -> int:
+    def irq_mask(self, line: int) -> int:
         self.partition.vcpu.mask(line)
         return self.ok
 
-    def irq_unmask(self, line: int, /) -> int:
+    def irq_unmask(self, line: int) -> int:
         self.partition.vcpu.unmask(line)
         return self.ok
 
-    def irq_ack(self, line: int, /) -> int:
+    def irq_ack(self, line: int) -> int:
         self.partition.vcpu.acknowledge(line)
         return self.ok
 
-    def irq_return(self, /) -> None:
+    def irq_return(self) -> None:
         """Resume the interrupted context from the innermost upcall frame; with none, an
         ILLEGAL_REQUEST after which the call cannot go on (it does not return)."""
         if self.partition.vcpu.resume(self.partition):
@@ -263,65 +315,91 @@ class PartitionServices:
                                  "irq_return with no upcall to return from", resumable=False)
 
     # -- ports (emulator.ports holds the APEX rules) -------------------------------------
-    def sampling_create(self, name: bytes, max_size: int, direction: int, refresh_period: int,
-                        /) -> tuple[int, int | None]:
+    # A definition may leave out a parameter the services give a default (POK's calls have
+    # no queue depth, no read capacity); a timeout other than 0 blocks the caller.
+    def sampling_create(self, name: bytes, max_size: int, direction: int,
+                        refresh_period: int) -> tuple[int, int | None]:
         outcome, port = self._ports().sampling_create(
             _port_name(name), max_size, self._direction_name(direction), refresh_period,
             self._initializing)
         return self._port_status("sampling_create", outcome), port
 
-    def queuing_create(self, name: bytes, max_size: int, max_nb_message: int, direction: int,
-                       /) -> tuple[int, int | None]:
+    def queuing_create(self, name: bytes, max_size: int, direction: int,
+                       max_nb_message: int | None = None,
+                       discipline: int | None = None) -> tuple[int, int | None]:
+        """Without a depth, the configured one; any discipline the definition accepts is
+        served alike: a partition blocks on a port as one caller, so the waiting callers
+        FIFO and PRIORITY would order are never more than one."""
         outcome, port = self._ports().queuing_create(
             _port_name(name), max_size, max_nb_message, self._direction_name(direction),
             self._initializing)
         return self._port_status("queuing_create", outcome), port
 
-    def sampling_port_id(self, name: bytes, /) -> tuple[int, int | None]:
+    def sampling_port_id(self, name: bytes) -> tuple[int, int | None]:
         outcome, port = self._ports().port_id(SAMPLING, _port_name(name))
         return self._port_status("sampling_port_id", outcome), port
 
-    def queuing_port_id(self, name: bytes, /) -> tuple[int, int | None]:
+    def queuing_port_id(self, name: bytes) -> tuple[int, int | None]:
         outcome, port = self._ports().port_id(QUEUING, _port_name(name))
         return self._port_status("queuing_port_id", outcome), port
 
-    def sampling_write(self, id: int, msg: bytes, length: int, /) -> int:
+    def sampling_write(self, id: int, msg: bytes, len: int) -> int:
         outcome = self._ports().sampling_write(id, msg, self.module.now_ns())
         return self._port_status("sampling_write", outcome)
 
-    def sampling_read(self, id: int, capacity: int,
-                      /) -> tuple[int, bytes | None, int | None, int | None]:
+    def sampling_read(self, id: int, capacity: int | None = None,
+                      ) -> tuple[int, bytes | None, int | None, int | None]:
+        """Without a capacity, the guest's buffer holds the port's largest message."""
         outcome, data, length, validity = self._ports().sampling_read(id, capacity,
                                                                       self.module.now_ns())
         valid = None if validity is None else self._validity[validity]
         return self._port_status("sampling_read", outcome, validity), data, length, valid
 
-    def sampling_status(self, id: int, /) -> tuple[int, tuple[int, int, int, int, int] | None]:
+    def sampling_status(self, id: int) -> tuple[int, dict[str, int] | None]:
         outcome, status = self._ports().sampling_status(id)
         fields = None
         if status is not None:
             dispatcher = self.module.dispatcher
-            fields = (status.refresh_period_ns, status.max_message_size,
-                      int(dispatcher.PortDirection[status.direction]),
-                      int(dispatcher.Validity[status.last_msg_validity]), 0)
+            fields = dict(zip(SAMPLING_STATUS_FIELDS, (
+                status.refresh_period_ns, status.max_message_size,
+                int(dispatcher.PortDirection[status.direction]),
+                int(dispatcher.Validity[status.last_msg_validity])), strict=True))
         return self._port_status("sampling_status", outcome), fields
 
-    def queuing_send(self, id: int, msg: bytes, length: int, /) -> int:
-        return self._port_status("queuing_send", self._ports().queuing_send(id, msg))
+    def queuing_send(self, id: int, msg: bytes, len: int, timeout: int = 0) -> int:
+        outcome = self._ports().queuing_send(id, msg)
+        if outcome.status == NOT_AVAILABLE and self._waits(timeout):
+            return self.ok  # not the result: the module serves the call again
+        return self._port_status("queuing_send", self._timed(outcome))
 
-    def queuing_receive(self, id: int, capacity: int, /) -> tuple[int, bytes | None, int | None]:
+    def queuing_receive(self, id: int, capacity: int, timeout: int = 0,
+                        ) -> tuple[int, bytes | None, int | None]:
         outcome, data, length = self._ports().queuing_receive(id, capacity)
-        return self._port_status("queuing_receive", outcome), data, length
+        if outcome.status == NOT_AVAILABLE and self._waits(timeout):
+            return self.ok, None, None  # not the result: the module serves the call again
+        return self._port_status("queuing_receive", self._timed(outcome)), data, length
 
-    def queuing_status(self, id: int,
-                       /) -> tuple[int, tuple[int, int, int, int, int, int, int] | None]:
+    def queuing_status(self, id: int) -> tuple[int, dict[str, int] | None]:
         outcome, status = self._ports().queuing_status(id)
         fields = None
         if status is not None:
-            fields = (status.nb_message, status.max_nb_message, status.max_message_size,
-                      int(self.module.dispatcher.PortDirection[status.direction]),
-                      int(status.overflowed), 0, 0)
+            direction = int(self.module.dispatcher.PortDirection[status.direction])
+            # waiting_processes 0: the guest's processes wait in the guest
+            fields = dict(zip(QUEUING_STATUS_FIELDS, (
+                status.nb_message, status.max_nb_message, status.max_message_size,
+                direction, int(status.overflowed), 0), strict=True))
         return self._port_status("queuing_status", outcome), fields
+
+    def _waits(self, timeout_ns: int) -> bool:
+        """Whether a call that found its queue empty or full waits (the module then serves
+        it again when it may go on): a timeout of 0 never does; a negative one is infinite."""
+        return timeout_ns != 0 and self.module.wait(self.partition, timeout_ns)
+
+    def _timed(self, outcome: Outcome) -> Outcome:
+        """A queue still empty or full when a wait has run out: TIMED_OUT."""
+        if outcome.status == NOT_AVAILABLE and self.module.waited(self.partition):
+            return outcome._replace(status=TIMED_OUT, reason="the wait ran out")
+        return outcome
 
     @cached_property
     def _validity(self) -> dict[str, int]:

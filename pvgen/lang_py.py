@@ -153,20 +153,41 @@ def py_data_structs(iface: m.Interface) -> tuple[m.Struct, ...]:
     return tuple(t for t in iface.types if isinstance(t, m.Struct) and t.name in moved)
 
 
-def py_is_flat(t: m.Struct) -> bool:
-    """True when no field of the struct is itself a struct."""
-    return not any(isinstance(f.type.resolved, m.Struct) for f in t.fields)
-
-
 def py_value_type(t: m.Type) -> str:
-    """The Python type of one decoded value: int, or a struct's tuple type alias."""
+    """The Python type of one decoded value: int, or a struct's dict type alias."""
     r = t.resolved
     return py_class_name(r.name) if isinstance(r, m.Struct) else "int"
 
 
-def py_tuple_type(t: m.Struct) -> str:
-    """The tuple type a struct's values travel as."""
-    return "tuple[" + ", ".join(py_value_type(f.type) for f in t.fields) + "]"
+def py_to_handler(t: m.Type, expr: str) -> str:
+    """A value of the guest's as the services see it: a time with a unit in nanoseconds."""
+    scale = m.ns_per_unit(t)
+    return f"{expr} * {scale}" if scale is not None and scale != 1 else expr
+
+
+def py_to_guest(t: m.Type, expr: str) -> str:
+    """A value of the services' as the guest reads it: a time in its unit, rounded down."""
+    scale = m.ns_per_unit(t)
+    return f"{expr} // {scale}" if scale is not None and scale != 1 else expr
+
+
+def py_field_get(f: m.Field, expr: str) -> str:
+    """A struct field's value, read from its unpacked raw value ``expr``."""
+    r = f.type.resolved
+    if isinstance(r, m.Struct):
+        return f"_get_{r.name}({expr})"
+    return py_to_handler(f.type, expr)
+
+
+def py_field_put(f: m.Field) -> str:
+    """A struct field's raw value to pack, from the handler's ``value`` dict; a reserved
+    field (padding) the handler leaves out is 0."""
+    if f.is_reserved:
+        return f"value.get({f.name!r}, 0)"
+    r = f.type.resolved
+    if isinstance(r, m.Struct):
+        return f"_put_{r.name}(value[{f.name!r}])"
+    return py_to_guest(f.type, f"value[{f.name!r}]")
 
 
 def py_is_buffer(p: m.Param) -> bool:
@@ -184,9 +205,21 @@ def py_handler_param(p: m.Param) -> str:
     return f"{py_name(p.name)}: {py_arg_type(p)}"
 
 
-def py_local(p: m.Param) -> str:
-    """The decoder's local holding the value a handler receives for a parameter."""
-    return f"a_{p.name}"
+def py_struct_outputs(call: m.Hypercall) -> dict[str, tuple[str, ...]]:
+    """The fields a handler must give each struct its out parameters return, by parameter:
+    all but the reserved ones (padding, 0 unless given)."""
+    return {
+        p.name: tuple(f.name for f in r.fields if not f.is_reserved)
+        for p in call.out_params
+        if isinstance(r := p.type.resolved, m.Struct)
+    }
+
+
+def py_handler_args(call: m.Hypercall) -> list[str]:
+    """The decoder's arguments to the handler, by keyword: a parameter binds to the
+    handler's parameter of the same name, so a handler can serve definitions that order,
+    omit or add parameters differently (it gives defaults to the ones some leave out)."""
+    return [f"{py_name(p.name)}=a_{p.name}" for p in py_handler_params(call)]
 
 
 def py_out_local(p: m.Param) -> str:
@@ -234,9 +267,11 @@ def py_word(call: m.Hypercall, p: m.Param) -> str:
     if p.is_pointer:
         return low
     if not high:
-        return f"({low} ^ _SIGN32) - _SIGN32" if _signed(p.type) else low
-    joined = f"{low} | {high[0]} << 32"
-    return f"(({joined}) ^ _SIGN64) - _SIGN64" if _signed(p.type) else joined
+        value = f"({low} ^ _SIGN32) - _SIGN32" if _signed(p.type) else low
+    else:
+        joined = f"{low} | {high[0]} << 32"
+        value = f"(({joined}) ^ _SIGN64) - _SIGN64" if _signed(p.type) else joined
+    return py_to_handler(p.type, f"({value})" if " " in value else value)
 
 
 def _signed(t: m.Type) -> bool:
@@ -288,7 +323,8 @@ def py_read(p: m.Param) -> str:
         return f"mem.read({ptr}, {p.fixed_byte_size})"
     if isinstance(p.type.resolved, m.Struct):
         return f"_get_{p.type.resolved.name}(mem.read({ptr}, {p.type.size}))"
-    return f"{py_scalar_struct(p.type)}.unpack(mem.read({ptr}, {p.type.size}))[0]"
+    value = f"{py_scalar_struct(p.type)}.unpack(mem.read({ptr}, {p.type.size}))[0]"
+    return py_to_handler(p.type, value)
 
 
 def py_pack(p: m.Param) -> str:
@@ -298,7 +334,7 @@ def py_pack(p: m.Param) -> str:
         return out
     if isinstance(p.type.resolved, m.Struct):
         return f"_put_{p.type.resolved.name}({out})"
-    return f"{py_scalar_struct(p.type)}.pack({out})"
+    return f"{py_scalar_struct(p.type)}.pack({py_to_guest(p.type, out)})"
 
 
 def py_capacity(p: m.Param) -> str:
@@ -310,6 +346,7 @@ def py_capacity(p: m.Param) -> str:
 
 FILTERS: dict[str, Callable[..., Any]] = {
     "py_repr": py_repr,
+    "py_name": py_name,
     "py_comment": py_comment,
     "py_docstring": py_docstring,
     "py_call": py_call,
@@ -318,12 +355,13 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "py_format": py_format,
     "py_scalar_structs": py_scalar_structs,
     "py_data_structs": py_data_structs,
-    "py_is_flat": py_is_flat,
-    "py_tuple_type": py_tuple_type,
+    "py_field_get": py_field_get,
+    "py_field_put": py_field_put,
     "py_is_buffer": py_is_buffer,
     "py_handler_params": py_handler_params,
     "py_handler_param": py_handler_param,
-    "py_local": py_local,
+    "py_handler_args": py_handler_args,
+    "py_struct_outputs": py_struct_outputs,
     "py_out_local": py_out_local,
     "py_handler_return": py_handler_return,
     "py_word": py_word,

@@ -141,15 +141,28 @@ class Enum:
         return next((m for m in self.members if m.name == name), None)
 
 
+# The units a time can be counted in (``type t = u64 unit ms``), in nanoseconds each.
+TIME_UNITS: dict[str, int] = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
+
+
 @dataclass(frozen=True)
 class Alias:
     name: str
     target: Type
     doc: str
+    unit: str | None = None  # a time unit of TIME_UNITS: the integers count time in it
 
     @property
     def size(self) -> int:
         return self.target.size
+
+    @property
+    def ns_per_unit(self) -> int | None:
+        """Nanoseconds in one of its units, if it is a time with a unit (its own, else its
+        target's): the hypervisor's services count time in nanoseconds."""
+        if self.unit is not None:
+            return TIME_UNITS[self.unit]
+        return ns_per_unit(self.target)
 
     @property
     def align(self) -> int:
@@ -161,11 +174,14 @@ class Alias:
 
     @property
     def abi_spelling(self) -> str:
-        return self.target.abi_ref
+        return self.abi_ref
 
     @property
     def abi_ref(self) -> str:
-        return self.target.abi_ref
+        """Its target's, and its unit: a time's unit is part of what both sides agree on."""
+        if self.unit is None:
+            return self.target.abi_ref
+        return f"{self.target.resolved.abi_ref} unit {self.unit}"
 
 
 @dataclass(frozen=True)
@@ -174,6 +190,12 @@ class Field:
     type: Type
     offset: int
     doc: str
+
+    @property
+    def is_reserved(self) -> bool:
+        """A field named ``reserved...`` is padding: the hypervisor writes 0 there unless
+        told otherwise."""
+        return self.name.startswith("reserved")
 
 
 @dataclass(frozen=True)
@@ -208,6 +230,11 @@ class Struct:
 
 
 Type = Scalar | Enum | Alias | Struct
+
+
+def ns_per_unit(t: Type) -> int | None:
+    """Nanoseconds in one unit of a time type with a unit; None for any other type."""
+    return t.ns_per_unit if isinstance(t, Alias) else None
 
 
 def is_integer_type(t: Type) -> bool:

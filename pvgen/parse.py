@@ -275,7 +275,11 @@ class _ToSyntax(Transformer[Token, list[s.Item]]):
         return s.RejectDecl(c[0], c[1])
 
     def type_alias(self, c: list[Any]) -> s.TypeAliasDecl:
-        return s.TypeAliasDecl(c[0], c[1], _docs(c))
+        unit = next((u.name for u in c if isinstance(u, _Tagged) and u.tag == "unit"), None)
+        return s.TypeAliasDecl(c[0], c[1], _docs(c), unit)
+
+    def time_unit(self, c: list[Any]) -> _Tagged:
+        return _Tagged("unit", c[0])
 
     def enum_member(self, c: list[Any]) -> s.EnumMemberDecl:
         return s.EnumMemberDecl(c[0], c[1], _docs(c))

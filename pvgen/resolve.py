@@ -286,10 +286,31 @@ class _Resolver:
     ) -> m.Alias | m.Enum | m.Struct | None:
         if isinstance(decl, s.TypeAliasDecl):
             target = self._lookup_type(decl.target)
-            return m.Alias(decl.name.text, target, decl.doc) if target else None
+            if target is None or (decl.unit is not None and not self._time_unit(decl, target)):
+                return None
+            unit = decl.unit.text if decl.unit is not None else None
+            return m.Alias(decl.name.text, target, decl.doc, unit)
         if isinstance(decl, s.EnumDecl):
             return self._enum(decl)
         return self._struct(decl)
+
+    def _time_unit(self, decl: s.TypeAliasDecl, target: m.Type) -> bool:
+        """A unit names one of TIME_UNITS and counts an integer."""
+        assert decl.unit is not None
+        if decl.unit.text not in m.TIME_UNITS:
+            self.errors.error(
+                decl.unit.location,
+                f"unknown time unit '{decl.unit.text}'; use one of "
+                f"{', '.join(m.TIME_UNITS)}",
+            )
+            return False
+        if not _is_plain_integer(target):
+            self.errors.error(
+                decl.target.location,
+                f"a time with a unit counts in an integer type, not '{target.name}'",
+            )
+            return False
+        return True
 
     def _enum(self, decl: s.EnumDecl) -> m.Enum | None:
         base = self._lookup_type(decl.base)

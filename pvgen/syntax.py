@@ -54,6 +54,7 @@ class TypeAliasDecl:
     name: Name
     target: Name
     doc: str
+    unit: Name | None = None  # the time unit its integers count in (``unit ms``)
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,7 @@ def zero_value(p: m.Param) -> object:
 
 def _zero(t: m.Type) -> object:
     r = t.resolved
-    return tuple(_zero(f.type) for f in r.fields) if isinstance(r, m.Struct) else 0
+    return {f.name: _zero(f.type) for f in r.fields} if isinstance(r, m.Struct) else 0
 
 
 def zero_reply(call: m.Hypercall) -> object:
@@ -113,6 +113,9 @@ class Recorder:
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
         self.rejections: list[tuple[int, Any]] = []
         self._by_name = {h.name: h for h in iface.hypercalls}
+        self._given = {h.name: tuple("self_" if p.name == "self" else p.name
+                                     for p in h.params if p.direction is not m.Direction.OUT)
+                       for h in iface.hypercalls}
         self._replies = replies or {}
         self._reply = reply
 
@@ -124,7 +127,10 @@ class Recorder:
         if call is None:
             raise AttributeError(name)
 
-        def handler(*args: Any) -> object:
+        def handler(**kwargs: Any) -> object:
+            # the dispatcher binds by keyword: exactly the definition's names, in its order
+            assert tuple(kwargs) == self._given[name], (name, tuple(kwargs))
+            args = tuple(kwargs.values())
             self.calls.append((name, args))
             reply = self._replies.get(name, self._reply(call))
             return reply(*args) if callable(reply) else reply

@@ -152,7 +152,9 @@ def steps(S: dict[str, int], outside: str) -> list[Step]:
         Step("GET_SAMPLING_PORT_ID rc=0 id=3",
              ("sampling_port_id", (b"temperature_in",)), (S["OK"], 3)),
         Step("GET_SAMPLING_PORT_STATUS rc=0 refresh=0:02625a00 max=16 direction=1 validity=1",
-             ("sampling_status", (3,)), (S["OK"], (40_000_000, 16, 1, 1, 0))),
+             ("sampling_status", (3,)),
+             (S["OK"], {"refresh_period": 40_000_000, "max_message_size": 16, "direction": 1,
+                        "last_msg_validity": 1})),
         Step("GET_SAMPLING_PORT_STATUS rc=3 (port 7)"),
         # A name of MAX_NAME_LENGTH characters, unterminated: exactly those go.
         Step("CREATE_SAMPLING_PORT rc=4 id=3",
@@ -180,13 +182,17 @@ def steps(S: dict[str, int], outside: str) -> list[Step]:
         Step("GET_QUEUING_PORT_ID rc=0 id=0",
              ("queuing_port_id", (b"reports_in",)), (S["OK"], 0)),
         Step("GET_QUEUING_PORT_STATUS rc=0 nb=3 max_nb=4 max=32 direction=1 waiting=0",
-             ("queuing_status", (0,)), (S["OK"], (3, 4, 32, 1, 1, 0, 0))),
+             ("queuing_status", (0,)),
+             (S["OK"], {"nb_message": 3, "max_nb_message": 4, "max_message_size": 32,
+                        "direction": 1, "overflowed": 1})),
         Step("GET_QUEUING_PORT_STATUS rc=3 (port 3 is a sampling port)"),
         Step("CREATE_QUEUING_PORT rc=4 (depth 0)"),
         Step("CREATE_QUEUING_PORT rc=4 (discipline 2)"),
         Step("GET_PARTITION_STATUS rc=0 period=0:01312d00 duration=0:004c4b40 id=2 lock=0 mode=3 "
              "start=1 cores=1",
-             ("partition_get_status", ()), (S["OK"], (20_000_000, 5_000_000, 2, 3, 1, 0))),
+             ("partition_get_status", ()),
+             (S["OK"], {"period": 20_000_000, "duration": 5_000_000, "identifier": 2,
+                        "operating_mode": 3, "start_condition": 1, "lock_level": 0})),
         Step("SET_PARTITION_MODE rc=1", ("partition_set_mode", (3,)), S["NO_ACTION"]),
         Step("SET_PARTITION_MODE rc=3 (mode 4)"),
         Step("GET_TIME rc=0 time=12:3456789a", ("get_time", ()), (S["OK"], 0x12_3456_789A)),
@@ -403,7 +409,7 @@ class ApexRun(PartitionRun):
     def __getattr__(self, name: str) -> Any:
         if name not in APEX.calls:
             raise AttributeError(name)
-        return lambda *args: self._answer(name, args)
+        return lambda **kwargs: self._answer(name, tuple(kwargs.values()))
 
     # The runtime calls these two too: get_time never, partition_set_mode to end.
     def get_time(self) -> tuple[int, int]:

@@ -226,12 +226,11 @@ def signed(t: m.Type) -> bool:
 
 
 def decode(t: m.Type, data: bytes) -> Any:
-    """A value read from guest memory at the model's offsets: an int, or a tuple for a struct."""
+    """A value read from guest memory at the model's offsets: an int, or for a struct a dict of
+    its fields by name."""
     r = t.resolved
     if isinstance(r, m.Struct):
-        return tuple(
-            decode(f.type, data[f.offset : f.offset + f.type.size]) for f in r.fields
-        )
+        return {f.name: decode(f.type, data[f.offset : f.offset + f.type.size]) for f in r.fields}
     return int.from_bytes(data, "little", signed=r.signed)
 
 

@@ -279,10 +279,21 @@ def test_an_image_for_it_is_refused_with_one_line(tmp_path: Path) -> None:
     assert "riscv32" in line
 
 
-def _dispatcher(status: dict[str, int], numbers: dict[str, int]) -> ModuleType:
+# What the definitions give these calls, as a generated dispatcher records it.
+PARAMS = {"console_write": ("buf", "len"), "partition_get_name": ("capacity",),
+          "teleport": (), "queuing_send": ("id", "msg", "len", "timeout"),
+          "sampling_status": ("id",)}
+
+
+def _dispatcher(status: dict[str, int], numbers: dict[str, int],
+                params: dict[str, tuple[str, ...]] | None = None,
+                outputs: dict[str, dict[str, tuple[str, ...]]] | None = None) -> ModuleType:
     module = ModuleType("profile_dispatch")
     module.STATUS = status  # type: ignore[attr-defined]
     module.NUMBERS = numbers  # type: ignore[attr-defined]
+    given = {name: PARAMS[name] for name in numbers} | (params or {})
+    module.HANDLER_PARAMS = given  # type: ignore[attr-defined]
+    module.OUTPUT_FIELDS = outputs or {}  # type: ignore[attr-defined]
     return module
 
 
@@ -297,6 +308,27 @@ def test_the_services_refuse_a_definition_they_cannot_serve() -> None:
     with pytest.raises(EmulatorError, match=r"no service for the definition's hypercall\(s\) "
                        "teleport"):
         check_definition(_dispatcher(status, {"console_write": 1, "teleport": 2}))
+
+
+def test_the_services_refuse_parameters_and_fields_they_do_not_know() -> None:
+    """Arguments bind by name: a parameter no service takes, one a service needs and the
+    definition leaves out, a struct field no service answers, and a timeout with no TIMED_OUT
+    status are each named, all at once."""
+    status = {name: i for i, name in enumerate(REQUIRED_STATUS)}
+    with pytest.raises(EmulatorError) as refused:
+        check_definition(_dispatcher(
+            status, {"console_write": 1, "queuing_send": 2, "sampling_status": 3},
+            params={"console_write": ("buf", "length")},
+            outputs={"sampling_status": {"status": ("refresh_period", "colour")}}))
+    assert str(refused.value).splitlines() == [
+        "error: the emulator's services cannot serve the definition:",
+        "  console_write: its service takes no parameter length",
+        "  console_write: its service needs the parameter len",
+        "  sampling_status: its service answers no field colour of 'status'",
+        "  a call takes a timeout, but there is no TIMED_OUT status",
+    ]
+    check_definition(_dispatcher(status | {"TIMED_OUT": 9},
+                                 {"queuing_send": 2, "sampling_status": 3}))
 
 
 def test_an_architecture_pvgen_does_not_know_is_one_line_at_image(tmp_path: Path) -> None:

@@ -179,10 +179,67 @@ def test_the_partition_getters_answer_in_the_emulator(tmp_path: Path) -> None:
     booted = pvgen("boot", tmp_path / "s.img", "--gen", tmp_path / "gen")
     assert booted.returncode == 0, booted.stderr
     assert booted.stdout.splitlines()[:3] == [
-        "[pokstatus] id 7, period 20000000 ns, duration 5000000 ns, lock level 0",
+        "[pokstatus] id 7, period 20 ms, duration 5 ms, lock level 0",
         "[pokstatus] mode 1 (COLD_START), start condition 0 (NORMAL_START)",
         "[pokstatus] done",
     ]
+
+
+def test_pok_s_port_calls_are_served_with_their_own_argument_lists(tmp_path: Path) -> None:
+    """tests/profiles/pokports.xml: POK's port system calls 101..105 and 110..114, with POK's
+    argument lists and milliseconds, served by the services hypercalls.def's lists use. A
+    send to a full queue and a receive from an empty one wait: until their timeout inside the
+    caller's window (TIMED_OUT, 250 in POK's numbers), or across windows until the other
+    partition has made room or sent (time, in POK's 1 ms ticks, has moved on meanwhile)."""
+    config = ROOT / "tests" / "profiles" / "pokports.xml"
+    result = pvgen("image", "--config", config, "--out", tmp_path / "p.img", "--def",
+                   POK_PROFILE, "--gen", tmp_path / "gen")
+    assert result.returncode == 0, result.stderr
+    booted = pvgen("boot", tmp_path / "p.img", "--gen", tmp_path / "gen", "--frames", "4")
+    assert booted.returncode == 0, booted.stderr
+    lines = [line for line in booted.stdout.splitlines() if line.startswith("[")]
+    assert lines == [
+        "[pokproducer] sample_out: max 16, direction 2, refresh 20 ms",
+        "[pokproducer] write: status 0",
+        "[pokproducer] send m1, timeout 0 ms: status 0 after 0 ticks",
+        "[pokproducer] send m2, timeout 0 ms: status 0 after 0 ticks",
+        "[pokproducer] send m3, timeout 0 ms: status 2 after 0 ticks",
+        "[pokproducer] send m3, timeout 3 ms: status 250 after 3 ticks",
+        "[pokconsumer] queue_in: max 32, direction 1, waiting 0",
+        '[pokconsumer] read: status 0, "s1", length 2, valid 1',
+        '[pokconsumer] receive, timeout 0 ms: status 0, "m1" after 0 ticks',
+        '[pokconsumer] receive, timeout 50 ms: status 0, "m2" after 0 ticks',
+        "[pokproducer] send m3, timeout 100 ms: status 0 after 17 ticks",
+        "[pokproducer] done",
+        '[pokconsumer] receive, timeout 50 ms: status 0, "m3" after 20 ticks',
+        '[pokconsumer] receive, timeout 2 ms: status 250, "" after 2 ticks',
+        "[pokconsumer] done",
+    ]
+
+
+def test_a_call_whose_parameters_no_service_takes_is_refused_at_boot(tmp_path: Path) -> None:
+    """The services bind arguments by name: a definition giving a call a parameter its
+    service does not know, or leaving out one it needs, is refused before anything runs."""
+    text = POK_PROFILE.read_text()
+    changed = text.replace('    timeout: pok_timeout "How long to wait for room: 0, not at all.";',
+                           '    patience: pok_timeout "How long to wait.";')
+    changed = changed.replace("    max_size: u32 \"The largest message, as configured.\";\n"
+                              "    direction: port_direction \"Its direction, as configured.\";\n"
+                              "    refresh_period",
+                              "    direction: port_direction \"Its direction.\";\n"
+                              "    refresh_period")
+    assert changed.count("patience") == 1 and changed != text
+    definition = tmp_path / "renamed.def"
+    definition.write_text(changed)
+    config = ROOT / "tests" / "profiles" / "pokstatus.xml"
+    result = pvgen("image", "--config", config, "--out", tmp_path / "s.img", "--def",
+                   definition, "--gen", tmp_path / "gen")
+    assert result.returncode == 0, result.stderr
+    booted = pvgen("boot", tmp_path / "s.img", "--gen", tmp_path / "gen")
+    assert booted.returncode != 0
+    assert "Traceback" not in booted.stderr
+    assert "queuing_send: its service takes no parameter patience" in booted.stderr
+    assert "sampling_create: its service needs the parameter max_size" in booted.stderr
 
 
 def test_the_pok_image_packs_into_a_pok_linked_kernel(hello: Path, tmp_path: Path) -> None:
@@ -211,7 +268,7 @@ def test_the_generated_kernel_gates_refuse_pok_s_own_vector(tmp_path: Path) -> N
     ("ticker", "call to 'clock_start' declared with attribute error: the runtime has no "
                "virtual clock: interface pv lacks console_read, get_time, timer_set_period"),
     ("ports", "include/apex.h: the ARINC 653 APEX layer calls hypercalls that interface pv "
-              "(pok_x86.def) lacks: sampling_create"),
+              "(pok_x86.def) lacks: partition_get_status, get_time"),
 ])
 def test_an_example_needing_what_pok_lacks_says_so(
     tmp_path: Path, example: str, message: str

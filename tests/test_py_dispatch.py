@@ -379,7 +379,7 @@ def test_the_vcpu_area_layout_and_the_fast_path_roles_come_from_the_definition(
         "irq_set_level": "set_level",
         "vcpu_share": "share",
     }
-    # A struct only ever shared gets no tuple type or pack helpers: it is never copied.
+    # A struct only ever shared gets no pack helpers: it is never copied.
     assert not hasattr(pv, "_get_vcpu_area")
     assert hasattr(xt, "_get_segment")
 
@@ -533,12 +533,14 @@ def test_in_scalars_and_structs_are_decoded(
     # fixed(inout p: point, in pair: u16[2], out seg: segment)
     mem.buffer[0x40:0x48] = struct.pack("<ii", -1, 7)
     mem.buffer[0x50:0x54] = b"\x01\x02\x03\x04"
-    assert Run(xt, shapes, 5, [0x40, 0x50, 0x60], mem=mem).args == ((-1, 7), b"\x01\x02\x03\x04")
+    assert Run(xt, shapes, 5, [0x40, 0x50, 0x60], mem=mem).args == (
+        {"x": -1, "y": 7}, b"\x01\x02\x03\x04")
     # bump(inout counter: i32 nullable, inout seg: segment nullable): nested structs
     mem.buffer[0x70:0x74] = struct.pack("<i", -77)
     mem.buffer[0x80:0x98] = struct.pack("<iiiiHHBBH", 1, -2, 3, -4, 5, 6, 1, 8, 9)
     assert Run(xt, shapes, 7, [0x70, 0x80], mem=mem).args == (
-        -77, ((1, -2), (3, -4), 5, 6, 1, 8, 9)
+        -77, {"a": {"x": 1, "y": -2}, "b": {"x": 3, "y": -4}, "tag": 5, "pad": 6, "flag": 1,
+              "pad1": 8, "pad2": 9},
     )
 
 
@@ -578,32 +580,50 @@ def struct_type(iface: Interface, name: str) -> m.Struct:
 def test_out_structs_are_packed_at_the_model_offsets(
     pv: ModuleType, interface: Interface
 ) -> None:
-    status = (-5, 0x1122334455667788, 7, 3, 2, 0)
+    t = struct_type(interface, "partition_status")
+    status = dict(zip([f.name for f in t.fields], (-5, 0x1122334455667788, 7, 3, 2, 0),
+                      strict=True))
     number = number_of(interface, "partition_get_status")
     run = Run(pv, interface, number, [0x40], replies={"partition_get_status": (0, status)})
-    t = struct_type(interface, "partition_status")
     assert run.result == 0
     assert [a for a, _ in run.mem.writes] == [0x40]
-    data = bytes(run.mem.buffer[0x40 : 0x40 + t.size])
-    assert field_bytes(t, data) == dict(zip([f.name for f in t.fields], status, strict=True))
+    assert field_bytes(t, bytes(run.mem.buffer[0x40 : 0x40 + t.size])) == status
 
-    queuing = (1, 2, 3, 1, 1, 0xAB, 0xCDEF)
-    number = number_of(interface, "queuing_status")
-    run = Run(pv, interface, number, [9, PSIZE - 20], replies={"queuing_status": (0, queuing)})
+    # a reserved field the handler gives is written; fields the struct lacks are ignored
     t = struct_type(interface, "queuing_port_status")
-    data = bytes(run.mem.buffer[PSIZE - 20 :])
-    assert field_bytes(t, data) == dict(zip([f.name for f in t.fields], queuing, strict=True))
+    queuing = dict(zip([f.name for f in t.fields], (1, 2, 3, 1, 1, 0xAB, 0xCDEF), strict=True))
+    number = number_of(interface, "queuing_status")
+    run = Run(pv, interface, number, [9, PSIZE - 20],
+              replies={"queuing_status": (0, {**queuing, "not_a_field": 5})})
+    assert field_bytes(t, bytes(run.mem.buffer[PSIZE - 20 :])) == queuing
+
+
+def test_reserved_fields_left_out_are_zero_and_others_are_required(
+    pv: ModuleType, interface: Interface
+) -> None:
+    t = struct_type(interface, "queuing_port_status")
+    given = {"nb_message": 1, "max_nb_message": 2, "max_message_size": 3, "direction": 1,
+             "overflowed": 1}
+    number = number_of(interface, "queuing_status")
+    run = Run(pv, interface, number, [9, 0x40], replies={"queuing_status": (0, given)})
+    assert field_bytes(t, bytes(run.mem.buffer[0x40 : 0x40 + t.size])) == {
+        **given, "reserved0": 0, "reserved1": 0}
+    assert pv.OUTPUT_FIELDS["queuing_status"] == {"status": tuple(given)}
+    with pytest.raises(KeyError, match="overflowed"):
+        Run(pv, interface, number, [9, 0x40],
+            replies={"queuing_status": (0, {k: v for k, v in given.items()
+                                            if k != "overflowed"})})
 
 
 def test_nested_out_structs(xt: ModuleType, shapes: Interface) -> None:
-    seg = ((1, -2), (-3, 4), 0xBEEF, 0, 1, 0, 0)
-    run = Run(xt, shapes, 5, [0x10, 0x20, 0x40], replies={"fixed": (0, (9, -9), seg)})
+    seg = {"a": {"x": 1, "y": -2}, "b": {"x": -3, "y": 4},
+           "tag": 0xBEEF, "pad": 0, "flag": 1, "pad1": 0, "pad2": 0}
+    run = Run(xt, shapes, 5, [0x10, 0x20, 0x40],
+              replies={"fixed": (0, {"x": 9, "y": -9}, seg)})
     assert run.mem.writes == [(0x10, struct.pack("<ii", 9, -9)), (0x40, xt._put_segment(seg))]
     t = struct_type(shapes, "segment")
-    assert field_bytes(t, bytes(run.mem.buffer[0x40 : 0x40 + t.size])) == {
-        "a": {"x": 1, "y": -2}, "b": {"x": -3, "y": 4},
-        "tag": 0xBEEF, "pad": 0, "flag": 1, "pad1": 0, "pad2": 0,
-    }
+    assert field_bytes(t, bytes(run.mem.buffer[0x40 : 0x40 + t.size])) == seg
+    assert xt._get_segment(xt._put_segment(seg)) == seg
 
 
 def test_out_buffers_scalars_and_none(pv: ModuleType, interface: Interface) -> None:
@@ -823,3 +843,41 @@ def test_random_traps_never_raise(
     result = fetch(pv, abi, registers(**state), mem, handlers)
     assert 0 <= result <= MASK
     assert len(handlers.rejections) + len(handlers.calls) == 1
+
+
+# ---------------------------------------------------------------------------
+# Times with a unit, and the keyword binding (POK's profile: milliseconds, other lists)
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pok(tmp_path_factory: pytest.TempPathFactory) -> tuple[ModuleType, Interface]:
+    iface = load(ROOT / "examples" / "hypervisors" / "pok_x86.def")
+    return load_dispatcher(iface, tmp_path_factory.mktemp("pok")), iface
+
+
+def test_times_with_a_unit_reach_the_handler_in_nanoseconds(
+    pok: tuple[ModuleType, Interface],
+) -> None:
+    module, iface = pok
+    # queuing_receive(id, timeout: u32 unit ms, capacity, out msg[capacity], out len)
+    run = Run(module, iface, number_of(iface, "queuing_receive"), [3, 7, 8, 0x10, 0x40])
+    assert run.call == ("queuing_receive", (3, 7_000_000, 8))
+    assert module.HANDLER_PARAMS["queuing_receive"] == ("id", "timeout", "capacity")
+
+
+def test_times_with_a_unit_reach_the_guest_in_their_unit_rounded_down(
+    pok: tuple[ModuleType, Interface],
+) -> None:
+    module, iface = pok
+    status = {"max_message_size": 16, "direction": 2, "refresh_period": 20_999_999,
+              "last_msg_validity": 1}
+    run = Run(module, iface, number_of(iface, "sampling_status"), [1, 0x40],
+              replies={"sampling_status": (0, status)})
+    t = struct_type(iface, "sampling_port_status")
+    assert field_bytes(t, bytes(run.mem.buffer[0x40 : 0x40 + t.size])) == {
+        **status, "refresh_period": 20, "reserved0": 0, "reserved1": 0, "reserved2": 0}
+    # and a scalar out: the partition's period
+    run = Run(module, iface, number_of(iface, "partition_get_period"), [0x40],
+              replies={"partition_get_period": (0, 5_000_000)})
+    assert run.mem.writes == [(0x40, struct.pack("<Q", 5))]

@@ -22,7 +22,7 @@ static const char *mode_name(pv_partition_mode_t mode)
 int main(void)
 {
     uint8_t id = 0u;
-    pv_system_time_t period = 0, duration = 0;
+    pv_pok_time_t period = 0, duration = 0;
     uint32_t lock_level = 99u;
     pv_partition_mode_t mode = 0u;
     pv_start_condition_t condition = 99u;
@@ -35,7 +35,7 @@ int main(void)
         console_puts("a getter failed\n");
         return 1;
     }
-    console_printf("id %u, period %u ns, duration %u ns, lock level %u\n", (unsigned)id,
+    console_printf("id %u, period %u ms, duration %u ms, lock level %u\n", (unsigned)id,
                    (unsigned)period, (unsigned)duration, (unsigned)lock_level);
     console_printf("mode %u (%s), start condition %u (%s)\n", (unsigned)mode, mode_name(mode),
                    (unsigned)condition,

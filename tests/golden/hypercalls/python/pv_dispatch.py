@@ -10,14 +10,17 @@
 count, then each parameter in declaration order (value ranges, code addresses, pointers and
 strings against the partition's size); the first failure is reported to
 ``Handlers.hypercall_rejected`` and its status returned, and guest memory is not touched.
-Otherwise the handler runs with by-value arguments as ints (64-bit ones re-joined, signed types
-signed), ``in`` and ``inout`` data copied out of guest memory first (bytes for buffers and
-strings, an int for a single value, a tuple for a struct; None for a NULL nullable pointer),
-``shared`` pointers as their checked address (nothing is read at the call: the area is the
-hypervisor's to use from then on), and returns the result word, or a tuple of the result word
-and one value per ``out``/``inout`` parameter (None: leave the guest's memory as it is), which
-the dispatcher writes back (little-endian). Nothing a guest passes makes the dispatcher raise;
-only handler bugs do.
+Otherwise the handler runs with its arguments by keyword, named as the definition names the
+parameters (``HANDLER_PARAMS``): by-value arguments as ints (64-bit ones re-joined, signed
+types signed, a time with a unit in nanoseconds), ``in`` and ``inout`` data copied out of
+guest memory first (bytes for buffers and strings, an int for a single value, a dict of the
+fields by name for a struct; None for a NULL nullable pointer), ``shared`` pointers as their
+checked address (nothing is read at the call: the area is the hypervisor's to use from then
+on). It returns the result word, or a tuple of the result word and one value per
+``out``/``inout`` parameter in ``HANDLER_OUTPUTS`` order (None: leave the guest's memory as it
+is; a struct as a dict by field name, where a ``reserved`` field left out is 0), which the
+dispatcher writes back (little-endian, times in the definition's unit). Nothing a guest passes
+makes the dispatcher raise; only handler bugs do.
 ``fetch_and_dispatch`` first fetches the number and the words as an ABI of ``ABIS`` says.
 
 Standard library only: the emulator imports this file as it is.
@@ -26,9 +29,9 @@ Standard library only: the emulator imports this file as it is.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from enum import IntEnum
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 INTERFACE = 'pv'
 VERSION = 1
@@ -137,7 +140,7 @@ class OsError(IntEnum):
 
 
 # ---------------------------------------------------------------------------
-# Guest data: structs are tuples of their field values, packed little-endian
+# Guest data: a struct travels as a dict of its fields by name, packed little-endian
 # ---------------------------------------------------------------------------
 
 _I64 = struct.Struct("<q")
@@ -154,16 +157,31 @@ _U64 = struct.Struct("<Q")
 #   20: operating_mode: partition_mode
 #   24: start_condition: start_condition
 #   28: lock_level: u32
-PartitionStatus = tuple[int, int, int, int, int, int]
+PartitionStatus = dict[str, Any]
 _S_partition_status = struct.Struct("<qqIIII")
 
 
 def _get_partition_status(data: bytes) -> PartitionStatus:
-    return _S_partition_status.unpack(data)
+    v = _S_partition_status.unpack(data)
+    return {
+        'period': v[0],
+        'duration': v[1],
+        'identifier': v[2],
+        'operating_mode': v[3],
+        'start_condition': v[4],
+        'lock_level': v[5],
+    }
 
 
-def _put_partition_status(value: PartitionStatus) -> bytes:
-    return _S_partition_status.pack(*value)
+def _put_partition_status(value: Mapping[str, Any]) -> bytes:
+    return _S_partition_status.pack(
+        value['period'],
+        value['duration'],
+        value['identifier'],
+        value['operating_mode'],
+        value['start_condition'],
+        value['lock_level'],
+    )
 
 
 # ARINC 653 SAMPLING_PORT_STATUS_TYPE.
@@ -172,16 +190,29 @@ def _put_partition_status(value: PartitionStatus) -> bytes:
 #   12: direction: port_direction
 #   16: last_msg_validity: validity
 #   20: reserved: u32
-SamplingPortStatus = tuple[int, int, int, int, int]
+SamplingPortStatus = dict[str, Any]
 _S_sampling_port_status = struct.Struct("<qIIII")
 
 
 def _get_sampling_port_status(data: bytes) -> SamplingPortStatus:
-    return _S_sampling_port_status.unpack(data)
+    v = _S_sampling_port_status.unpack(data)
+    return {
+        'refresh_period': v[0],
+        'max_message_size': v[1],
+        'direction': v[2],
+        'last_msg_validity': v[3],
+        'reserved': v[4],
+    }
 
 
-def _put_sampling_port_status(value: SamplingPortStatus) -> bytes:
-    return _S_sampling_port_status.pack(*value)
+def _put_sampling_port_status(value: Mapping[str, Any]) -> bytes:
+    return _S_sampling_port_status.pack(
+        value['refresh_period'],
+        value['max_message_size'],
+        value['direction'],
+        value['last_msg_validity'],
+        value.get('reserved', 0),
+    )
 
 
 # ARINC 653 QUEUING_PORT_STATUS_TYPE.
@@ -192,16 +223,33 @@ def _put_sampling_port_status(value: SamplingPortStatus) -> bytes:
 #   16: overflowed: bool
 #   17: reserved0: u8
 #   18: reserved1: u16
-QueuingPortStatus = tuple[int, int, int, int, int, int, int]
+QueuingPortStatus = dict[str, Any]
 _S_queuing_port_status = struct.Struct("<IIIIBBH")
 
 
 def _get_queuing_port_status(data: bytes) -> QueuingPortStatus:
-    return _S_queuing_port_status.unpack(data)
+    v = _S_queuing_port_status.unpack(data)
+    return {
+        'nb_message': v[0],
+        'max_nb_message': v[1],
+        'max_message_size': v[2],
+        'direction': v[3],
+        'overflowed': v[4],
+        'reserved0': v[5],
+        'reserved1': v[6],
+    }
 
 
-def _put_queuing_port_status(value: QueuingPortStatus) -> bytes:
-    return _S_queuing_port_status.pack(*value)
+def _put_queuing_port_status(value: Mapping[str, Any]) -> bytes:
+    return _S_queuing_port_status.pack(
+        value['nb_message'],
+        value['max_nb_message'],
+        value['max_message_size'],
+        value['direction'],
+        value['overflowed'],
+        value.get('reserved0', 0),
+        value.get('reserved1', 0),
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -297,6 +345,48 @@ NUMBERS: dict[str, int] = {
 }
 
 
+# What each handler is given, by keyword: its by-value, in, inout and shared parameters.
+HANDLER_PARAMS: dict[str, tuple[str, ...]] = {
+    'console_write': ('buf', 'len',),
+    'console_read': ('len',),
+    'get_ticks': (),
+    'get_time': (),
+    'timer_set_period': ('period',),
+    'timer_get_period': (),
+    'irq_request': ('line',),
+    'irq_detach': ('line',),
+    'irq_enable': (),
+    'irq_disable': (),
+    'irq_ack': ('line',),
+    'vcpu_register': ('handler',),
+    'vcpu_unregister': (),
+    'irq_return': (),
+    'irq_flash': (),
+    'irq_get_level': (),
+    'irq_mask': ('line',),
+    'irq_unmask': ('line',),
+    'irq_set_level': ('enabled',),
+    'vcpu_share': ('area',),
+    'idle': (),
+    'stop': ('code',),
+    'sampling_port_id': ('name',),
+    'sampling_read': ('id', 'capacity',),
+    'sampling_status': ('id',),
+    'sampling_write': ('id', 'msg', 'len',),
+    'sampling_create': ('name', 'max_size', 'direction', 'refresh_period',),
+    'queuing_create': ('name', 'max_size', 'max_nb_message', 'direction',),
+    'queuing_send': ('id', 'msg', 'len',),
+    'queuing_receive': ('id', 'capacity',),
+    'queuing_port_id': ('name',),
+    'queuing_status': ('id',),
+    'raise_application_error': ('msg', 'len',),
+    'raise_os_error': ('error', 'msg', 'len',),
+    'partition_set_mode': ('mode',),
+    'partition_get_status': (),
+    'shutdown': (),
+}
+
+
 # What each handler hands back besides its result: its out and inout parameters, in order.
 HANDLER_OUTPUTS: dict[str, tuple[str, ...]] = {
     'console_write': (),
@@ -336,6 +426,39 @@ HANDLER_OUTPUTS: dict[str, tuple[str, ...]] = {
     'partition_set_mode': (),
     'partition_get_status': ('status',),
     'shutdown': (),
+}
+
+
+# The fields each handler must give the structs it returns, by out parameter (the reserved
+# ones, padding, are 0 unless given).
+OUTPUT_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
+    'sampling_status': {
+        'status': (
+            'refresh_period',
+            'max_message_size',
+            'direction',
+            'last_msg_validity',
+        ),
+    },
+    'queuing_status': {
+        'status': (
+            'nb_message',
+            'max_nb_message',
+            'max_message_size',
+            'direction',
+            'overflowed',
+        ),
+    },
+    'partition_get_status': {
+        'status': (
+            'period',
+            'duration',
+            'identifier',
+            'operating_mode',
+            'start_condition',
+            'lock_level',
+        ),
+    },
 }
 
 
@@ -426,186 +549,186 @@ class Handlers(Protocol):
         """A call was refused; the guest receives ``event.status``."""
         ...
 
-    def console_write(self, buf: bytes, len: int, /) -> int:
+    def console_write(self, *, buf: bytes, len: int) -> int:
         """Hypercall 10: Write bytes to the partition's console."""
         ...
 
-    def console_read(self, len: int, /) -> tuple[int, bytes | None, int | None]:
+    def console_read(self, *, len: int) -> tuple[int, bytes | None, int | None]:
         """Hypercall 11: Read the bytes already typed on the partition's console, without
         waiting.
         """
         ...
 
-    def get_ticks(self, /) -> tuple[int, int | None]:
+    def get_ticks(self) -> tuple[int, int | None]:
         """Hypercall 20: The number of virtual timer ticks since the module started."""
         ...
 
-    def get_time(self, /) -> tuple[int, int | None]:
+    def get_time(self) -> tuple[int, int | None]:
         """Hypercall 21: Virtual time since the module started (ARINC 653 GET_TIME)."""
         ...
 
-    def timer_set_period(self, period: int, /) -> int:
+    def timer_set_period(self, *, period: int) -> int:
         """Hypercall 22: Set the period of the partition's virtual timer (line 0)."""
         ...
 
-    def timer_get_period(self, /) -> tuple[int, int | None]:
+    def timer_get_period(self) -> tuple[int, int | None]:
         """Hypercall 23: The period of the partition's virtual timer."""
         ...
 
-    def irq_request(self, line: int, /) -> int:
+    def irq_request(self, *, line: int) -> int:
         """Hypercall 25: Route a virtual interrupt line to this partition's upcall handler."""
         ...
 
-    def irq_detach(self, line: int, /) -> int:
+    def irq_detach(self, *, line: int) -> int:
         """Hypercall 26: Stop delivering a line to this partition."""
         ...
 
-    def irq_enable(self, /) -> int:
+    def irq_enable(self) -> int:
         """Hypercall 27: Enable delivery of virtual interrupts; pending ones are delivered now."""
         ...
 
-    def irq_disable(self, /) -> int:
+    def irq_disable(self) -> int:
         """Hypercall 28: Disable delivery of virtual interrupts."""
         ...
 
-    def irq_ack(self, line: int, /) -> int:
+    def irq_ack(self, *, line: int) -> int:
         """Hypercall 29: Acknowledge (end) the interrupt on a line, so it can be delivered again."""
         ...
 
-    def vcpu_register(self, handler: int, /) -> int:
+    def vcpu_register(self, *, handler: int) -> int:
         """Hypercall 30: Register the upcall handler that virtual interrupts enter."""
         ...
 
-    def vcpu_unregister(self, /) -> int:
+    def vcpu_unregister(self) -> int:
         """Hypercall 31: Forget the upcall handler; no more interrupts are delivered."""
         ...
 
-    def irq_return(self, /) -> None:
+    def irq_return(self) -> None:
         """Hypercall 32: Return from an upcall: deliver the next pending line or resume the
         interrupted context.
         """
         ...
 
-    def irq_flash(self, /) -> int:
+    def irq_flash(self) -> int:
         """Hypercall 33: Briefly enable virtual interrupts so pending ones are delivered, then
         disable them again.
         """
         ...
 
-    def irq_get_level(self, /) -> int:
+    def irq_get_level(self) -> int:
         """Hypercall 34: Whether virtual interrupts are enabled."""
         ...
 
-    def irq_mask(self, line: int, /) -> int:
+    def irq_mask(self, *, line: int) -> int:
         """Hypercall 35: Mask one line: it stays pending until unmasked."""
         ...
 
-    def irq_unmask(self, line: int, /) -> int:
+    def irq_unmask(self, *, line: int) -> int:
         """Hypercall 36: Unmask one line; if it is pending it is delivered now."""
         ...
 
-    def irq_set_level(self, enabled: int, /) -> int:
+    def irq_set_level(self, *, enabled: int) -> int:
         """Hypercall 37: Restore a level returned by irq_disable."""
         ...
 
-    def vcpu_share(self, area: int, /) -> int:
+    def vcpu_share(self, *, area: int) -> int:
         """Hypercall 38: Share the vCPU area: from then on the virtual interrupt level lives in
         it, so enabling and disabling need no hypercall.
         """
         ...
 
-    def idle(self, /) -> int:
+    def idle(self) -> int:
         """Hypercall 40: Give up the processor until the next event for this partition (replaces
         hlt).
         """
         ...
 
-    def stop(self, code: int, /) -> None:
+    def stop(self, *, code: int) -> None:
         """Hypercall 41: Stop the partition with an error code; the health monitor decides what
         follows.
         """
         ...
 
-    def sampling_port_id(self, name: bytes, /) -> tuple[int, int | None]:
+    def sampling_port_id(self, *, name: bytes) -> tuple[int, int | None]:
         """Hypercall 101: The identifier of a sampling port this partition created."""
         ...
 
     def sampling_read(
         self,
+        *,
         id: int,
         capacity: int,
-        /,
     ) -> tuple[int, bytes | None, int | None, int | None]:
         """Hypercall 102: Read the latest message of a destination sampling port."""
         ...
 
-    def sampling_status(self, id: int, /) -> tuple[int, SamplingPortStatus | None]:
+    def sampling_status(self, *, id: int) -> tuple[int, SamplingPortStatus | None]:
         """Hypercall 103: The status of a sampling port."""
         ...
 
-    def sampling_write(self, id: int, msg: bytes, len: int, /) -> int:
+    def sampling_write(self, *, id: int, msg: bytes, len: int) -> int:
         """Hypercall 104: Write a message to a source sampling port, replacing the previous one."""
         ...
 
     def sampling_create(
         self,
+        *,
         name: bytes,
         max_size: int,
         direction: int,
         refresh_period: int,
-        /,
     ) -> tuple[int, int | None]:
         """Hypercall 105: Create a sampling port that the module configuration declares."""
         ...
 
     def queuing_create(
         self,
+        *,
         name: bytes,
         max_size: int,
         max_nb_message: int,
         direction: int,
-        /,
     ) -> tuple[int, int | None]:
         """Hypercall 110: Create a queuing port that the module configuration declares."""
         ...
 
-    def queuing_send(self, id: int, msg: bytes, len: int, /) -> int:
+    def queuing_send(self, *, id: int, msg: bytes, len: int) -> int:
         """Hypercall 111: Append a message to a source queuing port, without waiting (timeout 0)."""
         ...
 
-    def queuing_receive(self, id: int, capacity: int, /) -> tuple[int, bytes | None, int | None]:
+    def queuing_receive(self, *, id: int, capacity: int) -> tuple[int, bytes | None, int | None]:
         """Hypercall 112: Take the oldest message of a destination queuing port, without waiting
         (timeout 0).
         """
         ...
 
-    def queuing_port_id(self, name: bytes, /) -> tuple[int, int | None]:
+    def queuing_port_id(self, *, name: bytes) -> tuple[int, int | None]:
         """Hypercall 113: The identifier of a queuing port this partition created."""
         ...
 
-    def queuing_status(self, id: int, /) -> tuple[int, QueuingPortStatus | None]:
+    def queuing_status(self, *, id: int) -> tuple[int, QueuingPortStatus | None]:
         """Hypercall 114: The status of a queuing port."""
         ...
 
-    def raise_application_error(self, msg: bytes, len: int, /) -> int:
+    def raise_application_error(self, *, msg: bytes, len: int) -> int:
         """Hypercall 303: Report an application error to the health monitor."""
         ...
 
-    def raise_os_error(self, error: int, msg: bytes, len: int, /) -> int:
+    def raise_os_error(self, *, error: int, msg: bytes, len: int) -> int:
         """Hypercall 310: Report an error the partition's OS detected in one of its processes to
         the health monitor, which acts on it as on its own.
         """
         ...
 
-    def partition_set_mode(self, mode: int, /) -> int:
+    def partition_set_mode(self, *, mode: int) -> int:
         """Hypercall 404: Change the partition's operating mode (ARINC 653 SET_PARTITION_MODE)."""
         ...
 
-    def partition_get_status(self, /) -> tuple[int, PartitionStatus | None]:
+    def partition_get_status(self) -> tuple[int, PartitionStatus | None]:
         """Hypercall 411: The partition's status (ARINC 653 GET_PARTITION_STATUS)."""
         ...
 
-    def shutdown(self, /) -> None:
+    def shutdown(self) -> None:
         """Hypercall 707: Shut the whole module down."""
         ...
 
@@ -633,7 +756,7 @@ def _hc_console_write(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: 
     a_buf = mem.read(p_buf, n_buf)
     # len: u32
     a_len = w[1]
-    return h.console_write(a_buf, a_len) & _MASK
+    return h.console_write(buf=a_buf, len=a_len) & _MASK
 
 
 def _hc_console_read(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
@@ -652,7 +775,7 @@ def _hc_console_read(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: H
     p_count = w[2]
     if p_count == 0 or p_count > psize - 4:
         return _reject(h, 11, Reject.bad_pointer)
-    r, o_buf, o_count = h.console_read(a_len)
+    r, o_buf, o_count = h.console_read(len=a_len)
     if o_buf is not None:
         if len(o_buf) > n_buf:
             raise ValueError(
@@ -700,8 +823,8 @@ def _hc_timer_set_period(nargs: int | None, w: Sequence[int], mem: GuestMemory, 
     if nargs is not None and nargs != 2:
         return _reject(h, 22, Reject.bad_arg_count)
     # period: i64
-    a_period = ((w[0] | w[1] << 32) ^ _SIGN64) - _SIGN64
-    return h.timer_set_period(a_period) & _MASK
+    a_period = (((w[0] | w[1] << 32) ^ _SIGN64) - _SIGN64)
+    return h.timer_set_period(period=a_period) & _MASK
 
 
 def _hc_timer_get_period(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
@@ -727,7 +850,7 @@ def _hc_irq_request(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Ha
     a_line = w[0]
     if not (a_line <= 255):
         return _reject(h, 25, Reject.bad_value)
-    return h.irq_request(a_line) & _MASK
+    return h.irq_request(line=a_line) & _MASK
 
 
 def _hc_irq_detach(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
@@ -738,7 +861,7 @@ def _hc_irq_detach(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Han
     a_line = w[0]
     if not (a_line <= 255):
         return _reject(h, 26, Reject.bad_value)
-    return h.irq_detach(a_line) & _MASK
+    return h.irq_detach(line=a_line) & _MASK
 
 
 def _hc_irq_enable(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
@@ -763,7 +886,7 @@ def _hc_irq_ack(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handle
     a_line = w[0]
     if not (a_line <= 255):
         return _reject(h, 29, Reject.bad_value)
-    return h.irq_ack(a_line) & _MASK
+    return h.irq_ack(line=a_line) & _MASK
 
 
 def _hc_vcpu_register(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
@@ -775,7 +898,7 @@ def _hc_vcpu_register(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: 
     a_handler = w[0]
     if a_handler >= psize:
         return _reject(h, 30, Reject.bad_pointer)
-    return h.vcpu_register(a_handler) & _MASK
+    return h.vcpu_register(handler=a_handler) & _MASK
 
 
 def _hc_vcpu_unregister(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
@@ -817,7 +940,7 @@ def _hc_irq_mask(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handl
     a_line = w[0]
     if not (a_line <= 255):
         return _reject(h, 35, Reject.bad_value)
-    return h.irq_mask(a_line) & _MASK
+    return h.irq_mask(line=a_line) & _MASK
 
 
 def _hc_irq_unmask(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
@@ -828,7 +951,7 @@ def _hc_irq_unmask(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Han
     a_line = w[0]
     if not (a_line <= 255):
         return _reject(h, 36, Reject.bad_value)
-    return h.irq_unmask(a_line) & _MASK
+    return h.irq_unmask(line=a_line) & _MASK
 
 
 def _hc_irq_set_level(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
@@ -839,7 +962,7 @@ def _hc_irq_set_level(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: 
     a_enabled = w[0]
     if not (a_enabled <= 1):
         return _reject(h, 37, Reject.bad_value)
-    return h.irq_set_level(a_enabled) & _MASK
+    return h.irq_set_level(enabled=a_enabled) & _MASK
 
 
 def _hc_vcpu_share(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
@@ -853,7 +976,7 @@ def _hc_vcpu_share(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Han
     if p_area == 0 or p_area > psize - 12:
         return _reject(h, 38, Reject.bad_pointer)
     a_area = p_area  # shared: the handler keeps the address, nothing is read now
-    return h.vcpu_share(a_area) & _MASK
+    return h.vcpu_share(area=a_area) & _MASK
 
 
 def _hc_idle(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
@@ -868,8 +991,8 @@ def _hc_stop(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers)
     if nargs is not None and nargs != 1:
         return _reject(h, 41, Reject.bad_arg_count)
     # code: i32
-    a_code = (w[0] ^ _SIGN32) - _SIGN32
-    h.stop(a_code)
+    a_code = ((w[0] ^ _SIGN32) - _SIGN32)
+    h.stop(code=a_code)
     return 0  # the call does not return: no result reaches the guest
 
 
@@ -892,7 +1015,7 @@ def _hc_sampling_port_id(nargs: int | None, w: Sequence[int], mem: GuestMemory, 
     p_id = w[1]
     if p_id == 0 or p_id > psize - 4:
         return _reject(h, 101, Reject.bad_pointer)
-    r, o_id = h.sampling_port_id(a_name)
+    r, o_id = h.sampling_port_id(name=a_name)
     if o_id is not None:
         mem.write(p_id, _U32.pack(o_id))
     return r & _MASK
@@ -920,7 +1043,7 @@ def _hc_sampling_read(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: 
     p_valid = w[4]
     if p_valid == 0 or p_valid > psize - 4:
         return _reject(h, 102, Reject.bad_pointer)
-    r, o_msg, o_len, o_valid = h.sampling_read(a_id, a_capacity)
+    r, o_msg, o_len, o_valid = h.sampling_read(id=a_id, capacity=a_capacity)
     if o_msg is not None:
         if len(o_msg) > n_msg:
             raise ValueError(
@@ -946,7 +1069,7 @@ def _hc_sampling_status(nargs: int | None, w: Sequence[int], mem: GuestMemory, h
     p_status = w[1]
     if p_status == 0 or p_status > psize - 24:
         return _reject(h, 103, Reject.bad_pointer)
-    r, o_status = h.sampling_status(a_id)
+    r, o_status = h.sampling_status(id=a_id)
     if o_status is not None:
         mem.write(p_status, _put_sampling_port_status(o_status))
     return r & _MASK
@@ -967,7 +1090,7 @@ def _hc_sampling_write(nargs: int | None, w: Sequence[int], mem: GuestMemory, h:
     a_msg = mem.read(p_msg, n_msg)
     # len: u32
     a_len = w[2]
-    return h.sampling_write(a_id, a_msg, a_len) & _MASK
+    return h.sampling_write(id=a_id, msg=a_msg, len=a_len) & _MASK
 
 
 def _hc_sampling_create(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
@@ -1000,7 +1123,12 @@ def _hc_sampling_create(nargs: int | None, w: Sequence[int], mem: GuestMemory, h
     p_id = w[4]
     if p_id == 0 or p_id > psize - 4:
         return _reject(h, 105, Reject.bad_pointer)
-    r, o_id = h.sampling_create(a_name, a_max_size, a_direction, a_refresh_period)
+    r, o_id = h.sampling_create(
+        name=a_name,
+        max_size=a_max_size,
+        direction=a_direction,
+        refresh_period=a_refresh_period,
+    )
     if o_id is not None:
         mem.write(p_id, _U32.pack(o_id))
     return r & _MASK
@@ -1033,7 +1161,12 @@ def _hc_queuing_create(nargs: int | None, w: Sequence[int], mem: GuestMemory, h:
     p_id = w[4]
     if p_id == 0 or p_id > psize - 4:
         return _reject(h, 110, Reject.bad_pointer)
-    r, o_id = h.queuing_create(a_name, a_max_size, a_max_nb_message, a_direction)
+    r, o_id = h.queuing_create(
+        name=a_name,
+        max_size=a_max_size,
+        max_nb_message=a_max_nb_message,
+        direction=a_direction,
+    )
     if o_id is not None:
         mem.write(p_id, _U32.pack(o_id))
     return r & _MASK
@@ -1054,7 +1187,7 @@ def _hc_queuing_send(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: H
     a_msg = mem.read(p_msg, n_msg)
     # len: u32
     a_len = w[2]
-    return h.queuing_send(a_id, a_msg, a_len) & _MASK
+    return h.queuing_send(id=a_id, msg=a_msg, len=a_len) & _MASK
 
 
 def _hc_queuing_receive(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
@@ -1076,7 +1209,7 @@ def _hc_queuing_receive(nargs: int | None, w: Sequence[int], mem: GuestMemory, h
     p_len = w[3]
     if p_len == 0 or p_len > psize - 4:
         return _reject(h, 112, Reject.bad_pointer)
-    r, o_msg, o_len = h.queuing_receive(a_id, a_capacity)
+    r, o_msg, o_len = h.queuing_receive(id=a_id, capacity=a_capacity)
     if o_msg is not None:
         if len(o_msg) > n_msg:
             raise ValueError(
@@ -1108,7 +1241,7 @@ def _hc_queuing_port_id(nargs: int | None, w: Sequence[int], mem: GuestMemory, h
     p_id = w[1]
     if p_id == 0 or p_id > psize - 4:
         return _reject(h, 113, Reject.bad_pointer)
-    r, o_id = h.queuing_port_id(a_name)
+    r, o_id = h.queuing_port_id(name=a_name)
     if o_id is not None:
         mem.write(p_id, _U32.pack(o_id))
     return r & _MASK
@@ -1125,7 +1258,7 @@ def _hc_queuing_status(nargs: int | None, w: Sequence[int], mem: GuestMemory, h:
     p_status = w[1]
     if p_status == 0 or p_status > psize - 20:
         return _reject(h, 114, Reject.bad_pointer)
-    r, o_status = h.queuing_status(a_id)
+    r, o_status = h.queuing_status(id=a_id)
     if o_status is not None:
         mem.write(p_status, _put_queuing_port_status(o_status))
     return r & _MASK
@@ -1149,7 +1282,7 @@ def _hc_raise_application_error(
     a_msg = mem.read(p_msg, n_msg)
     # len: u32
     a_len = w[1]
-    return h.raise_application_error(a_msg, a_len) & _MASK
+    return h.raise_application_error(msg=a_msg, len=a_len) & _MASK
 
 
 def _hc_raise_os_error(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
@@ -1170,7 +1303,7 @@ def _hc_raise_os_error(nargs: int | None, w: Sequence[int], mem: GuestMemory, h:
     a_msg = mem.read(p_msg, n_msg)
     # len: u32
     a_len = w[2]
-    return h.raise_os_error(a_error, a_msg, a_len) & _MASK
+    return h.raise_os_error(error=a_error, msg=a_msg, len=a_len) & _MASK
 
 
 def _hc_partition_set_mode(
@@ -1187,7 +1320,7 @@ def _hc_partition_set_mode(
     a_mode = w[0]
     if not (a_mode <= 3):
         return _reject(h, 404, Reject.bad_value)
-    return h.partition_set_mode(a_mode) & _MASK
+    return h.partition_set_mode(mode=a_mode) & _MASK
 
 
 def _hc_partition_get_status(

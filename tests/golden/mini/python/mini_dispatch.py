@@ -10,14 +10,17 @@
 count, then each parameter in declaration order (value ranges, code addresses, pointers and
 strings against the partition's size); the first failure is reported to
 ``Handlers.hypercall_rejected`` and its status returned, and guest memory is not touched.
-Otherwise the handler runs with by-value arguments as ints (64-bit ones re-joined, signed types
-signed), ``in`` and ``inout`` data copied out of guest memory first (bytes for buffers and
-strings, an int for a single value, a tuple for a struct; None for a NULL nullable pointer),
-``shared`` pointers as their checked address (nothing is read at the call: the area is the
-hypervisor's to use from then on), and returns the result word, or a tuple of the result word
-and one value per ``out``/``inout`` parameter (None: leave the guest's memory as it is), which
-the dispatcher writes back (little-endian). Nothing a guest passes makes the dispatcher raise;
-only handler bugs do.
+Otherwise the handler runs with its arguments by keyword, named as the definition names the
+parameters (``HANDLER_PARAMS``): by-value arguments as ints (64-bit ones re-joined, signed
+types signed, a time with a unit in nanoseconds), ``in`` and ``inout`` data copied out of
+guest memory first (bytes for buffers and strings, an int for a single value, a dict of the
+fields by name for a struct; None for a NULL nullable pointer), ``shared`` pointers as their
+checked address (nothing is read at the call: the area is the hypervisor's to use from then
+on). It returns the result word, or a tuple of the result word and one value per
+``out``/``inout`` parameter in ``HANDLER_OUTPUTS`` order (None: leave the guest's memory as it
+is; a struct as a dict by field name, where a ``reserved`` field left out is 0), which the
+dispatcher writes back (little-endian, times in the definition's unit). Nothing a guest passes
+makes the dispatcher raise; only handler bugs do.
 ``fetch_and_dispatch`` first fetches the number and the words as an ABI of ``ABIS`` says.
 
 Standard library only: the emulator imports this file as it is.
@@ -26,9 +29,9 @@ Standard library only: the emulator imports this file as it is.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from enum import IntEnum
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 INTERFACE = 'mini'
 VERSION = 3
@@ -100,7 +103,7 @@ class Step(IntEnum):
 
 
 # ---------------------------------------------------------------------------
-# Guest data: structs are tuples of their field values, packed little-endian
+# Guest data: a struct travels as a dict of its fields by name, packed little-endian
 # ---------------------------------------------------------------------------
 
 _U16 = struct.Struct("<H")
@@ -114,16 +117,29 @@ _U32 = struct.Struct("<I")
 #   12: tint: color
 #   13: valid: bool
 #   14: reserved: u16
-Sample = tuple[int, int, int, int, int]
+Sample = dict[str, Any]
 _S_sample = struct.Struct("<qIBBH")
 
 
 def _get_sample(data: bytes) -> Sample:
-    return _S_sample.unpack(data)
+    v = _S_sample.unpack(data)
+    return {
+        'when': v[0],
+        'value': v[1],
+        'tint': v[2],
+        'valid': v[3],
+        'reserved': v[4],
+    }
 
 
-def _put_sample(value: Sample) -> bytes:
-    return _S_sample.pack(*value)
+def _put_sample(value: Mapping[str, Any]) -> bytes:
+    return _S_sample.pack(
+        value['when'],
+        value['value'],
+        value['tint'],
+        value['valid'],
+        value.get('reserved', 0),
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -191,6 +207,22 @@ NUMBERS: dict[str, int] = {
 }
 
 
+# What each handler is given, by keyword: its by-value, in, inout and shared parameters.
+HANDLER_PARAMS: dict[str, tuple[str, ...]] = {
+    'put': ('buf', 'len',),
+    'get': (),
+    'open': ('name', 'mode',),
+    'sleep': ('duration', 'until', 'direction',),
+    'sample_update': ('s',),
+    'set_handler': ('entry', 'level', 'enabled',),
+    'count': (),
+    'halt': ('code',),
+    'share': ('area',),
+    'irq_off': (),
+    'irq_level': ('level',),
+}
+
+
 # What each handler hands back besides its result: its out and inout parameters, in order.
 HANDLER_OUTPUTS: dict[str, tuple[str, ...]] = {
     'put': (),
@@ -204,6 +236,20 @@ HANDLER_OUTPUTS: dict[str, tuple[str, ...]] = {
     'share': (),
     'irq_off': (),
     'irq_level': (),
+}
+
+
+# The fields each handler must give the structs it returns, by out parameter (the reserved
+# ones, padding, are 0 unless given).
+OUTPUT_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
+    'sample_update': {
+        's': (
+            'when',
+            'value',
+            'tint',
+            'valid',
+        ),
+    },
 }
 
 
@@ -279,47 +325,47 @@ class Handlers(Protocol):
         """A call was refused; the guest receives ``event.status``."""
         ...
 
-    def put(self, buf: bytes, len: int, /) -> int:
+    def put(self, *, buf: bytes, len: int) -> int:
         """Hypercall 1: Write bytes."""
         ...
 
-    def get(self, /) -> tuple[int, bytes | None, int | None]:
+    def get(self) -> tuple[int, bytes | None, int | None]:
         """Hypercall 2: Read into a fixed-size buffer."""
         ...
 
-    def open(self, name: bytes, mode: int, /) -> tuple[int, int | None]:
+    def open(self, *, name: bytes, mode: int) -> tuple[int, int | None]:
         """Hypercall 3: Open an object by name."""
         ...
 
-    def sleep(self, duration: int, until: int, direction: int, /) -> int:
+    def sleep(self, *, duration: int, until: int, direction: int) -> int:
         """Hypercall 4: Sleep, with 64-bit arguments taking two words each."""
         ...
 
-    def sample_update(self, s: Sample, /) -> tuple[int, Sample | None]:
+    def sample_update(self, *, s: Sample) -> tuple[int, Sample | None]:
         """Hypercall 5: Update a sample in place."""
         ...
 
-    def set_handler(self, entry: int, level: int, enabled: int, /) -> int:
+    def set_handler(self, *, entry: int, level: int, enabled: int) -> int:
         """Hypercall 6: Register an entry point."""
         ...
 
-    def count(self, /) -> int:
+    def count(self) -> int:
         """Hypercall 7: Return a plain value instead of a status."""
         ...
 
-    def halt(self, code: int, /) -> None:
+    def halt(self, *, code: int) -> None:
         """Hypercall 8: Stop for good."""
         ...
 
-    def share(self, area: int, /) -> int:
+    def share(self, *, area: int) -> int:
         """Hypercall 10: Share the vCPU area: a pointer the hypervisor keeps."""
         ...
 
-    def irq_off(self, /) -> int:
+    def irq_off(self) -> int:
         """Hypercall 11: Disable without trapping once shared; the level is a narrow value."""
         ...
 
-    def irq_level(self, level: int, /) -> int:
+    def irq_level(self, *, level: int) -> int:
         """Hypercall 12: Set the level from a word; traps only to enable with a line pending."""
         ...
 
@@ -347,7 +393,7 @@ def _hc_put(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) 
     a_buf = mem.read(p_buf, n_buf)
     # len: u32
     a_len = w[1]
-    return h.put(a_buf, a_len) & _MASK
+    return h.put(buf=a_buf, len=a_len) & _MASK
 
 
 def _hc_get(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
@@ -399,7 +445,7 @@ def _hc_open(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers)
     p_h = w[2]
     if p_h == 0 or p_h > psize - 4:
         return _reject(h, 3, Reject.bad_pointer)
-    r, o_h = h.open(a_name, a_mode)
+    r, o_h = h.open(name=a_name, mode=a_mode)
     if o_h is not None:
         mem.write(p_h, _U32.pack(o_h))
     return r & _MASK
@@ -410,14 +456,14 @@ def _hc_sleep(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers
     if nargs is not None and nargs != 5:
         return _reject(h, 4, Reject.bad_arg_count)
     # duration: i64
-    a_duration = ((w[0] | w[1] << 32) ^ _SIGN64) - _SIGN64
+    a_duration = (((w[0] | w[1] << 32) ^ _SIGN64) - _SIGN64)
     # until: u64
-    a_until = w[2] | w[3] << 32
+    a_until = (w[2] | w[3] << 32)
     # direction: step
-    a_direction = (w[4] ^ _SIGN32) - _SIGN32
+    a_direction = ((w[4] ^ _SIGN32) - _SIGN32)
     if not (-1 <= a_direction <= 1):
         return _reject(h, 4, Reject.bad_value)
-    return h.sleep(a_duration, a_until, a_direction) & _MASK
+    return h.sleep(duration=a_duration, until=a_until, direction=a_direction) & _MASK
 
 
 def _hc_sample_update(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
@@ -430,7 +476,7 @@ def _hc_sample_update(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: 
     if p_s == 0 or p_s > psize - 16:
         return _reject(h, 5, Reject.bad_pointer)
     a_s = _get_sample(mem.read(p_s, 16))
-    r, o_s = h.sample_update(a_s)
+    r, o_s = h.sample_update(s=a_s)
     if o_s is not None:
         mem.write(p_s, _put_sample(o_s))
     return r & _MASK
@@ -446,14 +492,14 @@ def _hc_set_handler(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Ha
     if a_entry >= psize:
         return _reject(h, 6, Reject.bad_pointer)
     # level: i8
-    a_level = (w[1] ^ _SIGN32) - _SIGN32
+    a_level = ((w[1] ^ _SIGN32) - _SIGN32)
     if not (-128 <= a_level <= 127):
         return _reject(h, 6, Reject.bad_value)
     # enabled: bool
     a_enabled = w[2]
     if not (a_enabled <= 1):
         return _reject(h, 6, Reject.bad_value)
-    return h.set_handler(a_entry, a_level, a_enabled) & _MASK
+    return h.set_handler(entry=a_entry, level=a_level, enabled=a_enabled) & _MASK
 
 
 def _hc_count(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
@@ -468,8 +514,8 @@ def _hc_halt(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers)
     if nargs is not None and nargs != 1:
         return _reject(h, 8, Reject.bad_arg_count)
     # code: i32
-    a_code = (w[0] ^ _SIGN32) - _SIGN32
-    h.halt(a_code)
+    a_code = ((w[0] ^ _SIGN32) - _SIGN32)
+    h.halt(code=a_code)
     return 0  # the call does not return: no result reaches the guest
 
 
@@ -483,7 +529,7 @@ def _hc_share(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers
     if p_area == 0 or p_area > psize - 8:
         return _reject(h, 10, Reject.bad_pointer)
     a_area = p_area  # shared: the handler keeps the address, nothing is read now
-    return h.share(a_area) & _MASK
+    return h.share(area=a_area) & _MASK
 
 
 def _hc_irq_off(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
@@ -499,7 +545,7 @@ def _hc_irq_level(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Hand
         return _reject(h, 12, Reject.bad_arg_count)
     # level: u32
     a_level = w[0]
-    return h.irq_level(a_level) & _MASK
+    return h.irq_level(level=a_level) & _MASK
 
 
 _Decoder = Callable[[int | None, Sequence[int], GuestMemory, Handlers], int]
