@@ -71,6 +71,16 @@ def py_docstring(text: str, indent: int = 0) -> str:
     return '"""' + pad.join(lines) + pad + '"""'
 
 
+def py_tuple(head: str, items: Sequence[object], indent: int, tail: str = "") -> str:
+    """``head(items)tail``, a tuple of literals: on one line if it fits, else one a line."""
+    line = f"{head}({' '.join(f'{py_repr(i)},' for i in items)}){tail}"
+    if indent + len(line) <= LINE_LENGTH:
+        return line
+    pad = " " * (indent + 4)
+    inner = "".join(f"\n{pad}{py_repr(i)}," for i in items)
+    return f"{head}({inner}\n{' ' * indent}){tail}"
+
+
 def py_call(head: str, args: Sequence[str], indent: int, tail: str = "") -> str:
     """``head(args)tail`` on one line if it fits, else one argument per line."""
     line = f"{head}({', '.join(args)}){tail}"
@@ -182,11 +192,12 @@ def py_field_get(f: m.Field, expr: str) -> str:
 def py_field_put(f: m.Field) -> str:
     """A struct field's raw value to pack, from the handler's ``value`` dict; a reserved
     field (padding) the handler leaves out is 0."""
-    if f.is_reserved:
-        return f"value.get({f.name!r}, 0)"
     r = f.type.resolved
     if isinstance(r, m.Struct):
-        return f"_put_{r.name}(value[{f.name!r}])"
+        put = f"_put_{r.name}(value[{f.name!r}])"
+        return f"{put} if {f.name!r} in value else bytes({r.size})" if f.is_reserved else put
+    if f.is_reserved:
+        return py_to_guest(f.type, f"value.get({f.name!r}, 0)")
     return py_to_guest(f.type, f"value[{f.name!r}]")
 
 
@@ -297,10 +308,11 @@ def py_length_word(call: m.Hypercall, p: m.Param) -> str:
     return f"w[{_word_indices(call, target)[0]}]"
 
 
-def py_value_ok(check: m.ValueCheck, expr: str) -> str:
-    """A Python condition that holds when ``expr`` (already sign-adjusted) is allowed."""
+def py_value_ok(check: m.ValueCheck, expr: str, scale: int = 1) -> str:
+    """A Python condition that holds when ``expr`` (already sign-adjusted) is allowed; ``expr``
+    is ``scale`` times the guest's value (a time with a unit, in nanoseconds)."""
     terms = []
-    for low, high in check.ranges:
+    for low, high in ((low * scale, high * scale) for low, high in check.ranges):
         if low == high:
             terms.append(f"{expr} == {low}")
         elif not check.signed and low == 0:
@@ -308,6 +320,13 @@ def py_value_ok(check: m.ValueCheck, expr: str) -> str:
         else:
             terms.append(f"{low} <= {expr} <= {high}")
     return " or ".join(terms)
+
+
+def py_param_ok(p: m.Param) -> str:
+    """The condition on a checked by-value parameter's ``a_x``: its check's ranges, in
+    nanoseconds for a time with a unit, which ``a_x`` already is."""
+    assert p.value_check is not None
+    return py_value_ok(p.value_check, f"a_{p.name}", m.ns_per_unit(p.type) or 1)
 
 
 def py_read(p: m.Param) -> str:
@@ -349,6 +368,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "py_name": py_name,
     "py_comment": py_comment,
     "py_docstring": py_docstring,
+    "py_tuple": py_tuple,
     "py_call": py_call,
     "py_class_name": py_class_name,
     "py_needs_size": py_needs_size,
@@ -368,7 +388,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "py_length_word": py_length_word,
     "py_wide_words": py_wide_words,
     "py_has_high_first": py_has_high_first,
-    "py_value_ok": py_value_ok,
+    "py_param_ok": py_param_ok,
     "py_read": py_read,
     "py_pack": py_pack,
     "py_capacity": py_capacity,

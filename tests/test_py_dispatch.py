@@ -34,6 +34,7 @@ from tests.pydispatch import (
 )
 
 SHAPES = Path(__file__).with_name("shapes.def")
+UNITS = Path(__file__).with_name("units.def")  # times with a unit, long names, reserved fields
 PSIZE = 256
 MASK = 0xFFFFFFFF
 
@@ -150,7 +151,8 @@ def test_handlers_protocol_has_one_method_per_hypercall(
     assert methods == {h.name for h in interface.hypercalls} | {"hypercall_rejected"}
 
 
-@pytest.mark.parametrize("definition", [ROOT / "hypercalls.def", SHAPES], ids=["pv", "shapes"])
+@pytest.mark.parametrize("definition", [ROOT / "hypercalls.def", SHAPES, UNITS],
+                         ids=["pv", "shapes", "units"])
 @pytest.mark.parametrize(
     "tool",
     [
@@ -881,3 +883,51 @@ def test_times_with_a_unit_reach_the_guest_in_their_unit_rounded_down(
     run = Run(module, iface, number_of(iface, "partition_get_period"), [0x40],
               replies={"partition_get_period": (0, 5_000_000)})
     assert run.mem.writes == [(0x40, struct.pack("<Q", 5))]
+
+
+@pytest.fixture(scope="module")
+def units(tmp_path_factory: pytest.TempPathFactory) -> tuple[ModuleType, Interface]:
+    iface = load(UNITS)
+    return load_dispatcher(iface, tmp_path_factory.mktemp("units")), iface
+
+
+def test_a_narrow_time_is_checked_in_its_own_unit(units: tuple[ModuleType, Interface]) -> None:
+    """The value check of a 16-bit time in ms holds its range in ms: 1 ms and 65535 ms pass
+    (the handler gets nanoseconds), 65536 does not fit the type."""
+    module, iface = units
+    number = number_of(iface, "wait_a_bit")
+    minus_two_us = (-2) & 0xFFFFFFFFFFFFFFFF
+    for ms in (0, 1, 65535):
+        run = Run(module, iface, number, [ms, minus_two_us & MASK, minus_two_us >> 32, 9])
+        assert run.call == ("wait_a_bit", (ms * 1_000_000, -2_000, 9))
+    assert Run(module, iface, number, [65536, 0, 0, 0]).rejected(module, number, "bad_value")
+    n = number_of(iface, "configure_everything_at_once")
+    assert Run(module, iface, n, [1, 2, 3, 4, 5]).args == (1, 2, 3, 4, 5_000_000)
+
+
+def test_handler_params_name_self_as_the_handler_does(
+    units: tuple[ModuleType, Interface],
+) -> None:
+    module, _ = units
+    assert module.HANDLER_PARAMS["wait_a_bit"] == ("t", "s", "self_")
+    assert module.HANDLER_PARAMS["configure_everything_at_once"] == tuple(
+        f"{n}_parameter_name" for n in ("first", "second", "third", "fourth", "fifth"))
+
+
+def test_reserved_fields_that_are_a_struct_or_a_time_default_to_zero(
+    units: tuple[ModuleType, Interface],
+) -> None:
+    module, iface = units
+    number = number_of(iface, "get_timing")
+    t = struct_type(iface, "timing")
+    assert module.OUTPUT_FIELDS["get_timing"] == {"timing": ("deadline", "tail")}
+    run = Run(module, iface, number, [0x40],
+              replies={"get_timing": (0, {"deadline": -1_500, "tail": 7})})
+    assert field_bytes(t, bytes(run.mem.buffer[0x40 : 0x40 + t.size])) == {
+        "deadline": -2, "reserved_pair": {"a": 0, "b": 0}, "reserved_time": 0, "tail": 7,
+        "reserved_end": 0}  # -1.5 us rounds down
+    given = {"deadline": 0, "tail": 0, "reserved_pair": {"a": 1, "b": 2},
+             "reserved_time": 3_000_000}
+    run = Run(module, iface, number, [0x40], replies={"get_timing": (0, given)})
+    assert field_bytes(t, bytes(run.mem.buffer[0x40 : 0x40 + t.size])) == {
+        **given, "reserved_time": 3, "reserved_end": 0}
