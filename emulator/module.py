@@ -270,7 +270,8 @@ class Module:
             partition.waiting = Waiting(tuple(partition.cpu.trap_view), deadline)
             partition.halt("wait")
             if self._tracing:
-                self.trace.instant(partition.entry.identifier, now, "hypercall", "wait",
+                # its own category: the trace has one `hypercall` instant per call served
+                self.trace.instant(partition.entry.identifier, now, "wait", "wait",
                                    deadline=deadline)
             return True
         if waiting.deadline_ns is not None and now >= waiting.deadline_ns:
@@ -301,13 +302,14 @@ class Module:
 
     def _end_wait(self, partition: Partition, end: int) -> bool:
         """End the wait of a partition that has the processor until `end`, if it can end:
-        at once, or at its deadline if that falls before `end` (time jumps there: nothing
-        else runs meanwhile). False: it sleeps to `end`."""
+        at once, or at its deadline if that falls by `end` (time jumps there: nothing else
+        runs meanwhile; a deadline at `end` itself runs out before the next window's
+        partition can change anything). False: it sleeps to `end`."""
         if self._serve_again(partition):
             return True
         waiting = partition.waiting
         assert waiting is not None
-        if waiting.deadline_ns is None or waiting.deadline_ns >= end:
+        if waiting.deadline_ns is None or waiting.deadline_ns > end:
             return False
         self._clock.skip(waiting.deadline_ns)
         return self._serve_again(partition)
@@ -371,11 +373,12 @@ class Module:
         self.now_ns = self._clock_now
         partition.stop = None  # why it stopped last time has been acted on
         if partition.waiting is not None:
-            if not self._end_wait(partition, end):
-                self._now = clock.now()
-                self.now_ns = self._between_now
-                return  # still blocked: it sleeps through the window
+            ended = self._end_wait(partition, end)
             start = clock.now()
+            if not ended or start >= end:  # still blocked, or its wait ran out at the end
+                self._now = start
+                self.now_ns = self._between_now
+                return  # it sleeps through the window
         until = end
         if timer.period or partition.vcpu.pending:  # nothing to do here for most partitions
             self._tick(partition, start)  # the ticks that fell while it was out, first
@@ -401,6 +404,8 @@ class Module:
                 if not self._end_wait(partition, end):
                     break
                 now = clock.now()
+                if now >= end:
+                    break  # its wait ran out as the window ends: it goes on in the next
                 if timer.period:
                     self._tick(partition, now)
             elif stop.reason != "idle" or not timer.period:

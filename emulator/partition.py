@@ -50,7 +50,7 @@ class Mode(Enum):
 class Stop:
     """Why a partition's CPU stopped before its time ran out (None: it ran out of time)."""
 
-    reason: str  # "idle" | "mode" | "fault" | "shutdown" | "stop"
+    reason: str  # "idle" | "mode" | "fault" | "shutdown" | "stop" | "hm" | "wait"
     fault: Fault | None = None
     detail: str = ""
 

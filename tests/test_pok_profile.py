@@ -13,6 +13,7 @@ generated dispatcher alone) is in tests/test_hypervisor_profiles.py.
 
 from __future__ import annotations
 
+import json
 import struct
 import subprocess
 import sys
@@ -195,8 +196,19 @@ def test_pok_s_port_calls_are_served_with_their_own_argument_lists(tmp_path: Pat
     result = pvgen("image", "--config", config, "--out", tmp_path / "p.img", "--def",
                    POK_PROFILE, "--gen", tmp_path / "gen")
     assert result.returncode == 0, result.stderr
-    booted = pvgen("boot", tmp_path / "p.img", "--gen", tmp_path / "gen", "--frames", "4")
+    booted = pvgen("boot", tmp_path / "p.img", "--gen", tmp_path / "gen", "--frames", "4",
+                   "--trace", tmp_path / "trace.json")
     assert booted.returncode == 0, booted.stderr
+    # the trace: one `hypercall` instant per call the summary counts, a blocked one too, and
+    # a `wait` instant for each of the four waits
+    events = json.loads((tmp_path / "trace.json").read_text())["traceEvents"]
+    names = {e["tid"]: e["args"]["name"] for e in events if e["name"] == "thread_name"}
+    for tid, name in names.items():
+        calls = sum(e.get("cat") == "hypercall" and e["tid"] == tid for e in events)
+        assert any(line.startswith(f"  {name}: ") and f", {calls} hypercalls," in line
+                   for line in booted.stdout.splitlines()), (name, calls)
+    assert sorted(names[e["tid"]] for e in events if e.get("cat") == "wait") == [
+        "pokconsumer", "pokconsumer", "pokproducer", "pokproducer"]
     lines = [line for line in booted.stdout.splitlines() if line.startswith("[")]
     assert lines == [
         "[pokproducer] sample_out: max 16, direction 2, refresh 20 ms",
