@@ -71,24 +71,25 @@ def py_docstring(text: str, indent: int = 0) -> str:
     return '"""' + pad.join(lines) + pad + '"""'
 
 
-def py_tuple(head: str, items: Sequence[object], indent: int, tail: str = "") -> str:
-    """``head(items)tail``, a tuple of literals: on one line if it fits, else one a line."""
-    line = f"{head}({' '.join(f'{py_repr(i)},' for i in items)}){tail}"
+def _bracketed(head: str, one_line: str, parts: Sequence[str], indent: int, tail: str) -> str:
+    """``head(one_line)tail`` if it fits the line length, else one part a line."""
+    line = f"{head}({one_line}){tail}"
     if indent + len(line) <= LINE_LENGTH:
         return line
     pad = " " * (indent + 4)
-    inner = "".join(f"\n{pad}{py_repr(i)}," for i in items)
+    inner = "".join(f"\n{pad}{part}," for part in parts)
     return f"{head}({inner}\n{' ' * indent}){tail}"
+
+
+def py_tuple(head: str, items: Sequence[object], indent: int, tail: str = "") -> str:
+    """``head(items)tail``, a tuple of literals: on one line if it fits, else one a line."""
+    literals = [py_repr(i) for i in items]
+    return _bracketed(head, " ".join(f"{x}," for x in literals), literals, indent, tail)
 
 
 def py_call(head: str, args: Sequence[str], indent: int, tail: str = "") -> str:
     """``head(args)tail`` on one line if it fits, else one argument per line."""
-    line = f"{head}({', '.join(args)}){tail}"
-    if indent + len(line) <= LINE_LENGTH:
-        return line
-    pad = " " * (indent + 4)
-    inner = "".join(f"\n{pad}{a}," for a in args)
-    return f"{head}({inner}\n{' ' * indent}){tail}"
+    return _bracketed(head, ", ".join(args), args, indent, tail)
 
 
 def py_class_name(name: str) -> str:
