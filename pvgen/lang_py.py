@@ -173,7 +173,9 @@ def py_value_type(t: m.Type) -> str:
 def py_to_handler(t: m.Type, expr: str) -> str:
     """A value of the guest's as the services see it: a time with a unit in nanoseconds."""
     scale = m.ns_per_unit(t)
-    return f"{expr} * {scale}" if scale is not None and scale != 1 else expr
+    if scale is None or scale == 1:
+        return expr
+    return f"({expr}) * {scale}" if " " in expr else f"{expr} * {scale}"
 
 
 def py_to_guest(t: m.Type, expr: str) -> str:
@@ -283,7 +285,7 @@ def py_word(call: m.Hypercall, p: m.Param) -> str:
     else:
         joined = f"{low} | {high[0]} << 32"
         value = f"(({joined}) ^ _SIGN64) - _SIGN64" if _signed(p.type) else joined
-    return py_to_handler(p.type, f"({value})" if " " in value else value)
+    return py_to_handler(p.type, value)
 
 
 def _signed(t: m.Type) -> bool:

@@ -823,7 +823,7 @@ def _hc_timer_set_period(nargs: int | None, w: Sequence[int], mem: GuestMemory, 
     if nargs is not None and nargs != 2:
         return _reject(h, 22, Reject.bad_arg_count)
     # period: i64
-    a_period = (((w[0] | w[1] << 32) ^ _SIGN64) - _SIGN64)
+    a_period = ((w[0] | w[1] << 32) ^ _SIGN64) - _SIGN64
     return h.timer_set_period(period=a_period) & _MASK
 
 
@@ -991,7 +991,7 @@ def _hc_stop(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers)
     if nargs is not None and nargs != 1:
         return _reject(h, 41, Reject.bad_arg_count)
     # code: i32
-    a_code = ((w[0] ^ _SIGN32) - _SIGN32)
+    a_code = (w[0] ^ _SIGN32) - _SIGN32
     h.stop(code=a_code)
     return 0  # the call does not return: no result reaches the guest
 

@@ -456,11 +456,11 @@ def _hc_sleep(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers
     if nargs is not None and nargs != 5:
         return _reject(h, 4, Reject.bad_arg_count)
     # duration: i64
-    a_duration = (((w[0] | w[1] << 32) ^ _SIGN64) - _SIGN64)
+    a_duration = ((w[0] | w[1] << 32) ^ _SIGN64) - _SIGN64
     # until: u64
-    a_until = (w[2] | w[3] << 32)
+    a_until = w[2] | w[3] << 32
     # direction: step
-    a_direction = ((w[4] ^ _SIGN32) - _SIGN32)
+    a_direction = (w[4] ^ _SIGN32) - _SIGN32
     if not (-1 <= a_direction <= 1):
         return _reject(h, 4, Reject.bad_value)
     return h.sleep(duration=a_duration, until=a_until, direction=a_direction) & _MASK
@@ -492,7 +492,7 @@ def _hc_set_handler(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Ha
     if a_entry >= psize:
         return _reject(h, 6, Reject.bad_pointer)
     # level: i8
-    a_level = ((w[1] ^ _SIGN32) - _SIGN32)
+    a_level = (w[1] ^ _SIGN32) - _SIGN32
     if not (-128 <= a_level <= 127):
         return _reject(h, 6, Reject.bad_value)
     # enabled: bool
@@ -514,7 +514,7 @@ def _hc_halt(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers)
     if nargs is not None and nargs != 1:
         return _reject(h, 8, Reject.bad_arg_count)
     # code: i32
-    a_code = ((w[0] ^ _SIGN32) - _SIGN32)
+    a_code = (w[0] ^ _SIGN32) - _SIGN32
     h.halt(code=a_code)
     return 0  # the call does not return: no result reaches the guest
 
