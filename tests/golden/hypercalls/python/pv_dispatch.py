@@ -433,21 +433,10 @@ HANDLER_OUTPUTS: dict[str, tuple[str, ...]] = {
 # ones, padding, are 0 unless given).
 OUTPUT_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
     'sampling_status': {
-        'status': (
-            'refresh_period',
-            'max_message_size',
-            'direction',
-            'last_msg_validity',
-        ),
+        'status': ('refresh_period', 'max_message_size', 'direction', 'last_msg_validity',),
     },
     'queuing_status': {
-        'status': (
-            'nb_message',
-            'max_nb_message',
-            'max_message_size',
-            'direction',
-            'overflowed',
-        ),
+        'status': ('nb_message', 'max_nb_message', 'max_message_size', 'direction', 'overflowed',),
     },
     'partition_get_status': {
         'status': (

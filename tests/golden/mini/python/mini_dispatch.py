@@ -243,12 +243,7 @@ HANDLER_OUTPUTS: dict[str, tuple[str, ...]] = {
 # ones, padding, are 0 unless given).
 OUTPUT_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
     'sample_update': {
-        's': (
-            'when',
-            'value',
-            'tint',
-            'valid',
-        ),
+        's': ('when', 'value', 'tint', 'valid',),
     },
 }
 
