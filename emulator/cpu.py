@@ -1,14 +1,14 @@
 """A partition's CPU on Unicorn, with the fast paths a hypervisor needs.
 
-This is the only module that talks to Unicorn. It goes below the Python
-binding's convenience methods where they cost more than the guest work they
-serve: registers move in one batch call through buffers made once (the trap
-registers in the native hook, an upcall's frame with ``RegisterBatch``); the
-partition's memory is a host mapping Unicorn executes from, so the hypercall
-path reads and writes it as a ``memoryview`` without a call into Unicorn; the
-interrupt hook is a bare ctypes callback. The instruction budget (deterministic
-time) and the host-time watchdog (wall-clock windows) come from the native
-clock (``emulator.native``).
+This is the only module that runs Unicorn (the back-ends of emulator.arch only set up a
+new CPU's privilege level). It goes below the Python binding's convenience methods where
+they cost more than the guest work they serve: registers move in one batch call through
+buffers made once (the trap registers in the native hook, an upcall's frame with
+``RegisterBatch``); the partition's memory is a host mapping Unicorn executes from, so the
+hypercall path reads and writes it as a ``memoryview`` without a call into Unicorn; the
+interrupt hook is a bare ctypes callback. The instruction budget (deterministic time) and
+the host-time watchdog (wall-clock windows) come from the native clock
+(``emulator.native``).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from unicorn import (
     UC_ERR_WRITE_UNALIGNED,
     UC_ERR_WRITE_UNMAPPED,
     UC_HOOK_BLOCK,
+    UC_HOOK_INSN,
     UC_HOOK_INTR,
     UC_PROT_ALL,
     Uc,
@@ -37,9 +38,13 @@ from unicorn import (
 from unicorn.unicorn_py3.unicorn import uclib
 
 from emulator.arch import Backend, Fault
-from emulator.native import BudgetHeader, TrapHeader, library
+from emulator.native import BudgetHeader, TrapHeader, UnraisedHeader, library
 
-NO_END = 0xFFFFFFFF  # emu_start's `until`: an address no partition reaches
+# emu_start's `until`, which the CPU ignores: it runs until stopped. Unicorn probes a
+# stop address after every run; at the partition's privilege level, that probe of an
+# address outside the partition faults inside Unicorn (x86: a page fault it swallows,
+# which leaves CR2 and the CPU's double-fault bookkeeping changed), so there is none.
+NO_END = 0xFFFFFFFF
 
 # Serves the hypercall trap: the result word for the ABI's result register, or NO_RESULT
 # to leave the registers as they are.
@@ -112,6 +117,11 @@ class Watchdog:
     def disarm(self) -> None:
         self._lib.pv_watchdog_disarm(self._handle)
 
+    @property
+    def fired(self) -> bool:
+        """Whether it stopped the CPU since it was last armed."""
+        return bool(self._lib.pv_watchdog_fired(self._handle))
+
     def close(self) -> None:
         if self._handle:
             self._lib.pv_watchdog_free(self._handle)
@@ -132,6 +142,9 @@ class Cpu:
         self.ram = mmap.mmap(-1, size)  # zero-filled, and host pages only where touched
         self.ram_address = ctypes.addressof(ctypes.c_char.from_buffer(self.ram))
         self._uc.mem_map_ptr(0, size, UC_PROT_ALL, self.ram_address)
+        self._uc.ctl_exits_enabled(True)  # and no exits: see NO_END
+        self._uc.ctl_set_exits([])
+        arch.enter_user_mode(self._uc, size)
         self._value = ctypes.c_uint32()
         self._value_ref = ctypes.byref(self._value)
         # emu_start's arguments but the handle: where to begin, no end, no timeout, no count
@@ -156,6 +169,11 @@ class Cpu:
         self.trap_view = memoryview(values).cast("B").cast("I")
         self._add_hook(UC_HOOK_INTR, ctypes.cast(lib.pv_trap_interrupt, ctypes.c_void_p),
                        self._trap_handle)
+        self._unraised = [UnraisedHeader(self._trap_handle, u.exception) for u in arch.unraised]
+        for unraised, header in zip(arch.unraised, self._unraised, strict=True):
+            callback = getattr(lib, f"pv_unraised_{unraised.shape}")
+            self._add_hook(UC_HOOK_INSN, ctypes.cast(callback, ctypes.c_void_p),
+                           ctypes.addressof(header), unraised.instruction)
         self._budget_handle: int | None = None
         self.budget: BudgetHeader | None = None
         if hypercall_cost is not None:
@@ -169,10 +187,13 @@ class Cpu:
             self._add_hook(UC_HOOK_BLOCK, ctypes.cast(lib.pv_budget_block, ctypes.c_void_p),
                            self._budget_handle)
 
-    def _add_hook(self, kind: int, callback: ctypes.c_void_p, user: int | None) -> None:
+    def _add_hook(self, kind: int, callback: ctypes.c_void_p, user: int | None,
+                  *instruction: int) -> None:
+        """Hook every address; a UC_HOOK_INSN names its instruction."""
         handle = ctypes.c_size_t()
         status = uclib.uc_hook_add(self.handle, ctypes.byref(handle), kind, callback,
-                                   ctypes.c_void_p(user), ctypes.c_uint64(1), ctypes.c_uint64(0))
+                                   ctypes.c_void_p(user), ctypes.c_uint64(1), ctypes.c_uint64(0),
+                                   *(ctypes.c_int(i) for i in instruction))
         if status != 0:
             raise RuntimeError(f"Unicorn refused a hook: {error_text(status)}")
 

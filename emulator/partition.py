@@ -2,9 +2,10 @@
 
 That is the view POK's segments give a partition: an access outside it cannot
 reach another partition (each has its own Unicorn instance) and faults, which
-becomes a health-monitor event for this partition only. Loading follows POK's
-loader: each PT_LOAD's file bytes at its address, zero fill to p_memsz, the
-stack at the top, entry e_entry.
+becomes a health-monitor event for this partition only. The CPU runs at the
+user privilege level, as on POK (``emulator.arch``): a privileged instruction
+faults the same way. Loading follows POK's loader: each PT_LOAD's file bytes at
+its address, zero fill to p_memsz, the stack at the top, entry e_entry.
 """
 
 from __future__ import annotations
@@ -221,14 +222,16 @@ class Partition:
         """Run at most this many instructions (deterministic mode), or until the CPU stops."""
         budget = self.cpu.budget
         assert budget is not None, "a counted run needs a CPU made with a budget"
-        budget.left = instructions
-        return self._run()
+        budget.left, budget.exhausted = instructions, 0
+        stop = self._run()
+        return self._halted() if stop is None and not budget.exhausted else stop
 
     def run_for(self, watchdog: Watchdog, ns: int) -> Stop | None:
         """Run for this much host time (wall-clock mode), or until the CPU stops."""
         watchdog.arm(self.cpu, ns)
         try:
-            return self._run()
+            stop = self._run()
+            return self._halted() if stop is None and not watchdog.fired else stop
         finally:
             watchdog.disarm()
 
@@ -239,9 +242,16 @@ class Partition:
         if thumb is not None and self.read_register(thumb[0]) & thumb[1]:
             pc |= 1  # go on in Thumb state
         status = self.cpu.run(pc)
-        if status != 0:
+        if status != 0 and self.stop is None:  # the first fault is the one reported
             self.stop = Stop("fault", fault_of(status),
                              f"{error_text(status)} at {pc_hex(self)}")
+        return self.stop
+
+    def _halted(self) -> Stop:
+        """The CPU stopped by itself, neither its time over nor a hook asking: it waits for
+        an interrupt (ARM's wfi in user mode), which only the hypervisor may do."""
+        self.stop = Stop("fault", Fault.ILLEGAL_REQUEST,
+                         f"wait for interrupt (the CPU halted) at {pc_hex(self)}")
         return self.stop
 
     def halt(self, reason: str, fault: Fault | None = None, detail: str = "") -> None:
@@ -250,7 +260,11 @@ class Partition:
         self.cpu.stop()
 
     def _on_fault(self, number: int) -> None:
-        self.halt("fault", self.arch.fault(number), f"CPU exception {number} at {pc_hex(self)}")
+        detail = f"CPU exception {number} at {pc_hex(self)}"
+        address = self.arch.fault_addresses.get(number)
+        if address is not None:
+            detail += f" accessing {self.read_register(address):#x}"
+        self.halt("fault", self.arch.fault(number), detail)
 
     def _constant(self, name: str) -> int:
         constant = self._registers.get(name)

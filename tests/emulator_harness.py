@@ -215,13 +215,15 @@ class Builder:
             status = emulator_main([str(image), "--gen", str(self.gen), *options])
         return Run(status, out.getvalue(), err.getvalue())
 
-    def run(self, image: Path, frames: int | None = None, trace: Path | None = None) -> Run:
+    def run(self, image: Path, frames: int | None = None, trace: Path | None = None,
+            wall_clock: bool = False) -> Run:
         """Boot the image with ``emulator.module.Module`` in this process, as ``boot`` does
-        with ``--frames`` and ``--trace``; its stdout ends with the same summary, and the
-        Run carries the RunResult (ticks due and raised, the HM log)."""
+        with ``--frames``, ``--trace`` and ``--wall-clock``; its stdout ends with the same
+        summary, and the Run carries the RunResult (ticks due and raised, the HM log)."""
         loaded, dispatcher = load(image, self.gen)
         out = io.StringIO()
-        result = Module(loaded, dispatcher, RunOptions(frames=frames, trace=trace, out=out)).run()
+        options = RunOptions(frames=frames, trace=trace, wall_clock=wall_clock, out=out)
+        result = Module(loaded, dispatcher, options).run()
         out.write(summary(result) + "\n")
         return Run(result.exit_status, out.getvalue(), "", result)
 

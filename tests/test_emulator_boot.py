@@ -111,7 +111,7 @@ HEALTH = [  # examples/health's console; the code addresses, which depend on the
     '[watchdog] watchdog: heartbeat "first start"',
     "[fault] fault: WARM_START after HM_PARTITION_RESTART",
     "[fault] fault: 3 faults kept across the warm start; writing outside the partition",
-    "[fault] HM: MEMORY_VIOLATION (Invalid memory write (UC_ERR_WRITE_UNMAPPED) at @) -> "
+    "[fault] HM: MEMORY_VIOLATION (CPU exception 14 at @ accessing @) -> "
     "PARTITION COLD_START",
     '[watchdog] watchdog: heartbeat "warm start"',
     "[fault] fault: COLD_START after HM_PARTITION_RESTART",
@@ -140,7 +140,8 @@ def test_the_fault_partition_triggers_every_health_monitor_action(
     trace = tmp_path / "health.json"
     result = boot(images["health"], "--trace", str(trace))
     assert result.returncode == 0, result.stderr
-    lines = [re.sub(r" at 0x[0-9a-f]+\)", " at @)", line) for line in result.stdout.splitlines()]
+    lines = [re.sub(r" (at|accessing) 0x[0-9a-f]+\b", r" \1 @", line)
+             for line in result.stdout.splitlines()]
     assert lines[:len(HEALTH)] == HEALTH, result.stdout
     logged = [line.split(" s ", 1)[1] for line in lines[len(HEALTH):]]
     assert logged == [line.removeprefix("[").replace("] HM: ", ": ") for line in HEALTH

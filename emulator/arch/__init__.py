@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING, Literal
 
 from emulator.errors import EmulatorError
+
+if TYPE_CHECKING:
+    from unicorn import Uc
 
 
 class Fault(Enum):
@@ -18,6 +22,17 @@ class Fault(Enum):
     ILLEGAL_REQUEST = "ILLEGAL_REQUEST"  # invalid or privileged instruction
     MEMORY_VIOLATION = "MEMORY_VIOLATION"  # an access outside the partition
     HARDWARE_FAULT = "HARDWARE_FAULT"  # any other exception
+
+
+@dataclass(frozen=True)
+class Unraised:
+    """An instruction Unicorn executes (or hands to a hook) where the real CPU, at a
+    partition's privilege level, raises an exception: the emulator hooks it and raises
+    that exception itself."""
+
+    instruction: int  # Unicorn's UC_*_INS_* id, for a UC_HOOK_INSN
+    shape: Literal["in", "out", "plain"]  # the hook's signature: a port read, write, other
+    exception: int  # the interrupt number the CPU would raise
 
 
 @dataclass(frozen=True)
@@ -35,12 +50,18 @@ class Backend:
     # immediate (x86 int N) is told apart by that number, ARM's svc by its own.
     trap_interrupts: dict[str, int | None]
     faults: dict[int, Fault]  # CPU exceptions and what they mean (others: HARDWARE_FAULT)
+    # Puts a new CPU, whose partition is [0, size) of its address space, at the
+    # unprivileged level it runs at (POK's user level) before it runs anything.
+    enter_user_mode: Callable[[Uc, int], None]
     # Interrupt numbers only a trap instruction raises: one that is not the hypercall trap
     # asks the kernel for something it does not offer (on POK's x86, a #GP).
     software_interrupts: range = range(0)
     # A status register bit saying the CPU runs compressed instructions (ARM's Thumb state,
     # CPSR.T): Unicorn goes on in that state only when the start address has bit 0 set.
     thumb_bit: tuple[str, int] | None = None
+    # The register holding the address an exception was about (x86's page faults: CR2).
+    fault_addresses: dict[int, str] = field(default_factory=dict)
+    unraised: tuple[Unraised, ...] = ()
 
     def register(self, name: str) -> int:
         constant = getattr(self.registers, self.register_prefix + name.upper(), None)

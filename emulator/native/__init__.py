@@ -37,7 +37,7 @@ class BudgetHeader(ctypes.Structure):
 
     _fields_ = (("left", ctypes.c_int64), ("executed", ctypes.c_uint64),
                 ("at", ctypes.c_int64), ("granted", ctypes.c_int64), ("until", ctypes.c_int64),
-                ("fast", ctypes.c_void_p))
+                ("exhausted", ctypes.c_int64), ("fast", ctypes.c_void_p))
 
 
 TRAP_REGISTERS = 8  # PV_TRAP_REGISTERS
@@ -48,6 +48,13 @@ class TrapHeader(ctypes.Structure):
 
     _fields_ = (("values", ctypes.c_uint32 * TRAP_REGISTERS), ("served", ctypes.c_uint64),
                 ("budget", ctypes.c_void_p), ("cost", ctypes.c_int64), ("fast", ctypes.c_void_p))
+
+
+class UnraisedHeader(ctypes.Structure):
+    """``struct pv_unraised``: what an unraised instruction's hook raises, and through
+    which trap hook."""
+
+    _fields_ = (("trap", ctypes.c_void_p), ("exception", ctypes.c_uint32))
 
 
 FRAME_REGISTERS = 20  # PV_FRAME_REGISTERS
@@ -135,6 +142,7 @@ def library() -> ctypes.CDLL:
     lib.pv_watchdog_arm.argtypes = (ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64)
     lib.pv_watchdog_disarm.argtypes = (ctypes.c_void_p,)
     lib.pv_watchdog_free.argtypes = (ctypes.c_void_p,)
+    lib.pv_watchdog_fired.argtypes = (ctypes.c_void_p,)
     lib.pv_trap_new.restype = ctypes.c_void_p
     lib.pv_trap_new.argtypes = (ctypes.c_uint32, ctypes.c_void_p, ctypes.c_int32, ctypes.c_int32,
                                 ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)

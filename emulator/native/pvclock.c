@@ -17,6 +17,10 @@
  *    before calling Python, and writes the result register after, so that a
  *    hypercall costs one call into Python and none back into Unicorn for them.
  *
+ * 4. Hooks for the instructions Unicorn lets through where the CPU, at the partition's
+ *    privilege level, raises an exception (x86 port I/O, sysenter, syscall): they
+ *    raise it through the interrupt hook, as the CPU's own exceptions arrive.
+ *
  * Both hooks first offer their event to the upcall fast path (pvupcall.c), when the
  * partition has one: a tick at a segment's end, an irq_ack or irq_return.
  *
@@ -65,8 +69,10 @@ void pv_budget_block(uc_engine *uc, uint64_t address, uint32_t size, void *user_
     }
     if (budget->left < (int64_t)block->icount) {
         /* the segment's time is over: a tick the upcall fast path takes goes on at once */
-        if (budget->fast == NULL || !pv_fast_tick(budget->fast, budget, uc))
+        if (budget->fast == NULL || !pv_fast_tick(budget->fast, budget, uc)) {
+            budget->exhausted = 1;
             budget->stop(uc);
+        }
         return;
     }
     budget->left -= block->icount;
@@ -81,6 +87,7 @@ struct pv_watchdog {
     uc_engine *uc; /* NULL: disarmed */
     struct timespec deadline;
     int quit;
+    int fired; /* it has stopped the CPU it is armed for */
 };
 
 #define PV_RESTOP_NS 50000L /* how often a late stop is repeated until disarmed */
@@ -109,6 +116,7 @@ static void *pv_watchdog_main(void *arg)
             pthread_cond_wait(&dog->changed, &dog->lock);
         } else if (pv_passed(&dog->deadline)) {
             dog->stop(dog->uc);
+            dog->fired = 1;
             pv_add_ns(&dog->deadline, PV_RESTOP_NS);
         } else {
             pthread_cond_timedwait(&dog->changed, &dog->lock, &dog->deadline);
@@ -144,6 +152,7 @@ void pv_watchdog_arm(struct pv_watchdog *dog, uc_engine *uc, int64_t ns)
     clock_gettime(CLOCK_MONOTONIC, &dog->deadline);
     pv_add_ns(&dog->deadline, (long)ns);
     dog->uc = uc;
+    dog->fired = 0;
     pthread_cond_signal(&dog->changed);
     pthread_mutex_unlock(&dog->lock);
 }
@@ -153,6 +162,16 @@ void pv_watchdog_disarm(struct pv_watchdog *dog)
     pthread_mutex_lock(&dog->lock);
     dog->uc = NULL;
     pthread_mutex_unlock(&dog->lock);
+}
+
+/* Whether the watchdog stopped the CPU since it was last armed. */
+int pv_watchdog_fired(struct pv_watchdog *dog)
+{
+    int fired;
+    pthread_mutex_lock(&dog->lock);
+    fired = dog->fired;
+    pthread_mutex_unlock(&dog->lock);
+    return fired;
 }
 
 void pv_watchdog_free(struct pv_watchdog *dog)
@@ -199,7 +218,12 @@ void pv_trap_interrupt(uc_engine *uc, uint32_t interrupt, void *user_data)
     struct pv_trap *hook = user_data;
     int64_t result;
 
+    /* After an exception the CPU is stopping: what the rest of its translated block
+     * raises (Unicorn stops between blocks) is neither served nor reported. */
+    if (hook->faulted)
+        return;
     if (interrupt != hook->trap) {
+        hook->faulted = 1;
         (void)hook->serve(interrupt);
         return;
     }
@@ -217,4 +241,29 @@ void pv_trap_interrupt(uc_engine *uc, uint32_t interrupt, void *user_data)
     hook->served++;
     if (hook->budget != NULL)
         hook->budget->left = hook->budget->left > hook->cost ? hook->budget->left - hook->cost : 0;
+}
+
+/* UC_HOOK_INSN callbacks, one per hook signature; user_data is a struct pv_unraised. */
+uint32_t pv_unraised_in(uc_engine *uc, uint32_t port, int size, void *user_data)
+{
+    const struct pv_unraised *unraised = user_data;
+    (void)port;
+    (void)size;
+    pv_trap_interrupt(uc, unraised->exception, unraised->trap);
+    return 0;
+}
+
+void pv_unraised_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *user_data)
+{
+    const struct pv_unraised *unraised = user_data;
+    (void)port;
+    (void)size;
+    (void)value;
+    pv_trap_interrupt(uc, unraised->exception, unraised->trap);
+}
+
+void pv_unraised_plain(uc_engine *uc, void *user_data)
+{
+    const struct pv_unraised *unraised = user_data;
+    pv_trap_interrupt(uc, unraised->exception, unraised->trap);
 }

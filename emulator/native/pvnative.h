@@ -35,6 +35,7 @@ struct pv_budget {
     int64_t at;
     int64_t granted;
     int64_t until;
+    int64_t exhausted; /* 1 once the hook stopped the CPU for want of budget (Python clears it) */
     struct pv_fast *fast; /* the upcall fast path, or NULL */
     pv_ctl_fn ctl;
     pv_stop_fn stop;
@@ -54,9 +55,18 @@ struct pv_trap {
     int32_t count;
     int32_t result_register;
     uint32_t trap;
+    int32_t faulted; /* 1 once the CPU raised an exception: it serves nothing more */
     pv_reg_fn read;
     pv_reg_fn write;
     int64_t (*serve)(uint32_t interrupt); /* Python: the result word, or -1 for none */
+};
+
+/* An instruction Unicorn lets through where the CPU would raise an exception at the
+ * partition's privilege level (emulator.arch.Unraised): its hook raises `exception`
+ * through the trap hook. Allocated by Python (emulator.native.UnraisedHeader). */
+struct pv_unraised {
+    struct pv_trap *trap;
+    uint32_t exception;
 };
 
 #define PV_FRAME_REGISTERS 20
@@ -124,11 +134,15 @@ struct pv_watchdog *pv_watchdog_new(pv_stop_fn stop);
 void pv_watchdog_arm(struct pv_watchdog *dog, uc_engine *uc, int64_t ns);
 void pv_watchdog_disarm(struct pv_watchdog *dog);
 void pv_watchdog_free(struct pv_watchdog *dog);
+int pv_watchdog_fired(struct pv_watchdog *dog);
 struct pv_trap *pv_trap_new(uint32_t trap, const int32_t *registers, int32_t count,
                             int32_t result_register, pv_reg_fn read, pv_reg_fn write,
                             int64_t (*serve)(uint32_t interrupt));
 void pv_trap_free(struct pv_trap *hook);
 void pv_trap_interrupt(uc_engine *uc, uint32_t interrupt, void *user_data);
+uint32_t pv_unraised_in(uc_engine *uc, uint32_t port, int size, void *user_data);
+void pv_unraised_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *user_data);
+void pv_unraised_plain(uc_engine *uc, void *user_data);
 
 /* pvupcall.c */
 int pv_fast_tick(struct pv_fast *fast, struct pv_budget *budget, uc_engine *uc);
