@@ -257,6 +257,10 @@ class Cpu:
         served: int = self._trap.served
         return served
 
+    def set_thread_pointer(self, pointer: int) -> None:
+        """The base of the partition's thread-local storage (see Backend.set_thread_pointer)."""
+        self.arch.set_thread_pointer(self._uc, pointer)
+
     # -- memory, as the hypervisor writes it ------------------------------------------------
     def write_memory(self, address: int, data: bytes) -> None:
         """Write guest memory as the hypervisor; a write over code drops its translations.

@@ -161,6 +161,10 @@ class PartitionServices:
     def shutdown(self) -> None:
         self.partition.halt("shutdown")
 
+    def thread_pointer_set(self, pointer: int) -> int:
+        self.partition.cpu.set_thread_pointer(pointer)
+        return self.ok
+
     def partition_set_mode(self, mode: int) -> int:
         wanted = self._modes[mode]
         if wanted is Mode.WARM_START and self.partition.mode is Mode.COLD_START:

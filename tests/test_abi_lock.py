@@ -230,7 +230,7 @@ def test_new_call_is_accepted_with_a_note_and_recorded_without_a_bump(
     ws: Workspace, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = ws.lock.read_bytes()
-    ws.write(REAL + '\nhypercall get_cpu = 42 "The current CPU." {\n    out cpu: u32;\n}\n')
+    ws.write(REAL + '\nhypercall get_cpu = 43 "The current CPU." {\n    out cpu: u32;\n}\n')
 
     status, _, err = ws.gen(capsys)
     assert status == 0
@@ -243,7 +243,7 @@ def test_new_call_is_accepted_with_a_note_and_recorded_without_a_bump(
     recorded = json.loads(ws.lock.read_text())
     assert recorded["version"] == 1
     assert recorded["hypercalls"]["get_cpu"] == {
-        "number": 42,
+        "number": 43,
         "signature": "get_cpu(out cpu: u32) -> status",
     }
     assert ws.gen_quietly_succeeds(capsys)

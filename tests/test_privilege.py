@@ -229,13 +229,43 @@ int main(void)
 }
 """
 
+# The thread pointer is the hypervisor's to set (thread_pointer_set): x86 reads thread-local
+# storage through %gs, whose base it sets; ARM reads TPIDRURO, which it sets.
+THREAD_POINTER = """#define XTF_NAME "thread_pointer"
+#include "xtf.h"
+
+static volatile uint32_t block[3] = {0x11111111u, 0x22222222u, 0x33333333u};
+
+static int test(void)
+{
+    uint32_t first, second;
+
+    EXPECT(pv_thread_pointer_set((uint32_t)(uintptr_t)&block[1]), PV_OK, "thread_pointer_set");
+#if defined(__i386__)
+    __asm__ volatile("movl %%gs:0, %0\\n\\tmovl %%gs:4, %1" : "=r"(first), "=r"(second));
+    CHECK(first == 0x22222222u && second == 0x33333333u,
+          "%%gs:0 and %%gs:4 read 0x%x and 0x%x", (unsigned)first, (unsigned)second);
+#else
+    __asm__ volatile("mrc p15, 0, %0, c13, c0, 3" : "=r"(first));
+    second = (uint32_t)(uintptr_t)&block[1];
+    CHECK(first == second, "TPIDRURO reads 0x%x, not 0x%x", (unsigned)first, (unsigned)second);
+#endif
+    return 0;
+}
+
+int main(void)
+{
+    return xtf_run(XTF_NAME, test);
+}
+"""
+
 CLOBBERS = {"x86": ', "eax", "ecx", "edx", "esi", "edi"', "arm": ', "r0"'}
 RULES = {"x86": X86_RULES, "arm": ARM_RULES}
 
 
 def write_programs(directory: Path, arch: str) -> list[Path]:
-    """The rule suite's guests: the bystander, the forged upcall frame, one per privileged
-    instruction and one per ignored one."""
+    """The rule suite's guests: the bystander, the forged upcall frame, the thread pointer,
+    one per privileged instruction and one per ignored one."""
     programs = []
     for rule in RULES[arch]:
         path = directory / f"{rule.name}.c"
@@ -247,11 +277,13 @@ def write_programs(directory: Path, arch: str) -> list[Path]:
         path = directory / f"{name}.c"
         path.write_text(CHECKING.format(name=name, body=body), encoding="utf-8")
         programs.append(path)
-    forged = directory / "forged_frame.c"
-    forged.write_text(FORGED_FRAME, encoding="utf-8")
+    checks = []
+    for name, source in (("forged_frame", FORGED_FRAME), ("thread_pointer", THREAD_POINTER)):
+        checks.append(directory / f"{name}.c")
+        checks[-1].write_text(source, encoding="utf-8")
     bystander = directory / "bystander.c"
     bystander.write_text(BYSTANDER, encoding="utf-8")
-    return [bystander, forged, *programs]
+    return [bystander, *checks, *programs]
 
 
 QUIET = "int main(void)\n{\n    return 0;\n}\n"
@@ -324,8 +356,9 @@ def test_arm_a_privileged_instruction_is_a_fault_for_the_health_monitor(
     check_fault(arm_suite, rule)
 
 
-def test_what_the_user_level_ignores_changes_nothing(suite: Booted) -> None:
-    for name in (*IGNORED[suite.arch], "forged_frame"):
+def test_the_user_level_changes_only_what_it_may(suite: Booted) -> None:
+    """What it ignores, a forged upcall frame, and the thread pointer only through the call."""
+    for name in (*IGNORED[suite.arch], "forged_frame", "thread_pointer"):
         assert suite.run.console(name) == [f"*** BEGIN OF TEST {name} ***",
                                            "Test result: SUCCESS",
                                            f"*** END OF TEST {name} ***"], suite.run.stdout

@@ -53,6 +53,9 @@ class Backend:
     # Puts a new CPU, whose partition is [0, size) of its address space, at the
     # unprivileged level it runs at (POK's user level) before it runs anything.
     enter_user_mode: Callable[[Uc, int], None]
+    # Sets the base thread-local storage is addressed from, which the user level cannot set
+    # (x86's %gs base, ARM's TPIDRURO): the thread_pointer_set hypercall.
+    set_thread_pointer: Callable[[Uc, int], None]
     # Interrupt numbers only a trap instruction raises: one that is not the hypercall trap
     # asks the kernel for something it does not offer (on POK's x86, a #GP).
     software_interrupts: range = range(0)

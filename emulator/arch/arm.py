@@ -26,6 +26,11 @@ def enter_user_mode(uc: Uc, size: int) -> None:
     uc.reg_write(arm_const.UC_ARM_REG_CPSR, USER_MODE)
 
 
+def set_thread_pointer(uc: Uc, pointer: int) -> None:
+    """TPIDRURO, the thread ID register user mode reads (__aeabi_read_tp) but cannot write."""
+    uc.reg_write(arm_const.UC_ARM_REG_C13_C0_3, pointer)
+
+
 ARM = Backend(
     name="arm",
     uc_arch=UC_ARCH_ARM,
@@ -37,5 +42,6 @@ ARM = Backend(
     trap_interrupts={"svc": 2},  # Unicorn reports EXCP_SWI; it cannot execute hvc
     faults={1: Fault.ILLEGAL_REQUEST, 3: Fault.MEMORY_VIOLATION, 4: Fault.MEMORY_VIOLATION},
     enter_user_mode=enter_user_mode,
+    set_thread_pointer=set_thread_pointer,
     thumb_bit=("cpsr", 1 << 5),
 )

@@ -39,9 +39,11 @@ _PRESENT, _WRITABLE, _USER, _ACCESSED, _DIRTY = 0x1, 0x2, 0x4, 0x20, 0x40
 USER_PAGE = _PRESENT | _WRITABLE | _USER | _ACCESSED | _DIRTY
 SUPERVISOR_PAGE = _PRESENT | _WRITABLE | _ACCESSED | _DIRTY
 
-# The descriptor table: null, the partition's code, the partition's data (both flat and
-# DPL 3, accessed already: a segment load never writes the table).
-CODE_SELECTOR, DATA_SELECTOR = 0x08 | 3, 0x10 | 3
+# The descriptor table: null, the partition's code, the partition's data, its thread-local
+# storage (all DPL 3, flat, accessed already: a segment load never writes the table). The
+# last one's base is the thread pointer the partition sets (thread_pointer_set); %gs
+# holds it, as the i386 ABI addresses thread-local storage from %gs.
+CODE_SELECTOR, DATA_SELECTOR, THREAD_SELECTOR = 0x08 | 3, 0x10 | 3, 0x18 | 3
 _CODE_ACCESS, _DATA_ACCESS = 0xFB, 0xF3  # present, DPL 3, code (read/exec) or data (r/w)
 
 _CR0_PE, _CR0_WP, _CR0_PG = 0x1, 0x10000, 0x80000000
@@ -50,11 +52,11 @@ _EFLAGS_VM = 0x20000
 _EFLAGS_FIXED = 0x2
 
 
-def _descriptor(access: int) -> bytes:
-    """A flat 4 GiB segment descriptor (base 0, 4 KiB granularity, 32-bit)."""
+def _descriptor(access: int, base: int = 0) -> bytes:
+    """A 4 GiB segment descriptor (4 KiB granularity, 32-bit) from `base`."""
     limit = 0xFFFFF
-    return struct.pack("<Q", (limit & 0xFFFF) | (access << 40) | ((limit >> 16) << 48)
-                       | (0xC << 52))
+    return struct.pack("<Q", (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) | (access << 40)
+                       | ((limit >> 16) << 48) | (0xC << 52) | ((base >> 24) << 56))
 
 
 def _page_tables(size: int) -> bytes:
@@ -87,7 +89,8 @@ def enter_user_mode(uc: Uc, size: int) -> None:
     uc.mem_write(HYPERVISOR_TABLE, struct.pack(
         f"<{3 + table_pages}I",
         *(HYPERVISOR_BASE + i * PAGE | SUPERVISOR_PAGE for i in range(3 + table_pages))))
-    descriptors = bytes(8) + _descriptor(_CODE_ACCESS) + _descriptor(_DATA_ACCESS)
+    descriptors = (bytes(8) + _descriptor(_CODE_ACCESS) + _descriptor(_DATA_ACCESS)
+                   + _descriptor(_DATA_ACCESS))
     uc.mem_write(DESCRIPTORS, descriptors)
     uc.mem_write(PARTITION_TABLES, tables)
     registers = x86_const
@@ -101,8 +104,15 @@ def enter_user_mode(uc: Uc, size: int) -> None:
     uc.reg_write(registers.UC_X86_REG_EFLAGS, _EFLAGS_FIXED)
     uc.reg_write(registers.UC_X86_REG_SS, DATA_SELECTOR)
     uc.reg_write(registers.UC_X86_REG_CS, CODE_SELECTOR)
-    for segment in ("DS", "ES", "FS", "GS"):
+    for segment in ("DS", "ES", "FS"):
         uc.reg_write(getattr(registers, f"UC_X86_REG_{segment}"), DATA_SELECTOR)
+    uc.reg_write(registers.UC_X86_REG_GS, THREAD_SELECTOR)
+
+
+def set_thread_pointer(uc: Uc, pointer: int) -> None:
+    """Make `pointer` the base of the thread-local storage segment, and load %gs with it."""
+    uc.mem_write(DESCRIPTORS + (THREAD_SELECTOR & ~7), _descriptor(_DATA_ACCESS, pointer))
+    uc.reg_write(x86_const.UC_X86_REG_GS, THREAD_SELECTOR)
 
 
 _GENERAL_PROTECTION, _INVALID_OPCODE = 13, 6
@@ -125,6 +135,7 @@ X86 = Backend(
             1: Fault.HARDWARE_FAULT, 3: Fault.HARDWARE_FAULT, 5: Fault.HARDWARE_FAULT},
     software_interrupts=range(32, 256),  # `int N` above the exceptions
     enter_user_mode=enter_user_mode,
+    set_thread_pointer=set_thread_pointer,
     fault_addresses={14: "cr2"},  # a page fault's linear address
     # Unicorn lets every port access through and calls hooks for sysenter and syscall
     # instead of raising what the CPU raises at CPL 3 with IOPL 0: #GP for in, out and
