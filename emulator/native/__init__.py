@@ -25,6 +25,7 @@ from pathlib import Path
 import unicorn
 
 from emulator.errors import EmulatorError
+from pvgen.cache import cache_dir
 
 HERE = Path(__file__).parent
 SOURCES = (HERE / "pvclock.c", HERE / "pvupcall.c")
@@ -91,16 +92,11 @@ class FastHeader(ctypes.Structure):
 PHASE_IDLE, PHASE_DELIVERED, PHASE_ACKED = 0, 1, 2
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "pvgen"
-
-
 def _library_path() -> Path:
     digest = hashlib.sha256()
     for path in (*SOURCES, HEADER, UNICORN_INCLUDE / "unicorn" / "unicorn.h"):
         digest.update(path.read_bytes())
-    return _cache_dir() / f"pvnative-{digest.hexdigest()[:16]}.so"
+    return cache_dir() / f"pvnative-{digest.hexdigest()[:16]}.so"
 
 
 def _compile(target: Path) -> None:
