@@ -49,6 +49,10 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trace", type=Path, help="write a Chrome/Perfetto trace JSON here")
     parser.add_argument("--console-dir", type=Path,
                         help="also write each partition's console to DIR/NAME.log")
+    parser.add_argument("--console-baud", type=_positive, metavar="BAUD",
+                        help="a console write takes the time a serial line of BAUD bits a "
+                        "second takes to send it (POK's console: 38400; default: no time; "
+                        "deterministic time only)")
     parser.add_argument("--gen", type=Path, default=DEFAULT_GEN_DIR,
                         help=f"where the generated dispatcher is (default: {DEFAULT_GEN_DIR})")
 
@@ -61,7 +65,7 @@ def boot(image: Path, args: argparse.Namespace) -> int:
     loaded, dispatcher = load(image, args.gen)
     options = RunOptions(mips=args.mips, frames=args.frames, time_ns=args.time_ns,
                          wall_clock=args.wall_clock, trace=args.trace,
-                         console_dir=args.console_dir)
+                         console_dir=args.console_dir, console_baud=args.console_baud)
     result = Module(loaded, dispatcher, options).run()
     print(summary(result))
     return result.exit_status

@@ -9,8 +9,11 @@ may have started later segments itself, up to the window's end). ``now`` reads t
 hypercalls too; it never goes back and never passes the current segment's end
 or the window's, so a tick is raised at its due time and a window ends on time.
 ``skip`` moves time on without running the partition (an idle partition woken by
-its next tick), and ``cut`` ends the running segment sooner, from inside a
-hypercall (a timer re-phased to fall sooner).
+its next tick), ``cut`` ends the running segment sooner, from inside a
+hypercall (a timer re-phased to fall sooner), and ``spend`` makes a hypercall take
+time (a console write at the serial line's speed): in deterministic mode what the
+running segment cannot hold is owed by the partition (``Partition.owed_ns``) and
+passes at the start of its next segments, before its code runs again.
 """
 
 from __future__ import annotations
@@ -54,6 +57,11 @@ class InstructionClock:
     def run(self, until: int) -> Stop | None:
         counter = self._counter
         at = counter.until if self._settled else self.now()
+        partition = self._partition
+        if partition.owed_ns:  # time a hypercall took passes first, the CPU still
+            paid = min(partition.owed_ns, until - at)
+            partition.owed_ns -= paid
+            at += paid
         budget = (until - at) * self._mips // 1000
         counter.at, counter.granted, counter.until = at, budget, until
         if budget > 0:  # else not one instruction's worth: Unicorn need not start
@@ -80,6 +88,18 @@ class InstructionClock:
         counter = self._counter
         counter.at, counter.granted, counter.until = to, counter.left, to
         self._settled = True
+
+    def spend(self, ns: int) -> None:
+        """From inside a hypercall: the call takes `ns` more of the partition's time; what
+        the running segment has not left is owed (paid as its next segments start)."""
+        counter, partition = self._counter, self._partition
+        instructions = ns * self._mips // 1000
+        cost = partition.hypercall_cost or 0  # charged after the call, from what is left
+        if instructions + cost <= counter.left:
+            counter.left -= instructions
+            return
+        partition.owed_ns += (instructions + cost - counter.left) * 1000 // self._mips
+        counter.left = 0  # the call's own cost is owed with the rest
 
     def cut(self, until: int) -> None:
         """End the running segment at `until` if that is sooner (from inside a hypercall:
@@ -146,6 +166,9 @@ class WallClock:
     def skip(self, to: int) -> None:
         """Read `to` from now on: the host time the partition gave up is not waited for."""
         self._base, self._began, self._until = to, time.perf_counter_ns(), to
+
+    def spend(self, ns: int) -> None:
+        """Host time passes on its own: the hypercall's time is the host's."""
 
     def cut(self, until: int) -> None:
         """End the running segment at `until` if that is sooner (re-arms the watchdog)."""

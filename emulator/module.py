@@ -64,6 +64,9 @@ class RunOptions:
     # serve the steady-state timer upcall cycle natively (emulator.fastpath); deterministic
     # runs without a trace only, as the trace records every tick and hypercall
     fast_upcalls: bool = True
+    # the consoles' serial line (bits per second): a console write takes the time it takes to
+    # send its bytes (10 bits each), as POK's console on COM1 (38400 baud) does; None: none
+    console_baud: int | None = None
     out: TextIO = field(default_factory=lambda: sys.stdout)  # as it is then: redirect_stdout works
 
 
@@ -147,6 +150,12 @@ class Module:
     def console(self, partition: Partition) -> Console:
         return self._consoles[partition.name]
 
+    def console_written(self, partition: Partition, count: int) -> None:
+        """A console write of `count` bytes takes the serial line's time (console_baud)."""
+        baud = self.options.console_baud
+        if baud:
+            self._clock.spend(count * 10 * 1_000_000_000 // baud)
+
     def trace_note(self, partition: Partition, text: str) -> None:
         if self.options.trace:
             self.trace.instant(partition.entry.identifier, self.now_ns(), "note", text)
@@ -159,7 +168,8 @@ class Module:
             return self._serve(partition)
         fast.reconcile(partition.vcpu, partition.timer)
         result = self._serve(partition)
-        fast.arm(partition.vcpu, partition.timer)
+        if not partition.owed_ns:  # the native cycle starts segments that owe nothing
+            fast.arm(partition.vcpu, partition.timer)
         return result
 
     def _serve(self, partition: Partition) -> int:

@@ -145,6 +145,7 @@ class Partition:
         self.ticks_before = (0, 0)  # ticks due and raised by timers and vCPUs it no longer has
         self.resumed = False  # irq_return restored a context: the trap leaves registers alone
         self.waiting: Waiting | None = None  # a hypercall it is blocked in
+        self.owed_ns = 0  # time a hypercall took that its segments have not yet held
         self.mode = Mode.COLD_START
         self.start_condition = "NORMAL_START"
         self.restarts = 0
@@ -193,6 +194,7 @@ class Partition:
         self.vcpu = VirtualCpu(self.vcpu.convention)
         self.resumed = False
         self.waiting = None
+        self.owed_ns = 0
         self.mode = Mode.WARM_START if warm else Mode.COLD_START
         self.start_condition = condition
         self.restarts += 1

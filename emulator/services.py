@@ -121,6 +121,7 @@ class PartitionServices:
     # -- console ----------------------------------------------------------------------
     def console_write(self, buf: bytes, len: int) -> int:
         self.module.console(self.partition).write(buf)
+        self.module.console_written(self.partition, len)
         return self.ok
 
     def console_read(self, len: int) -> tuple[int, bytes, int]:

@@ -155,6 +155,34 @@ def test_an_access_outside_the_partition_is_a_memory_violation_of_that_partition
 # -- time partitioning --------------------------------------------------------------------
 
 
+def _window_0_at(run: Run, name: str) -> int:
+    found = re.fullmatch(r"window 0 at (\d+) ns", run.console(name)[2])
+    assert found, run.stdout
+    return int(found[1])
+
+
+def test_a_console_write_takes_the_serial_lines_time_and_owes_what_its_window_lacks(
+    x86: Builder,
+) -> None:
+    """At 38400 baud a byte takes 10 bits' time, 260.4 µs: the 49 bytes calm prints before
+    it reads the clock take 12.76 ms, more than two of its 5 ms windows, so the clock it
+    reads is as far into its third window as its own time went past 10 ms: the time passes
+    in its own windows, before it runs again, and the other partition's likewise."""
+    parts = [part(1, CALM, "calm"), part(2, CALM, "other")]
+    plain = x86.boot(x86.image("baud", parts))
+    timed = x86.boot(x86.image("baud", parts), "--console-baud", "38400")
+    printed = len(FIRST_RUN) + 1 + len("*** BEGIN OF TEST calm ***") + 1
+    for slot, name in enumerate(("calm", "other")):
+        window_start = slot * WINDOW_MS * MS
+        own_time = _window_0_at(plain, name) - window_start + printed * 10 * 10**9 // 38400
+        windows, into = divmod(own_time, WINDOW_MS * MS)
+        assert windows == 2
+        frame_start = windows * 2 * WINDOW_MS * MS
+        assert abs(_window_0_at(timed, name) - (frame_start + window_start + into)) <= 20
+        assert timed.console(name)[-1] == "*** END OF TEST calm ***"
+    assert timed.status == 0
+
+
 def test_a_spinning_partition_is_preempted_and_changes_nothing_for_the_others(
     x86: Builder,
 ) -> None:
