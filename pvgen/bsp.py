@@ -38,6 +38,7 @@ from pvgen.layers import (
     CORE,
     PARAVIRT_LAYER,
     RTEMS_RESET,
+    RTEMS_THREAD_POINTER,
     VIRTUAL_INTERRUPTS,
     Layer,
 )
@@ -88,13 +89,15 @@ DEFAULT_PARTITION_SIZE = 0x0040_0000  # BSP_POKPV_PARTITION_SIZE unless config.i
 # linker command file that substitutes them, bspopts (which collects them) last.
 RTEMS_LINKS = (
     "../../obj", "../../objirq", "../../objmem", "../../opto2", "abi", "optpartsize",
-    "optresetshutdown", "start", "linkcmds", "../../bspopts",
+    "optresetshutdown", "start",
+    "../../optgcc", "../../optclang",  # LINKCMDS_START_DIRECTIVE: STARTUP for gcc, INPUT for lld
+    "linkcmds", "../../bspopts",
 )
 
 # RTEMS's own sources the BSP builds beside its rendered ones.
 RTEMS_SOURCES = (
     "bsps/shared/cache/nocache.c",  # no cache to manage from a partition
-    "bsps/shared/dev/btimer/btimer-stub.c",  # no benchmark timer
+    "bsps/shared/dev/btimer/btimer-cpucounter.c",  # the timing tests' timer: the CPU counter
     "bsps/shared/dev/getentropy/getentropy-cpucounter.c",
     "bsps/shared/dev/serial/console-polled.c",  # termios over console_outbyte_polled & co.
     "bsps/shared/irq/irq-default-handler.c",
@@ -114,7 +117,8 @@ def render_rtems_bsp(iface: Interface, out_dir: Path) -> list[Path]:
     ``out_dir`` is laid out like an RTEMS checkout, so copying its contents
     over one adds the BSP (configure it with ``RTEMS_PARAVIRT = True``).
     """
-    _check_interface(iface, RTEMS_GUEST_ARCH, needs=(VIRTUAL_INTERRUPTS, RTEMS_RESET))
+    _check_interface(iface, RTEMS_GUEST_ARCH,
+                     needs=(VIRTUAL_INTERRUPTS, RTEMS_RESET, RTEMS_THREAD_POINTER))
     include = BSP_DIR / "include"
     artifacts = [
         *_generated(iface, include, BSP_DIR / "virt", (PARAVIRT_HOOKS,)),

@@ -58,11 +58,15 @@ APEX = Layer(  # bsp_templates/shared/apex.*
      "sampling_status", "queuing_create", "queuing_send", "queuing_receive", "queuing_port_id",
      "queuing_status", "partition_get_status", "partition_set_mode", "raise_application_error",
      "get_time"))
-# The RTEMS BSP's own: bsp_reset shuts the module down.
+# The RTEMS BSP's own: bsp_reset shuts the module down; the i386 port's thread pointer hook
+# (pvgen.rtems.port) sets each thread's thread-local storage base.
 RTEMS_RESET = Layer("rtems_reset", "the RTEMS BSP's reset", ("shutdown",))
+RTEMS_THREAD_POINTER = Layer("rtems_thread_pointer", "the RTEMS BSP's thread-local storage",
+                             ("thread_pointer_set",))
 
 LAYERS = {layer.name: layer
-          for layer in (CORE, PARAVIRT_LAYER, VIRTUAL_INTERRUPTS, APEX, RTEMS_RESET)}
+          for layer in (CORE, PARAVIRT_LAYER, VIRTUAL_INTERRUPTS, APEX, RTEMS_RESET,
+                        RTEMS_THREAD_POINTER)}
 
 
 def layer_lacking(iface: Interface, layer: str) -> list[str]:
