@@ -30,6 +30,30 @@ def bsp(c: Context, out: str = "build/rtems-bsp") -> None:
     c.run(f"pvgen bsp --out {out}", pty=False)
 
 
+def _sources(rtems_src: str, newlib_src: str) -> str:
+    """The source options of ``pvgen rtems`` (unset: its PVGEN_RTEMS_SRC, PVGEN_NEWLIB_SRC)."""
+    return ((f" --rtems-src {rtems_src}" if rtems_src else "")
+            + (f" --newlib-src {newlib_src}" if newlib_src else ""))
+
+
+@task(help={"newlib_src": "newlib at RTEMS 6's commit: a checkout or source archive "
+                          "(default: $PVGEN_NEWLIB_SRC)"})
+def rtems_toolchain(c: Context, newlib_src: str = "") -> None:
+    """Build the i386-rtems6 toolchain from zig's clang and newlib (pvgen rtems toolchain)."""
+    c.run(f"pvgen rtems toolchain{_sources('', newlib_src)}", pty=False)
+
+
+@task(help={"rtems_src": "RTEMS 6: a checkout or source archive (default: $PVGEN_RTEMS_SRC)",
+            "newlib_src": "newlib at RTEMS 6's commit (default: $PVGEN_NEWLIB_SRC)",
+            "suites": "comma-separated: samples, sptests, psxtests, tmtests",
+            "tests": "only these tests, space-separated (e.g. 'hello ticker')"})
+def rtems(c: Context, rtems_src: str = "", newlib_src: str = "", suites: str = "samples",
+          tests: str = "") -> None:
+    """Build RTEMS 6 with the pokpv BSP and run its tests as partitions (pvgen rtems test)."""
+    c.run(f"pvgen rtems test{_sources(rtems_src, newlib_src)} --suites {suites} {tests}"
+          .rstrip(), pty=False)
+
+
 @task(help={"image": "an image to boot (default: build and boot the bundled example)",
             "trace": "write a Perfetto trace JSON here"})
 def boot(c: Context, image: str = "", trace: str = "") -> None:

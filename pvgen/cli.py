@@ -194,6 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_definition_options(bsp)
     bsp.set_defaults(run=_cmd_bsp)
 
+    from pvgen.rtems.cli import add_commands as add_rtems_commands
+
+    add_rtems_commands(commands, _add_definition_options)
+
     inspect = commands.add_parser(
         "inspect", help="print what an image holds, or a run's HM log and port traffic from "
         "its trace"

@@ -1,0 +1,13 @@
+"""The RTEMS harness: a toolchain, RTEMS 6 built with the pokpv BSP, its tests as partitions.
+
+``sources`` finds the RTEMS and newlib sources; ``toolchain`` builds an i386-rtems6
+toolchain from zig's clang (or takes a user's gcc); ``port`` adds the BSP's
+RTEMS_PARAVIRT hooks to RTEMS's i386 port; ``build`` builds RTEMS with waf; ``run``
+packs test programs into images and boots them; ``cli`` is ``pvgen rtems``.
+"""
+
+BSP = "i386/pokpv"
+# The test suites the harness builds, by directory below testsuites/, and the RTEMS build
+# option that enables each.
+SUITES = {"samples": "BUILD_SAMPLES", "sptests": "BUILD_SPTESTS",
+          "psxtests": "BUILD_PSXTESTS", "tmtests": "BUILD_TMTESTS"}

@@ -1,0 +1,166 @@
+"""``pvgen rtems``: the RTEMS harness's commands.
+
+``pvgen rtems toolchain`` builds (once) the i386-rtems6 toolchain from zig's clang and a
+newlib source; ``pvgen rtems build`` builds RTEMS 6 with the pokpv BSP and the chosen
+test suites; ``pvgen rtems test`` builds, then runs each test program as a partition and
+counts the verdicts with the RTEMS tester's rules, and compares each sample's output with
+RTEMS's expected output (``pvgen.rtems.expected``). Sources come from the options or
+from ``PVGEN_RTEMS_SRC`` and ``PVGEN_NEWLIB_SRC`` (a checkout or a source archive).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pvgen.rtems import SUITES
+from pvgen.tester import Verdict
+
+if TYPE_CHECKING:  # the commands import what they use when they run (jinja2, the emulator)
+    from pvgen.rtems.build import RtemsBuild
+    from pvgen.rtems.expected import Comparison
+    from pvgen.rtems.run import ProgramRun
+    from pvgen.rtems.toolchain import Toolchain
+
+DEFAULT_SUITES = ("samples",)
+
+Subcommands = argparse._SubParsersAction  # argparse's own type for add_subparsers()
+
+
+def add_commands(commands: Subcommands[argparse.ArgumentParser],
+                 add_definition: Callable[[argparse.ArgumentParser], None]) -> None:
+    """The ``rtems`` command and its subcommands, below pvgen's commands."""
+    rtems = commands.add_parser(
+        "rtems", help="build the RTEMS toolchain, RTEMS with the pokpv BSP, and run RTEMS's "
+        "tests as partitions")
+    sub = rtems.add_subparsers(dest="rtems_command", required=True, metavar="SUBCOMMAND")
+
+    toolchain = sub.add_parser("toolchain", help="build the i386-rtems6 toolchain from zig's "
+                               "clang and newlib (once; it is cached)")
+    _add_toolchain_options(toolchain)
+    toolchain.add_argument("--rebuild", action="store_true",
+                           help="build it again even if it is in the cache")
+    toolchain.set_defaults(run=_cmd_toolchain)
+
+    build = sub.add_parser("build", help="build RTEMS 6 with the pokpv BSP and test suites")
+    test = sub.add_parser("test", help="build, then run the test programs as partitions and "
+                          "count their verdicts by the RTEMS tester's rules")
+    for command, run in ((build, _cmd_build), (test, _cmd_test)):
+        command.add_argument("--rtems-src", type=Path, default=None,
+                             help="an RTEMS 6 checkout or source archive (default: "
+                             "$PVGEN_RTEMS_SRC)")
+        _add_toolchain_options(command)
+        command.add_argument("--suites", default=",".join(DEFAULT_SUITES),
+                             help=f"comma-separated, of {', '.join(SUITES)} (default: "
+                             f"{','.join(DEFAULT_SUITES)})")
+        add_definition(command)
+        command.set_defaults(run=run)
+    test.add_argument("tests", nargs="*", metavar="TEST",
+                      help="run only these tests (by name, e.g. hello sp01)")
+    test.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                      help="tests run at once (default: one per processor)")
+    test.add_argument("--time", type=float, default=120.0, metavar="SECONDS",
+                      help="virtual seconds a test may take (default: 120)")
+
+
+def _add_toolchain_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--newlib-src", type=Path, default=None,
+                         help="newlib at RTEMS 6's commit, a checkout or source archive "
+                         "(default: $PVGEN_NEWLIB_SRC)")
+    command.add_argument("--rtems-tools", type=Path, default=None, metavar="PREFIX",
+                         help="use the i386-rtems6 gcc installed below PREFIX (the RTEMS "
+                         "Source Builder's) instead of zig's clang")
+
+
+def _toolchain(args: argparse.Namespace, rebuild: bool = False) -> Toolchain:
+    from pvgen.rtems.sources import NEWLIB, locate
+    from pvgen.rtems.toolchain import gcc_toolchain, zig_toolchain
+
+    if args.rtems_tools is not None:
+        return gcc_toolchain(args.rtems_tools)
+    return zig_toolchain(locate(NEWLIB, args.newlib_src), rebuild=rebuild)
+
+
+def _cmd_toolchain(args: argparse.Namespace) -> int:
+    print(f"pvgen: the i386-rtems6 toolchain: {_toolchain(args, args.rebuild).description}")
+    return 0
+
+
+def _build(args: argparse.Namespace) -> tuple[RtemsBuild, Toolchain]:
+    from pvgen.definition import load
+    from pvgen.rtems.build import build_rtems
+    from pvgen.rtems.sources import RTEMS, locate
+
+    suites = tuple(s for s in args.suites.split(",") if s)
+    rtems = locate(RTEMS, args.rtems_src)
+    toolchain = _toolchain(args)
+    return build_rtems(load(args.definition), rtems, toolchain, suites), toolchain
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    built, _ = _build(args)
+    print(f"pvgen: built RTEMS in {built.seconds:.0f} s; the programs are below "
+          f"{built.bsp_dir / 'testsuites'}")
+    for suite in args.suites.split(","):
+        failed = built.failed(suite)
+        print(f"  {suite}: {len(built.executables(suite))} built"
+              + (f", failed to build: {' '.join(failed)}" if failed else ""))
+    return 0
+
+
+def _cmd_test(args: argparse.Namespace) -> int:
+    from pvgen.rtems.build import RtemsBuildError, work_dir
+    from pvgen.rtems.expected import compare
+    from pvgen.rtems.run import Runner, SuiteProgram
+    from pvgen.rtems.sources import RTEMS, locate
+
+    built, toolchain = _build(args)
+    programs = [SuiteProgram(suite, name, elf)
+                for suite in args.suites.split(",")
+                for name, elf in built.executables(suite).items()
+                if not args.tests or name.split(".")[0] in args.tests]
+    if not programs:
+        raise RtemsBuildError("pvgen: error: no test program of the suites "
+                              f"{args.suites} matches {' '.join(args.tests)}")
+    work = work_dir(locate(RTEMS, args.rtems_src), toolchain)
+    runner = Runner(args.definition.resolve(), work / "gen", work / "images",
+                    limit_ns=int(args.time * 1e9))
+    runs = runner.run_all(programs, args.jobs)
+    differing = []
+    for run in runs:
+        comparison = compare(built.tree, run.name, run.console) if run.suite == "samples" else None
+        print(_line(run, comparison))
+        if comparison is not None and not comparison.same:
+            differing.append(comparison)
+            print(comparison.diff())
+    print(format_counts(runs))
+    if differing:
+        print(f"Output unlike RTEMS's .scn: {' '.join(c.name for c in differing)}")
+    return 1 if differing or any(run.verdict.bad for run in runs) else 0
+
+
+def _line(run: ProgramRun, comparison: Comparison | None) -> str:
+    detail = f" ({run.health[0]})" if run.health else ""
+    scn = ""
+    if comparison is not None:
+        scn = f", {'as' if comparison.same else 'UNLIKE'} its .scn ({comparison.rule})"
+    return (f"  {run.suite}/{run.name}: {run.verdict.value}{detail}{scn}, "
+            f"{run.virtual_ns / 1e9:.3f} s virtual, {run.host_seconds:.1f} s host")
+
+
+def format_counts(runs: list[ProgramRun]) -> str:
+    """The RTEMS tester's summary table of the runs."""
+    from pvgen.rtems.run import counts
+
+    table = counts(runs)
+    width = len(str(len(runs)))
+    names = {Verdict.PASSED: "Passed", Verdict.FAILED: "Failed",
+             Verdict.USER_INPUT: "User Input", Verdict.EXPECTED_FAIL: "Expected Fail",
+             Verdict.INDETERMINATE: "Indeterminate", Verdict.BENCHMARK: "Benchmark",
+             Verdict.TIMEOUT: "Timeout", Verdict.INVALID: "Invalid"}
+    lines = [f"{names[v] + ':':<15}{table[v]:>{width}}" for v in Verdict]
+    lines.append(f"{'Total:':<15}{len(runs):>{width}}")
+    return "\n".join(lines)

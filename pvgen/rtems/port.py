@@ -1,0 +1,188 @@
+"""What RTEMS 6's i386 port needs to run in a partition, as RTEMS_PARAVIRT hooks.
+
+The port already has the hook pattern: with RTEMS_PARAVIRT, ``<rtems/score/paravirt.h>``
+defines ``I386_DISABLE_INLINE_ISR_DISABLE_ENABLE`` and the port calls the BSP's
+``i386_disable_interrupts`` & co. instead of ``cli``/``sti``. Two things the port does on
+a thread switch (``_CPU_Context_switch`` in ``cpu_asm.S``) a partition cannot do:
+
+* keep each thread's interrupt level in its EFLAGS: ``pushf`` and ``popf`` save and
+  restore IF, which at the user level the CPU neither shows nor changes, while the level
+  that counts is the partition's virtual one;
+* write the thread's thread-local storage segment into the GDT and load ``%gs`` with it
+  (also for the idle thread, ``_CPU_Use_thread_local_storage`` in ``cpuimpl.h``): a
+  partition has no GDT of its own.
+
+So ``paravirt.h`` gains ``I386_PARAVIRT_CONTEXT``, and under it the port calls the BSP:
+``_CPU_Paravirt_Context_save(running)`` after saving EFLAGS (the virtual level goes into
+the saved IF bit), ``_CPU_Paravirt_Context_restore(heir)`` instead of the GDT write and
+``%gs`` load (the level from IF, the thread pointer with the ``thread_pointer_set``
+hypercall) and ``_CPU_Paravirt_Use_thread_local_storage(context)`` for the idle thread
+(bsp_templates' ``start/paravirt-context.c``).
+
+``apply_hooks`` makes these edits in an RTEMS tree: each inserts pvgen's own lines at an
+anchor found by pattern (the port's text is not copied), is recognised when it is already
+there, and fails naming the file and the anchor when the port differs from RTEMS 6's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pvgen.diagnostics import PvgenError
+
+MACRO = "I386_PARAVIRT_CONTEXT"
+MARK = "Inserted by pvgen for the pokpv BSP"
+PORT = Path("cpukit/score/cpu/i386")
+
+
+class PortError(PvgenError):
+    exit_status = 2
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Lines of pvgen's around a run of the port's lines.
+
+    The run starts at the line `first` matches and ends at the first line from there that
+    `last` matches (None: the run is that one line; several patterns: each from where the
+    one before matched, so ``("f\\(", "^}")`` is the brace that ends f). `before` goes above
+    the run and
+    `after` below it; either may be empty, and ``@MARK@`` in them becomes the edit's
+    marker, which is how an edit already made is recognised.
+    """
+
+    name: str
+    path: Path
+    first: str
+    last: str | tuple[str, ...] | None
+    before: str
+    after: str
+    what: str  # the anchor, for messages
+
+    @property
+    def marker(self) -> str:
+        return f"{MARK} ({self.name})"
+
+    def apply(self, tree: Path) -> bool:
+        """Edit the file in `tree`; False if it was edited already."""
+        path = tree / self.path
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise PortError(f"pvgen: error: {path}: cannot read the i386 port's file: "
+                            f"{exc.strerror}") from None
+        if self.marker in text:
+            return False
+        lines = text.splitlines(keepends=True)
+        start = _find(lines, self.first, 0)
+        end = start
+        for pattern in (self.last,) if isinstance(self.last, str) else self.last or ():
+            end = _find(lines, pattern, end) if end >= 0 else -1
+        if start < 0 or end < 0:
+            raise PortError(
+                f"pvgen: error: {path}: {self.what} is not there: this i386 port differs from "
+                f"RTEMS 6's, and the pokpv BSP's RTEMS_PARAVIRT hook cannot be added")
+        edited = [*lines[:start], self.before.replace("@MARK@", self.marker),
+                  *lines[start:end + 1], self.after.replace("@MARK@", self.marker),
+                  *lines[end + 1:]]
+        path.write_text("".join(edited), encoding="utf-8")
+        return True
+
+
+def _find(lines: list[str], pattern: str, start: int) -> int:
+    compiled = re.compile(pattern)
+    return next((i for i in range(start, len(lines)) if compiled.search(lines[i])), -1)
+
+
+EDITS = (
+    Edit(
+        "the hooks", PORT / "include/rtems/score/paravirt.h",
+        r"^#define\s+I386_DISABLE_INLINE_ISR_DISABLE_ENABLE\b", None, "",
+        """
+/*
+ * @MARK@: a partition can neither change
+ * EFLAGS.IF nor install a segment in the GDT, so on a thread switch the BSP
+ * keeps the thread's virtual interrupt level in its saved EFLAGS.IF
+ * (_CPU_Paravirt_Context_save(), _CPU_Paravirt_Context_restore()) and sets
+ * its thread pointer through the hypervisor (_CPU_Paravirt_Context_restore(),
+ * _CPU_Paravirt_Use_thread_local_storage()).
+ */
+#define I386_PARAVIRT_CONTEXT
+""",
+        "the definition of I386_DISABLE_INLINE_ISR_DISABLE_ENABLE"),
+    Edit(
+        "the thread pointer", PORT / "include/rtems/score/cpuimpl.h",
+        r"^static inline void _CPU_Use_thread_local_storage\(",
+        (r"_CPU_Get_TLS_thread_pointer\(", r"^}"), """\
+#if defined(I386_PARAVIRT_CONTEXT)
+/*
+ * @MARK@: see paravirt.h. The thread pointer is
+ * the base of the thread's thread-local storage segment (not the address of
+ * its descriptor), which the hypervisor makes the base of %gs.
+ */
+void _CPU_Paravirt_Context_save( Context_Control *running );
+void _CPU_Paravirt_Context_restore( const Context_Control *heir );
+void _CPU_Paravirt_Use_thread_local_storage( const Context_Control *context );
+
+static inline void _CPU_Use_thread_local_storage(
+  const Context_Control *context
+)
+{
+  _CPU_Paravirt_Use_thread_local_storage( context );
+}
+
+static inline void *_CPU_Get_TLS_thread_pointer(
+  const Context_Control *context
+)
+{
+  return (void *) ( (uintptr_t) context->gs.base_address_15_0
+    | (uintptr_t) context->gs.base_address_23_16 << 16
+    | (uintptr_t) context->gs.base_address_31_24 << 24 );
+}
+#else
+""",
+        "#endif /* I386_PARAVIRT_CONTEXT */\n",
+        "the definitions of _CPU_Use_thread_local_storage() and _CPU_Get_TLS_thread_pointer()"),
+    Edit(
+        "the saved interrupt level", PORT / "cpu_asm.S",
+        r"^\s*popl\s+REG_EFLAGS\(eax\)", None, "", """\
+#if defined(I386_PARAVIRT_CONTEXT)
+        /* @MARK@: see paravirt.h */
+        pushl     edx
+        pushl     ecx
+        pushl     eax                      /* the running thread's context */
+        call      SYM (_CPU_Paravirt_Context_save)
+        popl      eax
+        popl      ecx
+        popl      edx
+#endif
+""",
+        "the save of EFLAGS in _CPU_Context_switch"),
+    Edit(
+        "the heir's level and thread pointer", PORT / "cpu_asm.S",
+        r"^\s*GET_CPU_ID\s+ecx\s*$", r"^\s*movl\s+edx\s*,\s*gs\s*$", """\
+#if defined(I386_PARAVIRT_CONTEXT)
+        /* @MARK@: see paravirt.h */
+        pushl     eax                      /* the heir's context */
+        call      SYM (_CPU_Paravirt_Context_restore)
+        addl      $4, esp
+#else
+""",
+        "#endif /* I386_PARAVIRT_CONTEXT */\n",
+        "the load of %gs in _CPU_Context_switch"),
+)
+
+
+def apply_hooks(tree: Path) -> list[Path]:
+    """Add the pokpv BSP's RTEMS_PARAVIRT hooks to the i386 port of an RTEMS tree; the files
+    edited now (none if every hook was there already)."""
+    return sorted({edit.path for edit in EDITS if edit.apply(tree)})
+
+
+def port_fingerprint() -> str:
+    """What changes when the edits do."""
+    text = "\0".join(f"{e.name}\0{e.path}\0{e.before}\0{e.after}" for e in EDITS)
+    return hashlib.sha256(text.encode()).hexdigest()[:8]

@@ -1,0 +1,84 @@
+"""The RTEMS tester's rules: what a test's console says about it.
+
+RTEMS's tester (``rtems-test``) reads the lines of a test's console that begin with
+``*** ``: ``BEGIN OF TEST``, ``END OF TEST``, and ``TEST STATE: STATE``, the state the
+test expects of itself on this BSP (compiled in from the BSP's test-state items:
+EXPECTED_FAIL, USER_INPUT, INDETERMINATE, BENCHMARK). From them, and from whether its
+time ran out, it counts each test as one of the states below; the emulator's verdicts
+and the RTEMS harness both use ``judge``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import Enum
+
+BEGIN, END, STATE, FATAL = "*** BEGIN OF ", "*** END OF ", "*** TEST STATE:", "*** FATAL"
+# A test that prints nothing at all, by design: it passes by ending (the tester's list).
+SILENT_TESTS = frozenset({"minimum"})
+
+
+class Verdict(Enum):
+    PASSED = "passed"
+    FAILED = "failed"
+    USER_INPUT = "user-input"
+    EXPECTED_FAIL = "expected-fail"
+    INDETERMINATE = "indeterminate"
+    BENCHMARK = "benchmark"
+    TIMEOUT = "timeout"
+    INVALID = "invalid"  # no test began
+
+    @property
+    def bad(self) -> bool:
+        """Whether the tester counts it against the run."""
+        return self in (Verdict.FAILED, Verdict.TIMEOUT, Verdict.INVALID)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a console's banner lines say."""
+
+    began: bool = False
+    ended: bool = False
+    state: str | None = None  # the test's own TEST STATE, if it printed one
+    fatal: bool = False  # a *** FATAL line: a fatal error, which the tester does not judge
+
+    def line(self, text: str) -> Reading:
+        """This reading with one more console line."""
+        if not text.startswith("*** "):
+            return self
+        return Reading(self.began or text.startswith(BEGIN), self.ended or text.startswith(END),
+                       text[len(STATE):].strip() if text.startswith(STATE) else self.state,
+                       self.fatal or text.startswith(FATAL))
+
+
+def read(lines: Iterable[str]) -> Reading:
+    reading = Reading()
+    for text in lines:
+        reading = reading.line(text)
+    return reading
+
+
+def judge(reading: Reading, *, timed_out: bool, name: str = "", ended: bool = True) -> Verdict:
+    """The tester's verdict: `timed_out` if the run's time ran out before the test ended;
+    `ended`, whether the test's program ended (a silent test passes only by ending)."""
+    complete = reading.began and reading.ended
+    state = reading.state
+    if state == "USER_INPUT":
+        return Verdict.USER_INPUT
+    if state == "BENCHMARK":
+        return Verdict.BENCHMARK
+    if complete:
+        return Verdict.PASSED
+    if state == "EXPECTED_FAIL":
+        return Verdict.EXPECTED_FAIL
+    if state == "INDETERMINATE":
+        return Verdict.INDETERMINATE
+    if timed_out:
+        return Verdict.TIMEOUT
+    if reading.began:
+        return Verdict.FAILED
+    if name.split(".")[0] in SILENT_TESTS and ended:
+        return Verdict.PASSED
+    return Verdict.INVALID

@@ -1,0 +1,215 @@
+"""The RTEMS harness's parts that need no RTEMS: the tester's rules, rtems-bin2c, the port's
+edits on a stand-in tree (the real tree's are tests/test_rtems.py), the expected-output
+comparison, the sources' errors."""
+
+from __future__ import annotations
+
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from pvgen.rtems.bin2c import main as bin2c
+from pvgen.rtems.expected import RULES, compare, normalized
+from pvgen.rtems.port import EDITS, PortError, apply_hooks
+from pvgen.rtems.sources import NEWLIB, RTEMS, SourceError, locate
+from pvgen.tester import Verdict, judge, read
+
+BEGIN, END = "*** BEGIN OF TEST X ***", "*** END OF TEST X ***"
+
+
+@pytest.mark.parametrize(("lines", "timed_out", "name", "verdict"), [
+    ([BEGIN, "x", END], False, "x", Verdict.PASSED),
+    ([BEGIN, "x"], False, "x", Verdict.FAILED),
+    ([BEGIN, "x"], True, "x", Verdict.TIMEOUT),
+    (["x"], False, "x", Verdict.INVALID),
+    ([], True, "x", Verdict.TIMEOUT),  # the tester: a run that timed out is a timeout
+    ([], False, "minimum", Verdict.PASSED),  # the tester's one silent test
+    (["*** FATAL ***"], False, "minimum.norun", Verdict.PASSED),
+    ([BEGIN, END, "*** FATAL ***"], False, "x", Verdict.PASSED),  # spfatal* end so
+    ([BEGIN, "*** FATAL ***"], False, "x", Verdict.FAILED),
+    ([BEGIN, "*** TEST STATE: EXPECTED_FAIL", END], False, "x", Verdict.PASSED),
+    ([BEGIN, "*** TEST STATE: EXPECTED_FAIL"], False, "x", Verdict.EXPECTED_FAIL),
+    ([BEGIN, "*** TEST STATE: EXPECTED_FAIL"], True, "x", Verdict.EXPECTED_FAIL),
+    ([BEGIN, "*** TEST STATE: INDETERMINATE", END], False, "x", Verdict.PASSED),
+    ([BEGIN, "*** TEST STATE: INDETERMINATE"], False, "x", Verdict.INDETERMINATE),
+    ([BEGIN, "*** TEST STATE: USER_INPUT", END], False, "x", Verdict.USER_INPUT),
+    ([BEGIN, "*** TEST STATE: BENCHMARK", END], False, "x", Verdict.BENCHMARK),
+])
+def test_the_testers_rules(lines: list[str], timed_out: bool, name: str,
+                           verdict: Verdict) -> None:
+    assert judge(read(lines), timed_out=timed_out, name=name) is verdict
+
+
+def test_a_silent_test_that_did_not_end_is_invalid() -> None:
+    assert judge(read([]), timed_out=False, name="minimum", ended=False) is Verdict.INVALID
+
+
+def test_bin2c_writes_c_that_compiles(tmp_path: Path) -> None:
+    data = bytes(range(256)) * 3 + b"\x01"
+    (tmp_path / "fs-root.tar").write_bytes(data)
+    assert bin2c([str(tmp_path / "fs-root.tar"), str(tmp_path / "fs-root-tar.c")]) == 0
+    assert bin2c(["-N", "named", str(tmp_path / "fs-root.tar"), str(tmp_path / "n.c")]) == 0
+    (tmp_path / "empty").write_bytes(b"")
+    assert bin2c([str(tmp_path / "empty"), str(tmp_path / "empty.c")]) == 0
+    (tmp_path / "main.c").write_text(
+        '#include "fs-root-tar.h"\n#include "n.h"\n#include "empty.h"\n'
+        "int main(void) { return (int)(fs_root_tar_size + named_size + empty_size"
+        " + fs_root_tar[768] + named[1]) ; }\n", encoding="utf-8")
+    program = tmp_path / "a.out"
+    subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-I",
+                    str(tmp_path), str(tmp_path / "main.c"), str(tmp_path / "fs-root-tar.c"),
+                    str(tmp_path / "n.c"), str(tmp_path / "empty.c"), "-o", str(program)],
+                   check=True)
+    status = subprocess.run([str(program)], check=False).returncode
+    assert status == (769 * 2 + 0 + 1 + 1) & 0xFF
+
+
+def test_bin2c_refuses_a_bad_command_line(tmp_path: Path) -> None:
+    assert bin2c(["only-one"]) == 2
+    assert bin2c([str(tmp_path / "missing"), str(tmp_path / "out.c")]) == 1
+
+
+# Stand-ins for the lines of the i386 port the edits anchor on (not RTEMS's text: the
+# anchors are patterns; tests/test_rtems.py edits RTEMS's own tree).
+STAND_IN = {
+    "include/rtems/score/paravirt.h": "#ifndef H\n#define I386_DISABLE_INLINE_ISR_DISABLE_ENABLE\n"
+                                      "#endif\n",
+    "include/rtems/score/cpuimpl.h": "static inline void _CPU_Use_thread_local_storage(\n"
+                                     "  const Context_Control *c\n)\n{\n  body();\n}\n"
+                                     "static inline void *_CPU_Get_TLS_thread_pointer(\n"
+                                     "  const Context_Control *c\n)\n{\n  tp();\n}\n",
+    "cpu_asm.S": "switch:\n        popl      REG_EFLAGS(eax)\n        more\n"
+                 "        GET_CPU_ID ecx\n        gdt\n        movl      edx, gs\n        ret\n",
+}
+
+
+def stand_in_tree(root: Path) -> Path:
+    for name, text in STAND_IN.items():
+        path = root / "cpukit/score/cpu/i386" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+def test_the_port_edits_wrap_the_port_and_are_made_once(tmp_path: Path) -> None:
+    tree = stand_in_tree(tmp_path)
+    assert len(apply_hooks(tree)) == 3
+    asm = (tree / "cpukit/score/cpu/i386/cpu_asm.S").read_text(encoding="utf-8")
+    lines = [line.strip() for line in asm.splitlines()]
+    # the save hook after the save of EFLAGS; the restore hook instead of the GDT and %gs
+    save = lines.index("call      SYM (_CPU_Paravirt_Context_save)")
+    assert lines.index("popl      REG_EFLAGS(eax)") < save < lines.index("more")
+    assert lines[lines.index("GET_CPU_ID ecx") - 1] == "#else"
+    assert lines[lines.index("movl      edx, gs") + 1] == "#endif /* I386_PARAVIRT_CONTEXT */"
+    impl = (tree / "cpukit/score/cpu/i386/include/rtems/score/cpuimpl.h").read_text()
+    assert impl.endswith("  tp();\n}\n#endif /* I386_PARAVIRT_CONTEXT */\n")
+    assert impl.index("#else") < impl.index("body();")
+    before = {p: p.read_bytes() for p in tree.rglob("*") if p.is_file()}
+    assert apply_hooks(tree) == []  # a second time changes nothing
+    assert before == {p: p.read_bytes() for p in tree.rglob("*") if p.is_file()}
+    assert all(edit.marker in (tree / edit.path).read_text() for edit in EDITS)
+
+
+def test_a_port_without_an_anchor_is_refused_by_file_and_anchor(tmp_path: Path) -> None:
+    tree = stand_in_tree(tmp_path)
+    asm = tree / "cpukit/score/cpu/i386/cpu_asm.S"
+    asm.write_text(asm.read_text().replace("movl      edx, gs", "nop"), encoding="utf-8")
+    with pytest.raises(PortError) as raised:
+        apply_hooks(tree)
+    assert str(asm) in str(raised.value)
+    assert "the load of %gs in _CPU_Context_switch is not there" in str(raised.value)
+
+
+def test_banners_old_and_new_compare_alike() -> None:
+    console = ["", "*** BEGIN OF TEST HELLO WORLD ***", "*** TEST VERSION: 6.0.0",
+               "*** TEST STATE: EXPECTED_PASS", "Hello World  ", "*** END OF TEST HELLO WORLD ***"]
+    scn = ["*** HELLO WORLD TEST ***", "Hello World", "*** END OF HELLO WORLD TEST ***"]
+    assert normalized(console) == normalized(scn) == ["BEGIN", "Hello World", "END"]
+    assert normalized(["*** SAMPLE APPLICATION ***", "*** DEBUG ***", "*** END OF SAMPLE ***",
+                       "[ RTEMS shutdown ]"]) == ["BEGIN", "*** DEBUG ***", "END"]
+
+
+def _sample(tree: Path, name: str, scn: str) -> None:
+    directory = tree / "testsuites" / "samples" / name
+    directory.mkdir(parents=True)
+    (directory / f"{name}.scn").write_text(scn, encoding="utf-8")
+
+
+TICKER_SCN = """*** CLOCK TICK TEST ***
+TA1 - clock_get_tod - 09:00:00   12/31/1988
+TA2 - clock_get_tod - 09:00:00   12/31/1988
+TA1 - clock_get_tod - 09:00:05   12/31/1988
+*** END OF CLOCK TICK TEST ***
+"""
+
+
+@pytest.mark.parametrize(("console", "same"), [
+    # RTEMS 6's name of the call and its spacing; the tasks of one time in another order
+    (["*** BEGIN OF TEST CLOCK TICK ***", "TA2  - rtems_clock_get_tod - 09:00:00   12/31/1988",
+      "TA1  - rtems_clock_get_tod - 09:00:00   12/31/1988",
+      "TA1  - rtems_clock_get_tod - 09:00:05   12/31/1988", "*** END OF TEST CLOCK TICK ***"],
+     True),
+    # a second late
+    (["*** BEGIN OF TEST CLOCK TICK ***", "TA1  - rtems_clock_get_tod - 09:00:00   12/31/1988",
+      "TA2  - rtems_clock_get_tod - 09:00:00   12/31/1988",
+      "TA1  - rtems_clock_get_tod - 09:00:04   12/31/1988", "*** END OF TEST CLOCK TICK ***"],
+     False),
+    # a time's tasks are not a time's tasks in another order: TA2 printed at :05
+    (["*** BEGIN OF TEST CLOCK TICK ***", "TA1  - rtems_clock_get_tod - 09:00:00   12/31/1988",
+      "TA1  - rtems_clock_get_tod - 09:00:05   12/31/1988",
+      "TA2  - rtems_clock_get_tod - 09:00:05   12/31/1988", "*** END OF TEST CLOCK TICK ***"],
+     False),
+])
+def test_ticker_compares_its_tasks_and_times(tmp_path: Path, console: list[str],
+                                             same: bool) -> None:
+    _sample(tmp_path, "ticker", TICKER_SCN)
+    comparison = compare(tmp_path, "ticker", console)
+    assert comparison is not None and comparison.rule == "ticks"
+    assert comparison.same is same, comparison.diff()
+
+
+def test_masked_and_collapsed_samples_keep_their_words(tmp_path: Path) -> None:
+    _sample(tmp_path, "base_sp", "*** SAMPLE ***\nid of 0x10002\n*** END OF SAMPLE ***\n")
+    _sample(tmp_path, "unlimited", "*** UNLIMITED ***\ntask 'aa01', number =   1\n"
+            "task 'aa02', number =   2\nfailure, unsatisfied.\n*** END OF UNLIMITED ***\n")
+    base_sp = compare(tmp_path, "base_sp", ["*** BEGIN OF TEST X ***", "id of 0xa010002",
+                                            "*** END OF TEST X ***"])
+    assert base_sp is not None and base_sp.same
+    wrong = compare(tmp_path, "base_sp", ["*** BEGIN OF TEST X ***", "id is 0xa010002",
+                                          "*** END OF TEST X ***"])
+    assert wrong is not None and not wrong.same and "-id of #" in wrong.diff()
+    tasks = [f"task 'ab{i:02}', number = {i}" for i in range(40)]
+    unlimited = compare(tmp_path, "unlimited", ["*** BEGIN OF TEST X ***", *tasks,
+                                                "failure, too many.", "*** END OF TEST X ***"])
+    assert unlimited is not None and unlimited.same, unlimited.diff()
+    assert compare(tmp_path, "paranoia", []) is None  # NOT_COMPARED says why
+    assert compare(tmp_path, "hello", []) is None  # no .scn
+    assert set(RULES) == {"hello", "base_sp", "nsecs", "unlimited", "ticker"}
+
+
+def test_sources_are_found_or_refused_clearly(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(RTEMS.variable, raising=False)
+    with pytest.raises(SourceError, match=r"no RTEMS 6 source: .*set PVGEN_RTEMS_SRC"):
+        locate(RTEMS, None)
+    with pytest.raises(SourceError, match="no such RTEMS 6 source"):
+        locate(RTEMS, tmp_path / "missing")
+    with pytest.raises(SourceError, match=r"not a newlib source tree \(no configure"):
+        locate(NEWLIB, tmp_path)
+    (tmp_path / "notes.txt").write_text("x", encoding="utf-8")
+    with pytest.raises(SourceError, match="a directory or a source archive"):
+        locate(NEWLIB, tmp_path / "notes.txt")
+    archive = tmp_path / "newlib.tar.gz"
+    top = tmp_path / "src" / "newlib-cygwin"
+    (top / "newlib" / "libc").mkdir(parents=True)
+    (top / "configure").write_text("#!/bin/sh\n", encoding="utf-8")
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(top, arcname="newlib-cygwin")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv(NEWLIB.variable, str(archive))
+    found = locate(NEWLIB, None)
+    assert found.tree.name == "newlib-cygwin" and (found.tree / "configure").is_file()
+    assert found.identity.startswith("archive ")
+    assert locate(NEWLIB, archive) == found  # unpacked once
