@@ -91,7 +91,9 @@ RTEMS_LINKS = (
     "../../obj", "../../objirq", "../../objmem", "../../opto2", "abi", "optpartsize",
     "optresetshutdown", "start",
     "../../optgcc", "../../optclang",  # LINKCMDS_START_DIRECTIVE: STARTUP for gcc, INPUT for lld
-    "linkcmds", "../../bspopts",
+    "linkcmds",
+    "tstpokpv",  # the states of RTEMS's tests on a partition
+    "../../bspopts",
 )
 
 # RTEMS's own sources the BSP builds beside its rendered ones.

@@ -182,7 +182,7 @@ def test_rtems_clock_driver_follows_clockimpl(rtems_tree: Path) -> None:
 COMMON_KEYS = {"SPDX-License-Identifier", "build-type", "copyrights", "enabled-by", "links", "type"}
 KEYS_BY_BUILD_TYPE = {
     "bsp": {"arch", "bsp", "cflags", "cppflags", "family", "includes", "install", "source"},
-    "option": {"actions", "default", "description", "name"},
+    "option": {"actions", "default", "description"},  # and a name, if it gets a value
     "start-file": {"asflags", "cppflags", "includes", "install-path", "source", "target"},
     "config-file": {"content", "install-path", "target"},
 }
@@ -206,6 +206,7 @@ def test_every_build_item_parses_with_the_keys_of_its_build_type(rtems_tree: Pat
             assert isinstance(defaults, list)
             assert all(d.keys() == {"enabled-by", "value"} for d in defaults), name
             actions = [next(iter(a)) for a in item["actions"]]
+            assert "name" in item or not any(a.startswith("get-") for a in actions), name
             assert "format-and-define" not in actions or "format" in item, name
 
 
@@ -223,7 +224,7 @@ def test_the_bsp_item_names_what_the_tree_holds(rtems_tree: Path) -> None:
     # waf configures links in order: options before the linker command file that uses them.
     content = str(items["linkcmds"]["content"])
     for option, item in items.items():
-        if item["build-type"] == "option" and f"${{{item['name']}}}" in content:
+        if item["build-type"] == "option" and f"${{{item.get('name')}}}" in content:
             assert links.index(option) < links.index("linkcmds"), option
     assert links[-1] == "../../bspopts"
     for source in top["source"]:
