@@ -94,8 +94,9 @@ class RunResult:
 
     @property
     def exit_status(self) -> int:
-        """The RTEMS tester's rule: every BEGIN has its END, and nothing is FATAL."""
-        bad = [p for p in self.partitions if p.verdict in ("failed", "fatal")]
+        """The RTEMS tester's rule: every partition began a test and ended it, and nothing
+        is FATAL (a partition that began no test is not a pass)."""
+        bad = [p for p in self.partitions if p.verdict in ("failed", "fatal", "no test")]
         return 1 if bad else 0
 
 

@@ -149,7 +149,7 @@ def test_an_access_outside_the_partition_is_a_memory_violation_of_that_partition
     assert run.console("calm") == alone.console("calm") == calm_lines(1, 6)
     assert run.console("after") == alone.console("after") == calm_lines(6, 6)
     assert alone.hm("calm") == alone.hm("after") == run.hm("calm") == run.hm("after") == []
-    assert run.status == alone.status == 0
+    assert run.status == alone.status == 1  # the partitions between began no test
 
 
 # -- time partitioning --------------------------------------------------------------------
@@ -428,15 +428,22 @@ def test_a_partition_that_ends_or_restarts_ends_its_unfinished_line_there(x86: B
 
 @pytest.mark.parametrize(("behaviour", "verdict", "status"),
                          [(CALM, "passed", 0), (UNFINISHED, "failed", 1), (DOOMED, "fatal", 1),
-                          (QUICK, "no test", 0)])
+                          (QUICK, "no test", 1)])
 def test_the_exit_status_follows_the_testers_rules(
     x86: Builder, behaviour: int, verdict: str, status: int
 ) -> None:
-    image = x86.image(f"verdict_{behaviour}", [part(1, behaviour, "test"), part(2, QUICK, "quiet")])
-    run = x86.boot(image)
+    run = x86.boot(x86.image(f"verdict_{behaviour}", [part(1, behaviour, "test")]))
     assert run.status == status
     assert summary_of(run, "test").startswith(f"test: {verdict}, mode IDLE,")
+
+
+def test_a_partition_that_began_no_test_beside_a_passing_one_is_not_a_pass(
+    x86: Builder,
+) -> None:
+    run = x86.boot(x86.image("verdict_quiet", [part(1, CALM, "test"), part(2, QUICK, "quiet")]))
+    assert summary_of(run, "test").startswith("test: passed, mode IDLE,")
     assert summary_of(run, "quiet").startswith("quiet: no test, mode IDLE,")
+    assert run.status == 1
 
 
 def test_the_process_exits_with_the_status_and_prints_the_same(x86: Builder) -> None:
@@ -465,7 +472,7 @@ def test_frames_and_time_end_the_run(
     run = x86.boot(ticker, *option, "--trace", str(tmp_path / "trace.json"))
     assert run.console("ticker") == [FIRST_RUN, *(f"window {i}" for i in range(windows))]
     assert run.summary[0] == f"run ended {ended}"
-    assert run.status == 0
+    assert run.status == 1  # ticker prints windows, not a test
     limit_us = float(option[1]) * 1e6 if option[0] == "--time" else 30_000
     last = max(e["ts"] + e["dur"] for e in trace_events(tmp_path / "trace.json")
                if e["ph"] == "X")
@@ -491,7 +498,7 @@ def test_partition_modes_set_by_the_partition(x86: Builder) -> None:
     assert summary_of(run, "normal").endswith(" 0 restart(s)")
     for name in ("cold", "warm"):
         assert summary_of(run, name).endswith(" 1 restart(s)")
-    assert "HM:" not in run.stdout and run.status == 0
+    assert "HM:" not in run.stdout and run.status == 1  # they print no test
 
 
 def test_partition_status_reports_the_configured_period_and_duration(x86: Builder) -> None:

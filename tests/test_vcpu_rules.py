@@ -107,7 +107,10 @@ def assert_success(booted: Booted, name: str) -> None:
                                     f"*** END OF TEST {name} ***"], booted.run.stdout
     assert booted.summary(name).verdict == "passed"
     assert booted.run.hm(name) == []
-    assert booted.run.status == 0
+    # the run passes if its other partitions (a bystander prints no test) do too
+    assert booted.run.result is not None
+    others = [p.verdict for p in booted.run.result.partitions if p.name != name]
+    assert booted.run.status == (0 if set(others) <= {"passed"} else 1)
 
 
 def test_a_masked_line_stays_pending(builder: Builder) -> None:
