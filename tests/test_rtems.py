@@ -17,16 +17,26 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.sax.saxutils import quoteattr
 
 import pytest
 
 from pvgen.definition import load
 from pvgen.rtems import SUITES
-from pvgen.rtems.build import RtemsBuild, build_rtems
-from pvgen.rtems.expected import NOT_COMPARED, RULES, compare
-from pvgen.rtems.run import ProgramRun, Runner, SuiteProgram
+from pvgen.rtems.app import build_application
+from pvgen.rtems.build import RtemsBuild, RtemsBuildError, build_rtems
+from pvgen.rtems.expected import NOT_COMPARED, RULES, compare, normalized
+from pvgen.rtems.run import (
+    Member,
+    ModuleRun,
+    ProgramRun,
+    Runner,
+    SuiteProgram,
+    boot_module,
+    module_xml,
+)
 from pvgen.rtems.sources import NEWLIB, NEWLIB_ENV, RTEMS, RTEMS_ENV, locate
-from pvgen.rtems.toolchain import zig_toolchain
+from pvgen.rtems.toolchain import Toolchain, zig_toolchain
 from pvgen.tester import Verdict
 from tests.conftest import DEFINITION, ROOT
 
@@ -61,6 +71,7 @@ class Harness:
     """RTEMS built with every suite, and the runs of its programs (each suite's, once)."""
 
     built: RtemsBuild
+    toolchain: Toolchain
     runner: Runner
     done: dict[str, dict[str, ProgramRun]] = field(default_factory=dict)
 
@@ -88,7 +99,7 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> Harness:
     toolchain = zig_toolchain(locate(NEWLIB, newlib))
     built = build_rtems(load(DEFINITION), locate(RTEMS, rtems), toolchain, tuple(SUITES))
     work = tmp_path_factory.mktemp("rtems")
-    return Harness(built, Runner(DEFINITION, work / "gen", work / "images"))
+    return Harness(built, toolchain, Runner(DEFINITION, work / "gen", work / "images"))
 
 
 def _log(harness: Harness) -> str:
@@ -112,7 +123,10 @@ def test_a_sample_ends_as_rtems_expects_and_prints_its_expected_output(
 ) -> None:
     run = harness.runs("samples")[sample]
     assert run.verdict is SAMPLES[sample], "\n".join(run.console + run.health)
-    assert run.health == ()  # nothing it did was a fault
+    # nothing it did was a fault; minimum's fatal error stops its partition, which the
+    # health monitor reports (RTEMS's INTERNAL_ERROR_CORE, source 0, as code -1 - 0)
+    assert run.health == (("APPLICATION_ERROR (stopped with error code -1) -> PARTITION IDLE",)
+                          if sample == "minimum" else ())
     comparison = compare(harness.built.tree, run.name, run.console)
     if sample in RULES:
         assert comparison is not None and comparison.same, comparison and comparison.diff()
@@ -124,14 +138,14 @@ def test_ticker_takes_the_virtual_seconds_its_ticks_say(harness: Harness) -> Non
     """Its tasks wake every 5, 10 and 15 s of ticks and it ends at 09:00:35: 35 s."""
     ticker = harness.runs("samples")["ticker"]
     assert 35e9 <= ticker.virtual_ns < 35.5e9
-    assert ticker.ended_by == "shutdown"  # the BSP's reset, after END OF TEST
+    assert ticker.ended_by == "all stopped"  # the BSP's reset, after END OF TEST
 
 
 def test_minimum_ends_in_the_fatal_error_it_is_made_for(harness: Harness) -> None:
     """Its idle body is its Init, which returns: RTEMS's INTERNAL_ERROR_THREAD_EXITTED."""
     minimum = harness.runs("samples")["minimum"]
     assert "fatal code: 5 (INTERNAL_ERROR_THREAD_EXITTED)" in minimum.console
-    assert minimum.ended_by == "shutdown"
+    assert minimum.ended_by == "all stopped"
 
 
 @pytest.mark.parametrize("suite", ["sptests", "psxtests", "tmtests"])
@@ -146,3 +160,79 @@ def test_a_suite_passes_by_the_testers_rules_but_for_the_bsps_test_states(
                    if run.verdict is not Verdict.PASSED}
     assert not_passing == NOT_PASSING[suite]
     assert len(runs) > 20  # the suite was built: not a handful of programs
+
+
+# -- several RTEMS partitions in one module -------------------------------------------------
+
+EXAMPLE = ROOT / "examples" / "rtems"
+
+
+def test_rtems_partitions_beside_each_other_print_what_they_print_alone(
+    harness: Harness, tmp_path: Path,
+) -> None:
+    """ticker and base_sp, two whole RTEMS systems, and a bare-metal partition, each in its
+    20 ms window of a 60 ms major frame: each prints what it printed alone. ticker's tasks
+    that wake on the same tick may print in another order (pvgen.rtems.expected's rule for
+    it): out of its window, the ticks due come together at the window's start."""
+    samples = harness.built.executables("samples")
+    size = harness.runner.partition_size
+    rtems = [Member(name, f"Elf={quoteattr(str(samples[name]))}", size)
+             for name in ("ticker", "base_sp")]
+    hello = Member("hello", 'Sources="{}" Runtime="baremetal" StackSize="8192"'.format(
+        ROOT / "examples" / "hello" / "hello.c"), 0x20000)
+
+    def boot(name: str, members: list[Member]) -> ModuleRun:
+        config = tmp_path / f"{name}.xml"
+        config.write_text(module_xml(name, members), encoding="utf-8")
+        return boot_module(config, tmp_path / f"{name}.img", DEFINITION,
+                           harness.runner.gen)
+
+    together = boot("together", [*rtems, hello])
+    hello_alone = boot("hello_alone", [hello])
+    for member in rtems:
+        alone = harness.runs("samples")[member.name].console
+        rule = RULES[member.name]
+        assert rule(normalized(together.consoles[member.name])) == rule(normalized(alone))
+        assert together.verdict(member.name) is Verdict.PASSED
+    assert together.consoles["base_sp"] == harness.runs("samples")["base_sp"].console
+    assert together.consoles["hello"] == hello_alone.consoles["hello"]
+    assert together.verdict("hello") is Verdict.PASSED
+    assert all(reports == () for reports in together.health.values()), together.health
+    assert together.ended_by == "all stopped"
+    # ticker's 35 s, the others ended before; its last lines take three times as long as
+    # alone, as a third of the frame is its (at 38400 baud, 0.26 ms a character)
+    assert 35e9 <= together.virtual_ns < 36e9
+
+
+def test_two_rtems_applications_talk_over_arinc_ports(harness: Harness, tmp_path: Path) -> None:
+    """examples/rtems: the producer's readings (sampling) and commands (queuing) reach the
+    consumer through the BSP's APEX layer, each application in its own window."""
+    for name in ("producer", "consumer"):
+        build_application(harness.built, harness.toolchain, [EXAMPLE / f"{name}.c"],
+                          tmp_path / f"{name}.exe", cflags=("-Werror",))
+    config = tmp_path / "module.xml"
+    config.write_text((EXAMPLE / "module.xml").read_text(encoding="utf-8"), encoding="utf-8")
+    run = boot_module(config, tmp_path / "rtems.img", DEFINITION, harness.runner.gen)
+    rounds = range(1, 6)
+    consumer = run.consoles["consumer"]
+    assert [line for line in consumer if line.startswith("consumer: received ")] == [
+        f'consumer: received "command {i}"' for i in rounds]
+    assert [line for line in consumer if line.startswith("consumer: read ")] == [
+        f'consumer: read "reading {7 * i}"' for i in rounds]
+    assert [line for line in run.consoles["producer"] if line.startswith("producer: ")] == [
+        f'producer: sent "command {i}"' for i in rounds]
+    assert run.verdict("producer") is run.verdict("consumer") is Verdict.PASSED
+    assert run.health == {"producer": (), "consumer": ()}
+
+
+def test_an_application_that_does_not_compile_is_refused_with_the_compilers_words(
+    harness: Harness, tmp_path: Path,
+) -> None:
+    source = tmp_path / "broken.c"
+    source.write_text("#include <rtems.h>\nint broken(void) { return undeclared; }\n",
+                      encoding="utf-8")
+    with pytest.raises(RtemsBuildError) as raised:
+        build_application(harness.built, harness.toolchain, [source], tmp_path / "broken.exe")
+    message = str(raised.value)
+    assert message.startswith(f"pvgen: error: {source}: clang failed")
+    assert "undeclared identifier 'undeclared'" in message

@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from pvgen.config import load_module
 from pvgen.rtems.bin2c import main as bin2c
 from pvgen.rtems.expected import RULES, compare, normalized
 from pvgen.rtems.port import EDITS, PortError, apply_hooks
+from pvgen.rtems.run import Member, module_xml
 from pvgen.rtems.sources import NEWLIB, RTEMS, SourceError, locate
 from pvgen.tester import Verdict, judge, read
 
@@ -213,3 +215,19 @@ def test_sources_are_found_or_refused_clearly(tmp_path: Path,
     assert found.tree.name == "newlib-cygwin" and (found.tree / "configure").is_file()
     assert found.identity.startswith("archive ")
     assert locate(NEWLIB, archive) == found  # unpacked once
+
+
+def test_a_module_of_several_members_is_a_valid_configuration(tmp_path: Path) -> None:
+    """module_xml: one window each, back to back; a large member's first MiB read-only."""
+    elf = tmp_path / "program.exe"
+    elf.write_bytes(b"")  # the configuration names it; only an image build reads it
+    members = [Member("one", f'Elf="{elf}"', 0x400000), Member("two", f'Elf="{elf}"', 0x10000)]
+    config = tmp_path / "module.xml"
+    config.write_text(module_xml("pair", members), encoding="utf-8")
+    module = load_module(config)
+    assert [(p.name, p.memory_size) for p in module.partitions] == [
+        ("one", 0x400000), ("two", 0x10000)]
+    assert module.schedule.major_frame_ns == 40_000_000
+    assert [(w.partition, w.start_ns, w.duration_ns) for w in module.schedule.windows] == [
+        (1, 0, 20_000_000), (2, 20_000_000, 20_000_000)]
+    assert 'Type="CODE" SizeBytes="1048576" Access="READ_ONLY"' in config.read_text()

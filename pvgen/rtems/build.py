@@ -30,7 +30,7 @@ from pvgen.model import Interface
 from pvgen.rtems import BSP, SUITES
 from pvgen.rtems.port import apply_hooks, port_fingerprint
 from pvgen.rtems.sources import Source
-from pvgen.rtems.toolchain import Log, Toolchain
+from pvgen.rtems.toolchain import TARGET, Log, Toolchain
 
 CXX_LIBRARY = "cpukit/librtemscxx"  # RTEMS's C++ support library, by item UID
 
@@ -45,12 +45,18 @@ class RtemsBuild:
 
     tree: Path
     out: Path  # waf's build directory
+    prefix: Path  # where waf installed the BSP, for applications (build_application)
     log: Path
     seconds: float  # the build's wall time (configure and build)
 
     @property
     def bsp_dir(self) -> Path:
         return self.out / BSP
+
+    @property
+    def installed(self) -> Path:
+        """The installed BSP: its libraries, start.o, linkcmds, and include/."""
+        return self.prefix / TARGET / BSP.split("/")[1] / "lib"
 
     def executables(self, suite: str) -> dict[str, Path]:
         """The suite's test programs that built, by name."""
@@ -73,16 +79,21 @@ def work_dir(rtems: Source, toolchain: Toolchain) -> Path:
 
 
 def build_rtems(
-    iface: Interface, rtems: Source, toolchain: Toolchain, suites: tuple[str, ...], *,
+    iface: Interface, rtems: Source, toolchain: Toolchain, suites: tuple[str, ...] | None, *,
     log: Log = print, jobs: int | None = None, partition_size: int = DEFAULT_PARTITION_SIZE,
 ) -> RtemsBuild:
     """Render the BSP into a private copy of the RTEMS tree, add the port's hooks, configure
-    with `toolchain` and build RTEMS with the `suites` (keys of SUITES)."""
+    with `toolchain` and build RTEMS with the `suites` (keys of SUITES); None: the suites it
+    was last built with there (none the first time), so that building an application
+    against the BSP does not build RTEMS anew without the tests."""
+    work = work_dir(rtems, toolchain)
+    config = work / "config.ini"
+    if suites is None:
+        suites = _configured_suites(config)
     unknown = [s for s in suites if s not in SUITES]
     if unknown:
         raise RtemsBuildError(f"pvgen: error: no test suite {', '.join(unknown)} (the harness "
                               f"builds {', '.join(SUITES)})")
-    work = work_dir(rtems, toolchain)
     tree = _copied(rtems.tree, work / "rtems", log)
     _render_bsp(iface, tree)
     edited = apply_hooks(tree)
@@ -91,26 +102,28 @@ def build_rtems(
     specs = ["spec/build"]
     if not toolchain.cxx:
         specs.append(str(_without_cxx(tree, work / "pvgen-spec")))
-    config = work / "config.ini"
     config.write_text(_config(toolchain, suites, partition_size), encoding="utf-8")
-    out, build_log = work / "build", work / "build.log"
+    out, prefix, build_log = work / "build", work / "install", work / "build.log"
     waf = [sys.executable, "./waf"]
     started = time.monotonic()
     log(f"pvgen: building RTEMS ({', '.join(suites) or 'no tests'}) for {BSP} with "
         f"{toolchain.description}; the log is {build_log}")
     with build_log.open("w", encoding="utf-8") as stream:
-        _waf([*waf, "configure", f"--out={out}", f"--prefix={work / 'install'}",
+        _waf([*waf, "configure", f"--out={out}", f"--prefix={prefix}",
               f"--rtems-tools={toolchain.prefix}", f"--rtems-config={config}",
               f"--rtems-specs={','.join(specs)}"], tree, toolchain, stream, build_log)
         # -k: a test program that does not build for the BSP is reported, not fatal
         _waf([*waf, "build", f"-j{jobs or os.cpu_count() or 1}", "-k"], tree, toolchain,
              stream, build_log, check=False)
-    built = RtemsBuild(tree, out, build_log, time.monotonic() - started)
-    missing = [lib for lib in ("librtemsbsp.a", "librtemscpu.a", "start.o")
-               if not (built.bsp_dir / lib).is_file()]
-    if missing:
-        raise RtemsBuildError(f"pvgen: error: RTEMS's build did not make {', '.join(missing)} "
-                              f"for {BSP}; the log is {build_log}:\n  " + _tail(build_log))
+        built = RtemsBuild(tree, out, prefix, build_log, time.monotonic() - started)
+        missing = [lib for lib in ("librtemsbsp.a", "librtemscpu.a", "start.o")
+                   if not (built.bsp_dir / lib).is_file()]
+        if missing:
+            stream.flush()
+            raise RtemsBuildError(f"pvgen: error: RTEMS's build did not make "
+                                  f"{', '.join(missing)} for {BSP}; the log is {build_log}:"
+                                  "\n  " + _tail(build_log))
+        _waf([*waf, "install"], tree, toolchain, stream, build_log)  # for applications
     return built
 
 
@@ -191,10 +204,18 @@ def _config(toolchain: Toolchain, suites: tuple[str, ...], partition_size: int) 
     lines = [f"[{BSP}]", "RTEMS_PARAVIRT = True",
              "RTEMS_POSIX_API = True",  # the POSIX tests of signals and timers too
              f"BSP_POKPV_PARTITION_SIZE = {partition_size:#010x}",
-             "BSP_POKPV_RESET_SHUTS_DOWN_MODULE = True"]
+             # a test's end ends its partition, not the module: several can share one
+             "BSP_POKPV_RESET_SHUTS_DOWN_MODULE = False"]
     lines += [f"{option} = {option_value(suite in suites)}" for suite, option in SUITES.items()]
     lines += [f"{name} = {value}" for name, value in toolchain.options]
     return "\n".join(lines) + "\n"
+
+
+def _configured_suites(config: Path) -> tuple[str, ...]:
+    """The suites a config.ini of _config's enables (none if there is none yet)."""
+    text = config.read_text(encoding="utf-8") if config.is_file() else ""
+    return tuple(suite for suite, option in SUITES.items()
+                 if f"{option} = {option_value(True)}" in text.splitlines())
 
 
 def option_value(enabled: bool) -> str:

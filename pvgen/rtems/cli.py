@@ -4,7 +4,8 @@
 newlib source; ``pvgen rtems build`` builds RTEMS 6 with the pokpv BSP and the chosen
 test suites; ``pvgen rtems test`` builds, then runs each test program as a partition and
 counts the verdicts with the RTEMS tester's rules, and compares each sample's output with
-RTEMS's expected output (``pvgen.rtems.expected``). Sources come from the options or
+RTEMS's expected output (``pvgen.rtems.expected``); ``pvgen rtems app`` builds an
+application of one's own against the BSP (``pvgen.rtems.app``). Sources come from the options or
 from ``PVGEN_RTEMS_SRC`` and ``PVGEN_NEWLIB_SRC`` (a checkout or a source archive).
 """
 
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pvgen.rtems import SUITES
+from pvgen.rtems import BSP, SUITES
 from pvgen.tester import Verdict
 
 if TYPE_CHECKING:  # the commands import what they use when they run (jinja2, the emulator)
@@ -58,6 +59,15 @@ def add_commands(commands: Subcommands[argparse.ArgumentParser],
                              f"{','.join(DEFAULT_SUITES)})")
         add_definition(command)
         command.set_defaults(run=run)
+    app = sub.add_parser("app", help="build an RTEMS application of one's own against the "
+                         "pokpv BSP (building RTEMS first if need be), for <Guest Elf=...>")
+    app.add_argument("sources", nargs="+", type=Path, metavar="SOURCE", help="its C files")
+    app.add_argument("--out", type=Path, required=True, help="the application's ELF")
+    app.add_argument("--rtems-src", type=Path, default=None,
+                     help="an RTEMS 6 checkout or source archive (default: $PVGEN_RTEMS_SRC)")
+    _add_toolchain_options(app)
+    add_definition(app)
+    app.set_defaults(run=_cmd_app, suites=None)  # the BSP as last built
     test.add_argument("tests", nargs="*", metavar="TEST",
                       help="run only these tests (by name, e.g. hello sp01)")
     test.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
@@ -94,7 +104,7 @@ def _build(args: argparse.Namespace) -> tuple[RtemsBuild, Toolchain]:
     from pvgen.rtems.build import build_rtems
     from pvgen.rtems.sources import RTEMS, locate
 
-    suites = tuple(s for s in args.suites.split(",") if s)
+    suites = None if args.suites is None else tuple(s for s in args.suites.split(",") if s)
     rtems = locate(RTEMS, args.rtems_src)
     toolchain = _toolchain(args)
     return build_rtems(load(args.definition), rtems, toolchain, suites), toolchain
@@ -108,6 +118,15 @@ def _cmd_build(args: argparse.Namespace) -> int:
         failed = built.failed(suite)
         print(f"  {suite}: {len(built.executables(suite))} built"
               + (f", failed to build: {' '.join(failed)}" if failed else ""))
+    return 0
+
+
+def _cmd_app(args: argparse.Namespace) -> int:
+    from pvgen.rtems.app import build_application
+
+    built, toolchain = _build(args)
+    elf = build_application(built, toolchain, args.sources, args.out)
+    print(f"pvgen: built {elf} for {BSP}")
     return 0
 
 

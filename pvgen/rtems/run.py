@@ -3,9 +3,10 @@
 Each program becomes a one-partition module (``module_xml``): the partition is as large as
 the BSP was built for (``BSP_POKPV_PARTITION_SIZE``), alone in its major frame. It is
 packed by ``pvgen image`` (the image builder's checks and relocation) and booted by the
-emulator in this process, for at most ``limit_ns`` of virtual time; the BSP shuts the
-module down when the test ends (``BSP_POKPV_RESET_SHUTS_DOWN_MODULE``). Several programs
-run side by side in worker processes.
+emulator in this process (``boot_module``), for at most ``limit_ns`` of virtual time; the
+test's end ends its partition, and the run ends when every partition has. Several
+programs run side by side in worker processes; several partitions can share a module
+(``module_xml`` of several members), each in its window of the major frame.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pvgen.bsp import DEFAULT_PARTITION_SIZE
 from pvgen.diagnostics import PvgenError
 from pvgen.tester import Verdict, judge, read
 
-WINDOW_SECONDS = 0.02  # the partition's window: the whole major frame
+WINDOW_SECONDS = 0.02  # each partition's window in the major frame
 DEFAULT_LIMIT_NS = 120_000_000_000  # virtual time a test may take (the tester allows 180 s)
 CODE_BYTES = 0x100000  # of the partition, the part the configuration calls CODE
 # POK's console is the PC's first serial port at 38400 baud: what a test prints takes the
@@ -52,26 +53,88 @@ class ProgramRun:
     host_seconds: float
 
 
-def module_xml(name: str, elf: Path, partition_size: int) -> str:
-    """A module of one partition running the program `elf` for the whole major frame."""
-    return f"""<ARINC_653_Module ModuleName={quoteattr(name)}>
-  <Partition PartitionIdentifier="1" PartitionName={quoteattr(name)}>
-    <Guest Elf={quoteattr(str(elf))}/>
-  </Partition>
-  <Partition_Memory PartitionIdentifier="1">
-    <Memory_Requirements Type="CODE" SizeBytes="{CODE_BYTES}" Access="READ_ONLY"/>
-    <Memory_Requirements Type="DATA" SizeBytes="{partition_size - CODE_BYTES}"
-                         Access="READ_WRITE"/>
-  </Partition_Memory>
-  <Module_Schedule MajorFrameSeconds="{WINDOW_SECONDS}">
-    <Partition_Schedule PartitionIdentifier="1" PeriodSeconds="{WINDOW_SECONDS}"
-                        PeriodDurationSeconds="{WINDOW_SECONDS}">
-      <Window_Schedule WindowIdentifier="1" WindowStartSeconds="0"
-                       WindowDurationSeconds="{WINDOW_SECONDS}"/>
-    </Partition_Schedule>
-  </Module_Schedule>
-</ARINC_653_Module>
-"""
+@dataclass(frozen=True)
+class Member:
+    """A partition of a module: its name, its <Guest> element's attributes (``Elf=...`` for
+    a built program, ``Sources=...`` for one pvgen builds) and its memory."""
+
+    name: str
+    guest: str
+    size: int
+
+
+def module_xml(name: str, members: Sequence[Member], window_seconds: float = WINDOW_SECONDS,
+               extra: str = "") -> str:
+    """A module of the members, each one window of `window_seconds` in the major frame, in
+    the order given; a member larger than CODE_BYTES has that much of it read-only (its
+    code), the rest read-write. `extra`: more of the module's elements (ports' channels)."""
+    frame = window_seconds * len(members)
+    lines = [f"<ARINC_653_Module ModuleName={quoteattr(name)}>"]
+    for number, member in enumerate(members, 1):
+        lines.append(f'  <Partition PartitionIdentifier="{number}" '
+                     f"PartitionName={quoteattr(member.name)}><Guest {member.guest}/>"
+                     "</Partition>")
+    for number, member in enumerate(members, 1):
+        code = CODE_BYTES if member.size > CODE_BYTES else 0
+        lines.append(f'  <Partition_Memory PartitionIdentifier="{number}">')
+        if code:
+            lines.append(f'    <Memory_Requirements Type="CODE" SizeBytes="{code}" '
+                         'Access="READ_ONLY"/>')
+        lines.append(f'    <Memory_Requirements Type="DATA" SizeBytes="{member.size - code}" '
+                     'Access="READ_WRITE"/>')
+        lines.append("  </Partition_Memory>")
+    lines.append(f'  <Module_Schedule MajorFrameSeconds="{frame:.6g}">')
+    for number in range(1, len(members) + 1):
+        lines.append(f'    <Partition_Schedule PartitionIdentifier="{number}">'
+                     f'<Window_Schedule WindowIdentifier="{number}" '
+                     f'WindowStartSeconds="{window_seconds * (number - 1):.6g}" '
+                     f'WindowDurationSeconds="{window_seconds:.6g}"/></Partition_Schedule>')
+    lines += ["  </Module_Schedule>", *([extra] if extra else []), "</ARINC_653_Module>"]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class ModuleRun:
+    """What a module's run printed, partition by partition, and how it ended."""
+
+    ended_by: str
+    virtual_ns: int
+    consoles: dict[str, tuple[str, ...]]
+    health: dict[str, tuple[str, ...]]  # the health monitor's reports, by partition
+
+    def verdict(self, partition: str, test: str = "") -> Verdict:
+        """The tester's verdict on the partition's console (`test`: the test's name)."""
+        return judge(read(self.consoles[partition]), timed_out=self.ended_by == "time",
+                     name=test, ended=self.ended_by in ("shutdown", "all stopped"))
+
+
+def boot_module(config: Path, image: Path, definition: Path, gen: Path,
+                limit_ns: int = DEFAULT_LIMIT_NS,
+                console_baud: int | None = CONSOLE_BAUD) -> ModuleRun:
+    """Pack the module configuration into `image` and boot it in the emulator, in this
+    process, until every partition has stopped or `limit_ns` of virtual time."""
+    from emulator.loader import load
+    from emulator.module import Module, RunOptions
+    from pvgen.image.builder import build_image
+
+    built = build_image(config, image, definition, gen).image
+    loaded, dispatcher = load(built, gen)
+    out = io.StringIO()
+    result = Module(loaded, dispatcher, RunOptions(time_ns=limit_ns, out=out,
+                                                     console_baud=console_baud)).run()
+    names = [p.name for p in result.partitions]
+    consoles: dict[str, list[str]] = {name: [] for name in names}
+    health: dict[str, list[str]] = {name: [] for name in names}
+    for line in out.getvalue().splitlines():
+        name, _, text = line[1:].partition("] ")
+        if line.startswith("[") and name in consoles:
+            if text.startswith("HM: "):
+                health[name].append(text[4:])
+            else:
+                consoles[name].append(text)
+    return ModuleRun(result.ended_by, result.now_ns,
+                     {n: tuple(lines) for n, lines in consoles.items()},
+                     {n: tuple(lines) for n, lines in health.items()})
 
 
 @dataclass(frozen=True)
@@ -97,31 +160,18 @@ class Runner:
                            "not run", 0, time.monotonic() - started)
 
     def _run(self, program: SuiteProgram, started: float) -> ProgramRun:
-        from emulator.loader import load
-        from emulator.module import Module, RunOptions
-        from pvgen.image.builder import build_image
-
         partition = re.sub(r"[^A-Za-z0-9_]", "_", program.name)  # a C identifier
         directory = self.work / program.suite / program.name
         directory.mkdir(parents=True, exist_ok=True)
         config = directory / "module.xml"
-        config.write_text(module_xml(partition, program.elf.resolve(), self.partition_size),
-                          encoding="utf-8")
-        image = build_image(config, directory / f"{partition}.img", self.definition,
-                            self.gen).image
-        loaded, dispatcher = load(image, self.gen)
-        out = io.StringIO()
-        result = Module(loaded, dispatcher, RunOptions(time_ns=self.limit_ns, out=out,
-                                                         console_baud=self.console_baud)).run()
-        prefix = f"[{partition}] "
-        lines = [line[len(prefix):] for line in out.getvalue().splitlines()
-                 if line.startswith(prefix)]
-        console = tuple(line for line in lines if not line.startswith("HM: "))
-        health = tuple(line[4:] for line in lines if line.startswith("HM: "))
-        verdict = judge(read(console), timed_out=result.ended_by == "time", name=program.name,
-                        ended=result.ended_by in ("shutdown", "all stopped"))
-        return ProgramRun(program.suite, program.name, verdict, console, health, result.ended_by,
-                       result.now_ns, time.monotonic() - started)
+        member = Member(partition, f"Elf={quoteattr(str(program.elf.resolve()))}",
+                        self.partition_size)
+        config.write_text(module_xml(partition, [member]), encoding="utf-8")
+        run = boot_module(config, directory / f"{partition}.img", self.definition, self.gen,
+                          self.limit_ns, self.console_baud)
+        return ProgramRun(program.suite, program.name, run.verdict(partition, program.name),
+                          run.consoles[partition], run.health[partition], run.ended_by,
+                          run.virtual_ns, time.monotonic() - started)
 
     def run_all(self, programs: Sequence[SuiteProgram], jobs: int = 1) -> list[ProgramRun]:
         """Every program, `jobs` at a time, in the order given."""

@@ -72,6 +72,9 @@ class Toolchain:
     prefix: Path  # waf's --rtems-tools: the programs are in prefix/bin
     options: tuple[tuple[str, str], ...]  # config.ini: COMPILER, LINKFLAGS, LDFLAGS
     cxx: bool  # whether it compiles and links C++ for RTEMS
+    cc: str  # its C compiler driver, in bin/
+    # how an application links against the installed BSP ({lib}: its library directory)
+    application_link: tuple[str, ...]
 
     @property
     def bin(self) -> Path:
@@ -118,18 +121,19 @@ def zig_toolchain(newlib: Source, *, log: Log = print, rebuild: bool = False,
         done.write_text(json.dumps({"zig": version, "newlib": newlib.identity,
                                     "recipe": RECIPE}, indent=2) + "\n", encoding="utf-8")
     lib = prefix / TARGET / "lib"
+    # zig links only without its own libc (it has none for RTEMS): the BSP's linker command
+    # file and the libraries a gcc driver for RTEMS would add are given here
+    libraries = (f"-Wl,-Bstatic -Wl,--gc-sections -Wl,-z,norelro -L{lib} {lib / 'libc.a'} "
+                 "-lm -lpvgen-initfini -lcompiler_rt")
     return Toolchain(
         description=f"zig {version} (clang) with newlib, {prefix}",
         prefix=prefix,
-        options=(
-            ("COMPILER", "clang"),
-            # zig links only without its own libc (it has none for RTEMS): the BSP's linker
-            # command file and the libraries a gcc driver for RTEMS would add are given here
-            ("LINKFLAGS", "-nostdlib -Wl,-T,linkcmds"),
-            ("LDFLAGS", f"-Wl,-Bstatic -Wl,--gc-sections -Wl,-z,norelro -L{lib} "
-                        f"{lib / 'libc.a'} -lm -lpvgen-initfini -lcompiler_rt"),
-        ),
+        options=(("COMPILER", "clang"), ("LINKFLAGS", "-nostdlib -Wl,-T,linkcmds"),
+                 ("LDFLAGS", libraries)),
         cxx=False,
+        cc="clang",
+        application_link=("-nostdlib", "-Wl,-T,{lib}/linkcmds", "-L{lib}", "-lrtemsbsp",
+                          "-lrtemscpu", *libraries.split()),
     )
 
 
@@ -139,7 +143,10 @@ def gcc_toolchain(prefix: Path) -> Toolchain:
     if not gcc.is_file():
         raise ToolchainError(f"pvgen: error: {prefix}: no {TARGET} gcc there (no {gcc})")
     cxx = (prefix / "bin" / f"{TARGET}-g++").is_file()
-    return Toolchain(f"gcc in {prefix}", prefix, (), cxx)
+    # RTEMS's own way of linking an application with gcc: the BSP's specs (-qrtems) find
+    # linkcmds and the BSP's libraries below -B
+    return Toolchain(f"gcc in {prefix}", prefix, (), cxx, f"{TARGET}-gcc",
+                     ("-B{lib}", "-qrtems", "-Wl,--gc-sections"))
 
 
 # -- building the zig route ---------------------------------------------------------------
