@@ -107,6 +107,18 @@ def _cmd_bsp(args: argparse.Namespace) -> int:
     from pvgen.bsp import render_rtems_bsp
     from pvgen.definition import load
 
+    if args.rtems_tree is not None:
+        from pvgen.rtems.build import add_bsp
+        from pvgen.rtems.sources import RTEMS, SourceError, locate
+
+        if args.rtems_tree.is_file():
+            raise SourceError(f"pvgen: error: {args.rtems_tree}: --rtems-tree is an RTEMS "
+                              "checkout to add the BSP to (a directory), not an archive")
+        tree = locate(RTEMS, args.rtems_tree).tree
+        add_bsp(load(args.definition), tree)
+        print(f"pvgen: added the RTEMS BSP i386/pokpv to {tree}; configure it with "
+              "RTEMS_PARAVIRT = True")
+        return 0
     files = render_rtems_bsp(load(args.definition), args.out)
     print(f"pvgen: wrote the RTEMS BSP i386/pokpv ({len(files)} files) in {args.out}; copy it "
           "into an RTEMS checkout (bsps/ and spec/ merge with the tree's own)")
@@ -191,6 +203,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=DEFAULT_BSP_DIR, help=f"output directory (default: "
         f"{DEFAULT_BSP_DIR})"
     )
+    bsp.add_argument(
+        "--rtems-tree", type=Path, default=None, metavar="TREE",
+        help="instead, add the BSP to this RTEMS 6 checkout, with the RTEMS_PARAVIRT hooks "
+        "its i386 port needs (made once, each marked)")
     _add_definition_options(bsp)
     bsp.set_defaults(run=_cmd_bsp)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from pvgen.cli import main as pvgen_main
 from pvgen.config import load_module
 from pvgen.rtems.bin2c import main as bin2c
 from pvgen.rtems.expected import RULES, compare, normalized
@@ -17,6 +18,7 @@ from pvgen.rtems.port import EDITS, PortError, apply_hooks
 from pvgen.rtems.run import Member, module_xml
 from pvgen.rtems.sources import NEWLIB, RTEMS, SourceError, locate
 from pvgen.tester import Verdict, judge, read
+from tests.conftest import DEFINITION
 
 BEGIN, END = "*** BEGIN OF TEST X ***", "*** END OF TEST X ***"
 
@@ -231,3 +233,22 @@ def test_a_module_of_several_members_is_a_valid_configuration(tmp_path: Path) ->
     assert [(w.partition, w.start_ns, w.duration_ns) for w in module.schedule.windows] == [
         (1, 0, 20_000_000), (2, 20_000_000, 20_000_000)]
     assert 'Type="CODE" SizeBytes="1048576" Access="READ_ONLY"' in config.read_text()
+
+
+def test_pvgen_bsp_adds_the_bsp_and_the_port_hooks_to_an_rtems_tree(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    tree = stand_in_tree(tmp_path / "rtems")
+    (tree / "wscript").touch()
+    (tree / "spec/build").mkdir(parents=True)
+    assert pvgen_main(["bsp", "--rtems-tree", str(tree), "--def", str(DEFINITION)]) == 0
+    assert "added the RTEMS_PARAVIRT thread switch hooks" in capsys.readouterr().out
+    assert (tree / "bsps/i386/pokpv/include/bsp.h").is_file()
+    assert (tree / "spec/build/bsps/i386/pokpv/bsppokpv.yml").is_file()
+    assert all(edit.marker in (tree / edit.path).read_text() for edit in EDITS)
+    assert pvgen_main(["bsp", "--rtems-tree", str(tree), "--def", str(DEFINITION)]) == 0
+    assert "hooks" not in capsys.readouterr().out  # made once
+    archive = tmp_path / "rtems.tar.xz"
+    archive.touch()
+    assert pvgen_main(["bsp", "--rtems-tree", str(archive)]) == 2
+    assert "not an archive" in capsys.readouterr().err

@@ -95,10 +95,7 @@ def build_rtems(
         raise RtemsBuildError(f"pvgen: error: no test suite {', '.join(unknown)} (the harness "
                               f"builds {', '.join(SUITES)})")
     tree = _copied(rtems.tree, work / "rtems", log)
-    _render_bsp(iface, tree)
-    edited = apply_hooks(tree)
-    if edited:
-        log(f"pvgen: added the RTEMS_PARAVIRT thread switch hooks to {', '.join(map(str, edited))}")
+    add_bsp(iface, tree, log)
     specs = ["spec/build"]
     if not toolchain.cxx:
         specs.append(str(_without_cxx(tree, work / "pvgen-spec")))
@@ -139,14 +136,18 @@ def _copied(source: Path, tree: Path, log: Log) -> Path:
     return tree
 
 
-def _render_bsp(iface: Interface, tree: Path) -> None:
-    """The BSP rendered into the tree; files an earlier rendering left that this one has
-    not written go (a template removed since)."""
+def add_bsp(iface: Interface, tree: Path, log: Log = print) -> None:
+    """Render the BSP into an RTEMS tree and give its i386 port the RTEMS_PARAVIRT hooks
+    (once): what configuring it with RTEMS_PARAVIRT needs. Files an earlier rendering left
+    that this one has not written go (a template removed since)."""
     written = {p.resolve() for p in render_rtems_bsp(iface, tree)}
     for directory in (tree / BSP_DIR, tree / SPEC_DIR):
         for path in directory.rglob("*"):
             if path.is_file() and path.resolve() not in written:
                 path.unlink()
+    edited = apply_hooks(tree)
+    if edited:
+        log(f"pvgen: added the RTEMS_PARAVIRT thread switch hooks to {', '.join(map(str, edited))}")
 
 
 def _checkout_state(top: Path) -> Callable[[str, list[str]], set[str]]:
