@@ -35,7 +35,7 @@ from pvgen.rtems.run import (
     boot_module,
     module_xml,
 )
-from pvgen.rtems.sources import NEWLIB, NEWLIB_ENV, RTEMS, RTEMS_ENV, locate
+from pvgen.rtems.sources import NEWLIB, RTEMS, find, locate
 from pvgen.rtems.toolchain import Toolchain, zig_toolchain
 from pvgen.tester import Verdict
 from tests.conftest import DEFINITION, ROOT
@@ -59,13 +59,6 @@ NOT_PASSING = {
 }
 
 
-def _source(variable: str, pattern: str) -> Path | None:
-    given = os.environ.get(variable)
-    if given:
-        return Path(given)
-    return next(iter(sorted(SHARED.glob(pattern))), None)
-
-
 @dataclass
 class Harness:
     """RTEMS built with every suite, and the runs of its programs (each suite's, once)."""
@@ -86,13 +79,9 @@ class Harness:
 
 @pytest.fixture(scope="session")
 def harness(tmp_path_factory: pytest.TempPathFactory) -> Harness:
-    rtems = _source(RTEMS_ENV, "rtems-6*-src.tar.*")
-    newlib = _source(NEWLIB_ENV, "newlib-*-src.tar.*")
-    missing = [f"{what} (set {variable} or put {pattern} in {SHARED})"
-               for what, variable, pattern, found in (
-                   ("RTEMS 6's source", RTEMS_ENV, "rtems-6*-src.tar.*", rtems),
-                   ("newlib's source", NEWLIB_ENV, "newlib-*-src.tar.*", newlib))
-               if found is None]
+    rtems, newlib = find(RTEMS, SHARED), find(NEWLIB, SHARED)
+    missing = [f"{kind.name} source (set {kind.variable} or put {kind.archive} in {SHARED})"
+               for kind, found in ((RTEMS, rtems), (NEWLIB, newlib)) if found is None]
     if missing:
         pytest.skip(f"no {' and no '.join(missing)}")
     assert rtems is not None and newlib is not None

@@ -16,7 +16,7 @@ from pvgen.rtems.bin2c import main as bin2c
 from pvgen.rtems.expected import RULES, compare, normalized
 from pvgen.rtems.port import EDITS, PortError, apply_hooks
 from pvgen.rtems.run import Member, module_xml
-from pvgen.rtems.sources import NEWLIB, RTEMS, SourceError, locate
+from pvgen.rtems.sources import NEWLIB, RTEMS, SourceError, find, locate
 from pvgen.tester import Verdict, judge, read
 from tests.conftest import DEFINITION
 
@@ -252,3 +252,14 @@ def test_pvgen_bsp_adds_the_bsp_and_the_port_hooks_to_an_rtems_tree(
     archive.touch()
     assert pvgen_main(["bsp", "--rtems-tree", str(archive)]) == 2
     assert "not an archive" in capsys.readouterr().err
+
+
+def test_a_source_is_found_by_its_variable_else_by_its_archive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(NEWLIB.variable, raising=False)
+    assert find(NEWLIB, tmp_path) is None  # the tests then skip, saying what is missing
+    (tmp_path / "newlib-abc-src.tar.xz").touch()
+    assert find(NEWLIB, tmp_path) == tmp_path / "newlib-abc-src.tar.xz"
+    monkeypatch.setenv(NEWLIB.variable, "/somewhere/newlib")
+    assert find(NEWLIB, tmp_path) == Path("/somewhere/newlib")

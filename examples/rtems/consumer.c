@@ -11,9 +11,9 @@
 
 #include <apex.h>
 
-#include "rounds.h"
+#include "rtems_ports.h"
 
-static rtems_task Init(rtems_task_argument ignored)
+rtems_task Init(rtems_task_argument ignored)
 {
     SAMPLING_PORT_ID_TYPE reading_port;
     QUEUING_PORT_ID_TYPE command_port;
@@ -56,10 +56,3 @@ static rtems_task Init(rtems_task_argument ignored)
     printf("*** END OF TEST CONSUMER ***\n");
     exit(0);
 }
-
-#define CONFIGURE_APPLICATION_NEEDS_SIMPLE_CONSOLE_DRIVER
-#define CONFIGURE_APPLICATION_NEEDS_CLOCK_DRIVER
-#define CONFIGURE_MAXIMUM_TASKS 1
-#define CONFIGURE_RTEMS_INIT_TASKS_TABLE
-#define CONFIGURE_INIT
-#include <rtems/confdefs.h>

@@ -101,6 +101,7 @@ class ModuleRun:
     virtual_ns: int
     consoles: dict[str, tuple[str, ...]]
     health: dict[str, tuple[str, ...]]  # the health monitor's reports, by partition
+    hypercalls: dict[str, int]  # how many each partition made
 
     def verdict(self, partition: str, test: str = "") -> Verdict:
         """The tester's verdict on the partition's console (`test`: the test's name)."""
@@ -134,7 +135,8 @@ def boot_module(config: Path, image: Path, definition: Path, gen: Path,
                 consoles[name].append(text)
     return ModuleRun(result.ended_by, result.now_ns,
                      {n: tuple(lines) for n, lines in consoles.items()},
-                     {n: tuple(lines) for n, lines in health.items()})
+                     {n: tuple(lines) for n, lines in health.items()},
+                     {p.name: p.hypercalls for p in result.partitions})
 
 
 @dataclass(frozen=True)

@@ -38,10 +38,20 @@ class Kind:
     name: str
     variable: str
     markers: tuple[str, ...]
+    archive: str  # how its source archives are named (a glob pattern)
 
 
-RTEMS = Kind("RTEMS 6", RTEMS_ENV, ("wscript", "cpukit", "spec/build"))
-NEWLIB = Kind("newlib", NEWLIB_ENV, ("configure", "newlib/libc"))
+RTEMS = Kind("RTEMS 6", RTEMS_ENV, ("wscript", "cpukit", "spec/build"), "rtems-6*-src.tar.*")
+NEWLIB = Kind("newlib", NEWLIB_ENV, ("configure", "newlib/libc"), "newlib-*-src.tar.*")
+
+
+def find(kind: Kind, directory: Path) -> Path | None:
+    """Where a source is when none is given: its environment variable, else its archive in
+    `directory` (the first by name); None if neither."""
+    given = os.environ.get(kind.variable)
+    if given:
+        return Path(given)
+    return next(iter(sorted(directory.glob(kind.archive))), None)
 
 
 @dataclass(frozen=True)
