@@ -37,19 +37,24 @@ def build_application(built: RtemsBuild, toolchain: Toolchain, sources: Sequence
                       elf: Path, cflags: Sequence[str] = ()) -> Path:
     """Compile and link `sources` into the RTEMS application `elf` (its objects beside it);
     a compiler's error is a RtemsBuildError with what the compiler said."""
-    lib = built.installed
-    cc = str(toolchain.bin / toolchain.cc)
-    abi = abi_flags(built)
     elf.parent.mkdir(parents=True, exist_ok=True)
-    objects = []
-    for source in sources:
-        obj = elf.parent / f"{elf.stem}-{source.stem}.o"
-        _run([cc, *abi, "-isystem", str(lib / "include"), *CFLAGS, *cflags, "-c",
-              str(source), "-o", str(obj)], toolchain, source)
-        objects.append(str(obj))
-    link = [flag.format(lib=lib) for flag in toolchain.application_link]
-    _run([cc, *abi, *objects, "-o", str(elf), *link], toolchain, elf)
+    objects = [str(compile_c(built, toolchain, source, elf.parent / f"{elf.stem}-{source.stem}.o",
+                             cflags))
+               for source in sources]
+    link = [flag.format(lib=built.installed) for flag in toolchain.application_link]
+    _run([str(toolchain.bin / toolchain.cc), *abi_flags(built), *objects, "-o", str(elf),
+          *link], toolchain, elf)
     return elf
+
+
+def compile_c(built: RtemsBuild, toolchain: Toolchain, source: Path, obj: Path,
+              cflags: Sequence[str] = ()) -> Path:
+    """Compile one C file against the installed BSP's headers (as system headers: the
+    warnings are the file's own)."""
+    _run([str(toolchain.bin / toolchain.cc), *abi_flags(built), "-isystem",
+          str(built.installed / "include"), *CFLAGS, *cflags, "-c", str(source), "-o",
+          str(obj)], toolchain, source)
+    return obj
 
 
 def _run(command: list[str], toolchain: Toolchain, subject: Path) -> None:
