@@ -1,8 +1,8 @@
 """Partition consoles: lines prefixed with the partition's name, and the tester's verdict.
 
-The RTEMS tester reads lines beginning with ``*** ``: BEGIN OF TEST, END OF
-TEST, FATAL. Each console tracks them so the run's exit status can follow the
-tester's rules.
+The verdict is the RTEMS tester's reading of the lines (``pvgen.tester``: BEGIN OF TEST,
+END OF TEST, the test's own TEST STATE), with one rule of the emulator's own: a line
+``*** FATAL`` (what the bare-metal runtime prints of a fatal error) makes it "fatal".
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-BEGIN, END, FATAL = "*** BEGIN OF TEST", "*** END OF TEST", "*** FATAL"
+from pvgen.tester import Verdict, judge, read
 
 
 @dataclass
@@ -20,9 +20,6 @@ class Console:
     out: TextIO
     file: TextIO | None = None
     pending: bytearray = field(default_factory=bytearray)
-    began: bool = False
-    ended: bool = False
-    fatal: bool = False
     lines: list[str] = field(default_factory=list)
 
     def write(self, data: bytes) -> None:
@@ -40,21 +37,20 @@ class Console:
     def _line(self, text: str) -> None:
         text = text.rstrip("\r")
         self.lines.append(text)
-        self.began |= text.startswith(BEGIN)
-        self.ended |= text.startswith(END)
-        self.fatal |= text.startswith(FATAL)
         self.out.write(f"[{self.name}] {text}\n")
         if self.file is not None:
             self.file.write(text + "\n")
 
-    @property
-    def verdict(self) -> str:
-        """The RTEMS tester's reading of this console."""
-        if self.fatal:
+    def verdict(self, ended: bool) -> str:
+        """The RTEMS tester's reading of this console, `ended` whether its partition ended
+        (a silent test, RTEMS's minimum, passes by ending): passed, failed, expected-fail,
+        user-input, indeterminate or benchmark as the tester says, "no test" when none
+        began, "fatal" after a FATAL line."""
+        reading = read(self.lines)
+        if reading.fatal:
             return "fatal"
-        if not self.began:
-            return "no test"
-        return "passed" if self.ended else "failed"
+        verdict = judge(reading, timed_out=False, name=self.name, ended=ended)
+        return "no test" if verdict is Verdict.INVALID else verdict.value
 
 
 def open_console_file(directory: Path | None, name: str) -> TextIO | None:

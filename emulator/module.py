@@ -94,8 +94,9 @@ class RunResult:
 
     @property
     def exit_status(self) -> int:
-        """The RTEMS tester's rule: every partition began a test and ended it, and nothing
-        is FATAL (a partition that began no test is not a pass)."""
+        """The RTEMS tester's rules (``pvgen.tester``): a test that began and did not end
+        fails, and a partition that began no test is not a pass; an expected failure, a
+        test waiting for its user and the like are what their test state says; FATAL fails."""
         bad = [p for p in self.partitions if p.verdict in ("failed", "fatal", "no test")]
         return 1 if bad else 0
 
@@ -494,7 +495,8 @@ class Module:
             now_ns=self.now_ns(),
             frames=frames,
             partitions=tuple(
-                PartitionSummary(p.name, self._consoles[p.name].verdict, p.mode.value, p.restarts,
+                PartitionSummary(p.name, self._consoles[p.name].verdict(p.mode is Mode.IDLE),
+                                 p.mode.value, p.restarts,
                                  p.served, p.ticks_due, p.ticks_raised)
                 for p in self.partitions
             ),

@@ -132,6 +132,9 @@ def write_artifacts(artifacts: list[Artifact], out_dir: Path) -> list[Path]:
         if target.exists() and target.read_bytes() == data:
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+        # a reader (another process importing the dispatcher) sees the old file or the new
+        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        partial.write_bytes(data)
+        os.replace(partial, target)
         changed.append(target)
     return changed

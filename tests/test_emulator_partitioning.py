@@ -26,6 +26,7 @@ from tests.emulator_harness import WINDOW_MS, Builder, Part, Run, module_xml
 
 MS = 1_000_000
 CALM, QUICK, UNFINISHED, DOOMED, TICKER, HALF_LINE_END, POLL_TIME = 1, 2, 3, 4, 5, 6, 7
+WAITS_FOR_USER, EXPECTED_TO_FAIL = 8, 9
 READ_PAST_END, WRITE_PAST_END, READ_TOP, WRITE_TOP = 11, 12, 13, 14
 UNDEFINED, DIVIDE, BAD_POINTER, UNKNOWN_CALL, STOP, RAISE, FAULTS_ALWAYS = range(15, 22)
 HALF_LINE_FAULT, SOFTWARE_INTERRUPT, NOTHING_TO_RETURN_TO = 22, 23, 24
@@ -428,7 +429,8 @@ def test_a_partition_that_ends_or_restarts_ends_its_unfinished_line_there(x86: B
 
 @pytest.mark.parametrize(("behaviour", "verdict", "status"),
                          [(CALM, "passed", 0), (UNFINISHED, "failed", 1), (DOOMED, "fatal", 1),
-                          (QUICK, "no test", 1)])
+                          (QUICK, "no test", 1), (WAITS_FOR_USER, "user-input", 0),
+                          (EXPECTED_TO_FAIL, "expected-fail", 0)])
 def test_the_exit_status_follows_the_testers_rules(
     x86: Builder, behaviour: int, verdict: str, status: int
 ) -> None:

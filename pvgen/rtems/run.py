@@ -15,7 +15,8 @@ import io
 import re
 import time
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
@@ -102,11 +103,15 @@ class ModuleRun:
     consoles: dict[str, tuple[str, ...]]
     health: dict[str, tuple[str, ...]]  # the health monitor's reports, by partition
     hypercalls: dict[str, int]  # how many each partition made
+    modes: dict[str, str]  # each partition's operating mode at the end: IDLE once it ended
 
     def verdict(self, partition: str, test: str = "") -> Verdict:
-        """The tester's verdict on the partition's console (`test`: the test's name)."""
-        return judge(read(self.consoles[partition]), timed_out=self.ended_by == "time",
-                     name=test, ended=self.ended_by in ("shutdown", "all stopped"))
+        """The tester's verdict on the partition's console (`test`: the test's name): it
+        ended if it stopped (or the module shut down), and timed out if the run's time ran
+        out while it had not."""
+        ended = self.modes[partition] == "IDLE" or self.ended_by == "shutdown"
+        return judge(read(self.consoles[partition]), name=test, ended=ended,
+                     timed_out=not ended and self.ended_by in ("time", "frames"))
 
 
 def boot_module(config: Path, image: Path, definition: Path, gen: Path,
@@ -121,8 +126,13 @@ def boot_module(config: Path, image: Path, definition: Path, gen: Path,
     built = build_image(config, image, definition, gen).image
     loaded, dispatcher = load(built, gen)
     out = io.StringIO()
-    result = Module(loaded, dispatcher, RunOptions(time_ns=limit_ns, out=out,
-                                                     console_baud=console_baud)).run()
+    module = Module(loaded, dispatcher, RunOptions(time_ns=limit_ns, out=out,
+                                                     console_baud=console_baud))
+    try:
+        result = module.run()
+    finally:  # a worker boots hundreds of modules: their CPUs' native memory goes now
+        for partition in module.partitions:
+            partition.cpu.close()
     names = [p.name for p in result.partitions]
     consoles: dict[str, list[str]] = {name: [] for name in names}
     health: dict[str, list[str]] = {name: [] for name in names}
@@ -136,7 +146,8 @@ def boot_module(config: Path, image: Path, definition: Path, gen: Path,
     return ModuleRun(result.ended_by, result.now_ns,
                      {n: tuple(lines) for n, lines in consoles.items()},
                      {n: tuple(lines) for n, lines in health.items()},
-                     {p.name: p.hypercalls for p in result.partitions})
+                     {p.name: p.hypercalls for p in result.partitions},
+                     {p.name: p.mode for p in result.partitions})
 
 
 @dataclass(frozen=True)
@@ -158,8 +169,14 @@ class Runner:
         try:
             return self._run(program, started)
         except PvgenError as exc:
-            return ProgramRun(program.suite, program.name, Verdict.INVALID, (), (exc.render(),),
-                           "not run", 0, time.monotonic() - started)
+            return self._not_run(program, exc.render(), started)
+        except Exception as exc:  # one program's crash is its verdict, not the run's
+            return self._not_run(program, f"{type(exc).__name__}: {exc}", started)
+
+    @staticmethod
+    def _not_run(program: SuiteProgram, reason: str, started: float) -> ProgramRun:
+        return ProgramRun(program.suite, program.name, Verdict.INVALID, (), (reason,),
+                          "not run", 0, time.monotonic() - started)
 
     def _run(self, program: SuiteProgram, started: float) -> ProgramRun:
         partition = re.sub(r"[^A-Za-z0-9_]", "_", program.name)  # a C identifier
@@ -176,11 +193,26 @@ class Runner:
                           run.virtual_ns, time.monotonic() - started)
 
     def run_all(self, programs: Sequence[SuiteProgram], jobs: int = 1) -> list[ProgramRun]:
-        """Every program, `jobs` at a time, in the order given."""
+        """Every program, `jobs` at a time, in the order given. The generated side is written
+        first, once, so that the workers only read it; a worker that dies (a crash in native
+        code) makes its program INVALID, not the run."""
+        from pvgen.pipeline import generate
+
+        generate(self.definition, self.gen)
         if jobs <= 1 or len(programs) <= 1:
             return [self.run(p) for p in programs]
+        started = time.monotonic()
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            return list(pool.map(self.run, programs))
+            futures = [pool.submit(self.run, p) for p in programs]
+            return [self._outcome(future, program, started)
+                    for future, program in zip(futures, programs, strict=True)]
+
+    def _outcome(self, future: Future[ProgramRun], program: SuiteProgram,
+                 started: float) -> ProgramRun:
+        try:
+            return future.result()
+        except BrokenProcessPool as exc:
+            return self._not_run(program, f"its worker process died: {exc}", started)
 
 
 def counts(runs: Iterable[ProgramRun]) -> dict[Verdict, int]:

@@ -10,6 +10,8 @@
  *    5  one line per window, forever
  *    6  ends with half a line
  *    7  reads the time 12000 times, counting how often it went backwards
+ *    8  BEGIN OF TEST, TEST STATE: USER_INPUT, no END
+ *    9  BEGIN OF TEST, TEST STATE: EXPECTED_FAIL, no END
  *   11  reads PVRT_PARTITION_SIZE + 0x1000      12  writes there
  *   13  reads 0xFFFFFFF0                        14  writes there
  *   15  an undefined instruction (x86 ud2, ARM udf)
@@ -138,6 +140,12 @@ int main(void)
     case 3: console_puts("*** BEGIN OF TEST unfinished ***\n"); return 0;
     case 4: console_puts("*** BEGIN OF TEST doomed ***\n*** FATAL: it went wrong\n"); return 0;
     case 6: console_puts("half a line"); return 0;
+    case 8:
+        console_puts("*** BEGIN OF TEST waiting ***\n*** TEST STATE: USER_INPUT\n");
+        return 0;
+    case 9:
+        console_puts("*** BEGIN OF TEST broken ***\n*** TEST STATE: EXPECTED_FAIL\n");
+        return 0;
     case 7: {
         pv_system_time_t last = 0, now = 0;
         unsigned backwards = 0;
