@@ -17,6 +17,7 @@ from pvgen.rtems.expected import RULES, compare, normalized
 from pvgen.rtems.port import EDITS, PortError, apply_hooks
 from pvgen.rtems.run import Member, module_xml
 from pvgen.rtems.sources import NEWLIB, RTEMS, SourceError, find, locate
+from pvgen.rtems.toolchain import ToolchainError, gcc_toolchain
 from pvgen.tester import Verdict, judge, read
 from tests.conftest import DEFINITION
 
@@ -246,8 +247,15 @@ def test_pvgen_bsp_adds_the_bsp_and_the_port_hooks_to_an_rtems_tree(
     assert (tree / "bsps/i386/pokpv/include/bsp.h").is_file()
     assert (tree / "spec/build/bsps/i386/pokpv/bsppokpv.yml").is_file()
     assert all(edit.marker in (tree / edit.path).read_text() for edit in EDITS)
+    # a file of the user's stays; one an earlier rendering wrote and this one does not goes
+    mine, stale = tree / "bsps/i386/pokpv/mine.c", tree / "bsps/i386/pokpv/removed.c"
+    mine.write_text("/* mine */\n", encoding="utf-8")
+    stale.write_text("/* rendered once */\n", encoding="utf-8")
+    manifest = tree / "bsps/i386/pokpv/.pvgen-rendered"
+    manifest.write_text(manifest.read_text() + "bsps/i386/pokpv/removed.c\n")
     assert pvgen_main(["bsp", "--rtems-tree", str(tree), "--def", str(DEFINITION)]) == 0
     assert "hooks" not in capsys.readouterr().out  # made once
+    assert mine.is_file() and not stale.exists()
     archive = tmp_path / "rtems.tar.xz"
     archive.touch()
     assert pvgen_main(["bsp", "--rtems-tree", str(archive)]) == 2
@@ -263,3 +271,42 @@ def test_a_source_is_found_by_its_variable_else_by_its_archive(
     assert find(NEWLIB, tmp_path) == tmp_path / "newlib-abc-src.tar.xz"
     monkeypatch.setenv(NEWLIB.variable, "/somewhere/newlib")
     assert find(NEWLIB, tmp_path) == Path("/somewhere/newlib")
+
+
+def test_an_unknown_suite_is_refused_before_anything_is_built(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        pvgen_main(["rtems", "test", "--suites", "samples,bogus"])
+    assert exited.value.code == 2
+    assert "no test suite bogus (the harness builds samples, sptests, psxtests, tmtests)" in (
+        capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("filters", [True, False], ids=["tarfile filters", "checked by hand"])
+def test_an_archive_with_a_member_outside_its_top_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, filters: bool,
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    if not filters:  # a Python before 3.11.4
+        monkeypatch.delattr(tarfile, "data_filter")
+    evil = tmp_path / "evil.txt"
+    evil.write_text("outside\n", encoding="utf-8")
+    archive = tmp_path / "newlib-evil.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(evil, arcname="newlib/../../escaped.txt")
+    with pytest.raises(SourceError, match=r"newlib-evil\.tar\.gz: cannot unpack it"):
+        locate(NEWLIB, archive)
+    assert not (tmp_path / "cache" / "escaped.txt").exists()
+
+
+def test_a_users_gcc_is_taken_from_its_prefix_or_refused(tmp_path: Path) -> None:
+    with pytest.raises(ToolchainError, match=r"no i386-rtems6 gcc there"):
+        gcc_toolchain(tmp_path)
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "i386-rtems6-gcc").touch()
+    gcc = gcc_toolchain(tmp_path)
+    assert (gcc.prefix, gcc.cc, gcc.cxx, gcc.options) == (tmp_path, "i386-rtems6-gcc", False, ())
+    # RTEMS's own way of linking an application with gcc: the BSP's specs find the rest
+    assert [f.format(lib="LIB") for f in gcc.application_link] == [
+        "-BLIB", "-qrtems", "-Wl,--gc-sections"]

@@ -1,9 +1,11 @@
 """The RTEMS harness: a toolchain, RTEMS 6 built with the pokpv BSP, its tests as partitions.
 
 ``sources`` finds the RTEMS and newlib sources; ``toolchain`` builds an i386-rtems6
-toolchain from zig's clang (or takes a user's gcc); ``port`` adds the BSP's
-RTEMS_PARAVIRT hooks to RTEMS's i386 port; ``build`` builds RTEMS with waf; ``run``
-packs test programs into images and boots them; ``cli`` is ``pvgen rtems``.
+toolchain from zig's clang (or takes a user's gcc), with ``bin2c`` for the test suites;
+``port`` adds the BSP's RTEMS_PARAVIRT hooks to RTEMS's i386 port; ``build`` builds RTEMS
+with waf; ``app`` builds an application of one's own against it; ``run`` packs programs
+into images and boots them; ``expected`` compares a sample's output with RTEMS's; ``cli``
+is ``pvgen rtems``. The tester's rules are ``pvgen.tester``'s, shared with the emulator.
 """
 
 BSP = "i386/pokpv"

@@ -15,6 +15,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from pvgen.diagnostics import InputError
 from pvgen.rtems import BSP
 from pvgen.rtems.build import RtemsBuild, RtemsBuildError
 from pvgen.rtems.toolchain import TARGET, Toolchain
@@ -37,10 +38,13 @@ def build_application(built: RtemsBuild, toolchain: Toolchain, sources: Sequence
                       elf: Path, cflags: Sequence[str] = ()) -> Path:
     """Compile and link `sources` into the RTEMS application `elf` (its objects beside it);
     a compiler's error is a RtemsBuildError with what the compiler said."""
+    for source in sources:
+        if not source.is_file():
+            raise InputError(source, "no such C file")
     elf.parent.mkdir(parents=True, exist_ok=True)
-    objects = [str(compile_c(built, toolchain, source, elf.parent / f"{elf.stem}-{source.stem}.o",
-                             cflags))
-               for source in sources]
+    objects = [str(compile_c(built, toolchain, source,
+                             elf.parent / f"{elf.stem}-{number}-{source.stem}.o", cflags))
+               for number, source in enumerate(sources)]
     link = [flag.format(lib=built.installed) for flag in toolchain.application_link]
     _run([str(toolchain.bin / toolchain.cc), *abi_flags(built), *objects, "-o", str(elf),
           *link], toolchain, elf)

@@ -12,6 +12,7 @@ through a specification directory of pvgen's, which RTEMS's build reads after it
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -23,16 +24,17 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TextIO
 
-from pvgen.bsp import BSP_DIR, DEFAULT_PARTITION_SIZE, SPEC_DIR, render_rtems_bsp
+from pvgen.bsp import BSP_DIR, DEFAULT_PARTITION_SIZE, render_rtems_bsp
 from pvgen.cache import cache_dir
 from pvgen.diagnostics import PvgenError
 from pvgen.model import Interface
 from pvgen.rtems import BSP, SUITES
 from pvgen.rtems.port import apply_hooks, port_fingerprint
-from pvgen.rtems.sources import Source
+from pvgen.rtems.sources import IGNORED_AT_TOP, Source
 from pvgen.rtems.toolchain import TARGET, Log, Toolchain
 
 CXX_LIBRARY = "cpukit/librtemscxx"  # RTEMS's C++ support library, by item UID
+RENDERED = ".pvgen-rendered"  # the files add_bsp wrote into a tree, one per line
 
 
 class RtemsBuildError(PvgenError):
@@ -48,6 +50,11 @@ class RtemsBuild:
     prefix: Path  # where waf installed the BSP, for applications (build_application)
     log: Path
     seconds: float  # the build's wall time (configure and build)
+
+    @property
+    def work(self) -> Path:
+        """The work directory in pvgen's cache the tree was copied into."""
+        return self.tree.parent
 
     @property
     def bsp_dir(self) -> Path:
@@ -74,8 +81,9 @@ class RtemsBuild:
 def work_dir(rtems: Source, toolchain: Toolchain) -> Path:
     """The work directory of a source and toolchain; the port's edits name it too, so that a
     tree edited otherwise by an earlier pvgen is never edited again on top."""
+    prefix = hashlib.sha256(str(toolchain.prefix.resolve()).encode()).hexdigest()[:8]
     return (cache_dir() / "rtems"
-            / f"build-{rtems.tag}-{port_fingerprint()}-{toolchain.prefix.name}")
+            / f"build-{rtems.tag}-{port_fingerprint()}-{toolchain.prefix.name}-{prefix}")
 
 
 def build_rtems(
@@ -112,15 +120,16 @@ def build_rtems(
         # -k: a test program that does not build for the BSP is reported, not fatal
         _waf([*waf, "build", f"-j{jobs or os.cpu_count() or 1}", "-k"], tree, toolchain,
              stream, build_log, check=False)
-        built = RtemsBuild(tree, out, prefix, build_log, time.monotonic() - started)
-        missing = [lib for lib in ("librtemsbsp.a", "librtemscpu.a", "start.o")
-                   if not (built.bsp_dir / lib).is_file()]
-        if missing:
-            stream.flush()
-            raise RtemsBuildError(f"pvgen: error: RTEMS's build did not make "
-                                  f"{', '.join(missing)} for {BSP}; the log is {build_log}:"
-                                  "\n  " + _tail(build_log))
-        _waf([*waf, "install"], tree, toolchain, stream, build_log)  # for applications
+        # the installed BSP is for applications (-k again: install builds what failed)
+        _waf([*waf, "install", "-k"], tree, toolchain, stream, build_log, check=False)
+    built = RtemsBuild(tree, out, prefix, build_log, time.monotonic() - started)
+    missing = [str(path) for path in (
+        *(built.bsp_dir / name for name in ("librtemsbsp.a", "librtemscpu.a", "start.o")),
+        *(built.installed / name for name in ("librtemsbsp.a", "start.o", "linkcmds")))
+        if not path.is_file()]
+    if missing:
+        raise RtemsBuildError(f"pvgen: error: RTEMS's build did not make {', '.join(missing)} "
+                              f"for {BSP}; the log is {build_log}:\n  " + _tail(build_log))
     return built
 
 
@@ -138,13 +147,15 @@ def _copied(source: Path, tree: Path, log: Log) -> Path:
 
 def add_bsp(iface: Interface, tree: Path, log: Log = print) -> None:
     """Render the BSP into an RTEMS tree and give its i386 port the RTEMS_PARAVIRT hooks
-    (once): what configuring it with RTEMS_PARAVIRT needs. Files an earlier rendering left
-    that this one has not written go (a template removed since)."""
-    written = {p.resolve() for p in render_rtems_bsp(iface, tree)}
-    for directory in (tree / BSP_DIR, tree / SPEC_DIR):
-        for path in directory.rglob("*"):
-            if path.is_file() and path.resolve() not in written:
-                path.unlink()
+    (once): what configuring it with RTEMS_PARAVIRT needs. A file an earlier rendering wrote
+    (its list is kept beside the BSP, RENDERED) that this one has not goes (a template removed
+    since); nothing else in the tree is touched."""
+    manifest = tree / BSP_DIR / RENDERED
+    earlier = set(manifest.read_text(encoding="utf-8").split()) if manifest.is_file() else set()
+    written = {str(p.relative_to(tree)) for p in render_rtems_bsp(iface, tree)}
+    for stale in sorted(earlier - written):
+        (tree / stale).unlink(missing_ok=True)
+    manifest.write_text("".join(f"{name}\n" for name in sorted(written)), encoding="utf-8")
     edited = apply_hooks(tree)
     if edited:
         log(f"pvgen: added the RTEMS_PARAVIRT thread switch hooks to {', '.join(map(str, edited))}")
@@ -158,7 +169,7 @@ def _checkout_state(top: Path) -> Callable[[str, list[str]], set[str]]:
         if Path(directory) != top:
             return set()
         return {n for n in names
-                if n in (".git", "build", "config.ini") or n.startswith(".lock-waf")}
+                if n in IGNORED_AT_TOP or n.startswith(".lock-waf")}
 
     return ignored
 

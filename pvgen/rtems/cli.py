@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pvgen.diagnostics import PvgenError
 from pvgen.rtems import BSP, SUITES
 from pvgen.tester import Verdict
 
@@ -27,6 +28,12 @@ if TYPE_CHECKING:  # the commands import what they use when they run (jinja2, th
     from pvgen.rtems.toolchain import Toolchain
 
 DEFAULT_SUITES = ("samples",)
+
+class SelectionError(PvgenError):
+    """Tests named on the command line that the suites do not have."""
+
+    exit_status = 2
+
 
 Subcommands = argparse._SubParsersAction  # argparse's own type for add_subparsers()
 
@@ -54,7 +61,7 @@ def add_commands(commands: Subcommands[argparse.ArgumentParser],
                              help="an RTEMS 6 checkout or source archive (default: "
                              "$PVGEN_RTEMS_SRC)")
         _add_toolchain_options(command)
-        command.add_argument("--suites", default=",".join(DEFAULT_SUITES),
+        command.add_argument("--suites", type=_suites, default=DEFAULT_SUITES,
                              help=f"comma-separated, of {', '.join(SUITES)} (default: "
                              f"{','.join(DEFAULT_SUITES)})")
         add_definition(command)
@@ -74,6 +81,16 @@ def add_commands(commands: Subcommands[argparse.ArgumentParser],
                       help="tests run at once (default: one per processor)")
     test.add_argument("--time", type=float, default=120.0, metavar="SECONDS",
                       help="virtual seconds a test may take (default: 120)")
+
+
+def _suites(text: str) -> tuple[str, ...]:
+    """--suites: comma-separated names of SUITES (argparse refuses others, exit 2)."""
+    suites = tuple(s for s in text.split(",") if s)
+    unknown = [s for s in suites if s not in SUITES]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"no test suite {', '.join(unknown)} (the harness builds {', '.join(SUITES)})")
+    return suites
 
 
 def _add_toolchain_options(command: argparse.ArgumentParser) -> None:
@@ -104,7 +121,7 @@ def _build(args: argparse.Namespace) -> tuple[RtemsBuild, Toolchain]:
     from pvgen.rtems.build import build_rtems
     from pvgen.rtems.sources import RTEMS, locate
 
-    suites = None if args.suites is None else tuple(s for s in args.suites.split(",") if s)
+    suites: tuple[str, ...] | None = args.suites
     rtems = locate(RTEMS, args.rtems_src)
     toolchain = _toolchain(args)
     return build_rtems(load(args.definition), rtems, toolchain, suites), toolchain
@@ -114,7 +131,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     built, _ = _build(args)
     print(f"pvgen: built RTEMS in {built.seconds:.0f} s; the programs are below "
           f"{built.bsp_dir / 'testsuites'}")
-    for suite in args.suites.split(","):
+    for suite in args.suites:
         failed = built.failed(suite)
         print(f"  {suite}: {len(built.executables(suite))} built"
               + (f", failed to build: {' '.join(failed)}" if failed else ""))
@@ -131,21 +148,20 @@ def _cmd_app(args: argparse.Namespace) -> int:
 
 
 def _cmd_test(args: argparse.Namespace) -> int:
-    from pvgen.rtems.build import RtemsBuildError, work_dir
     from pvgen.rtems.expected import compare
     from pvgen.rtems.run import Runner, SuiteProgram
-    from pvgen.rtems.sources import RTEMS, locate
 
-    built, toolchain = _build(args)
-    programs = [SuiteProgram(suite, name, elf)
-                for suite in args.suites.split(",")
-                for name, elf in built.executables(suite).items()
-                if not args.tests or name.split(".")[0] in args.tests]
-    if not programs:
-        raise RtemsBuildError("pvgen: error: no test program of the suites "
-                              f"{args.suites} matches {' '.join(args.tests)}")
-    work = work_dir(locate(RTEMS, args.rtems_src), toolchain)
-    runner = Runner(args.definition.resolve(), work / "gen", work / "images",
+    built, _ = _build(args)
+    built_programs = [SuiteProgram(suite, name, elf) for suite in args.suites
+                      for name, elf in built.executables(suite).items()]
+    wanted = set(args.tests)
+    programs = [p for p in built_programs
+                if not wanted or {p.name, p.name.split(".")[0]} & wanted]
+    unknown = wanted - {n for p in built_programs for n in (p.name, p.name.split(".")[0])}
+    if unknown:
+        raise SelectionError(f"pvgen: error: no test program {', '.join(sorted(unknown))} in "
+                         f"the suites {','.join(args.suites)}")
+    runner = Runner(args.definition.resolve(), built.work / "gen", built.work / "images",
                     limit_ns=int(args.time * 1e9))
     runs = runner.run_all(programs, args.jobs)
     differing = []

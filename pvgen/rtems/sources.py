@@ -4,7 +4,8 @@ A source is given on the command line, else by an environment variable
 (``PVGEN_RTEMS_SRC``, ``PVGEN_NEWLIB_SRC``). A directory is used where it is (the
 harness copies what it changes); an archive (``.tar.xz``, ``.tar.gz``, ``.tar``) is
 unpacked once into pvgen's cache, keyed by its digest. Either way the source has an
-identity, which names what is built from it, so a changed source is built anew.
+identity (an archive's digest; a checkout's files' paths, sizes and times), which names
+what is built from it, so a changed source is built anew.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +22,8 @@ from pvgen.diagnostics import PvgenError
 
 RTEMS_ENV = "PVGEN_RTEMS_SRC"
 NEWLIB_ENV = "PVGEN_NEWLIB_SRC"
+# What a checkout's top may hold that is not RTEMS's source: git's data, a waf build.
+IGNORED_AT_TOP = frozenset({".git", "build", "config.ini"})
 ARCHIVE_SUFFIXES = (".tar.xz", ".txz", ".tar.gz", ".tgz", ".tar.bz2", ".tar")
 
 
@@ -47,11 +49,11 @@ NEWLIB = Kind("newlib", NEWLIB_ENV, ("configure", "newlib/libc"), "newlib-*-src.
 
 def find(kind: Kind, directory: Path) -> Path | None:
     """Where a source is when none is given: its environment variable, else its archive in
-    `directory` (the first by name); None if neither."""
+    `directory` (the last by name, the newest of a version's); None if neither."""
     given = os.environ.get(kind.variable)
     if given:
         return Path(given)
-    return next(iter(sorted(directory.glob(kind.archive))), None)
+    return max(directory.glob(kind.archive), default=None)
 
 
 @dataclass(frozen=True)
@@ -95,16 +97,22 @@ def _checked(kind: Kind, tree: Path) -> Path:
 
 
 def _checkout_identity(tree: Path) -> str:
-    """A git checkout's commit and whether it has changes; otherwise its path."""
-    try:
-        head = subprocess.run(["git", "-C", str(tree), "rev-parse", "HEAD"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(tree), "status", "--porcelain"],
-                               capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return f"directory {tree.resolve()}"
-    changes = hashlib.sha256(dirty.encode()).hexdigest()[:12] if dirty else "clean"
-    return f"git {head} {changes}"
+    """What the checkout holds, as far as a build can tell: every file's path, size and
+    modification time (git's data and a waf build of the user's own left out), so that an
+    edit anywhere, committed or not, makes a new identity and a new build."""
+    digest = hashlib.sha256()
+    for directory, subdirectories, files in os.walk(tree):
+        if Path(directory) == tree:
+            subdirectories[:] = [d for d in subdirectories if d not in IGNORED_AT_TOP]
+        subdirectories.sort()
+        for name in sorted(files):
+            path = Path(directory) / name
+            if Path(directory) == tree and (name in IGNORED_AT_TOP or name.startswith(".lock-waf")):
+                continue
+            stat = path.lstat()
+            digest.update(f"{path.relative_to(tree)}\0{stat.st_size}\0{stat.st_mtime_ns}\n"
+                          .encode())
+    return f"directory {tree.resolve()} {digest.hexdigest()[:16]}"
 
 
 def _digest(archive: Path) -> str:
@@ -113,6 +121,27 @@ def _digest(archive: Path) -> str:
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()[:16]
+
+
+def _extract(tar: tarfile.TarFile, target: Path) -> None:
+    """Unpack with tarfile's "data" filter (no member outside `target`, no device files);
+    a Python before 3.11.4 has no filters, so the members are checked here instead."""
+    if hasattr(tarfile, "data_filter"):
+        tar.extractall(target, filter="data")
+        return
+    root = target.resolve()
+
+    def inside(path: Path) -> bool:
+        resolved = path.resolve()
+        return resolved == root or root in resolved.parents
+
+    for member in tar.getmembers():
+        place = root / member.name
+        points_to = place.parent / member.linkname if member.issym() else root
+        if not (member.isfile() or member.isdir() or member.issym() or member.islnk()) or not (
+                inside(place) and inside(points_to)):
+            raise tarfile.TarError(f"{member.name}: not a plain file inside the archive's top")
+    tar.extractall(target)  # every member checked above
 
 
 def _unpacked(archive: Path, digest: str) -> Path:
@@ -126,7 +155,7 @@ def _unpacked(archive: Path, digest: str) -> Path:
         partial.mkdir(parents=True)
         try:
             with tarfile.open(archive) as tar:
-                tar.extractall(partial, filter="data")
+                _extract(tar, partial)
         except (tarfile.TarError, OSError) as exc:
             shutil.rmtree(partial, ignore_errors=True)
             raise SourceError(f"pvgen: error: {archive}: cannot unpack it: {exc}") from None

@@ -101,8 +101,15 @@ def zig_executable() -> Path:
 
 
 def zig_version(zig: Path) -> str:
-    return subprocess.run([str(zig), "version"], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    try:
+        done = subprocess.run([str(zig), "version"], capture_output=True, text=True,
+                              check=False)
+    except OSError as exc:
+        raise ToolchainError(f"pvgen: error: cannot run {zig}: {exc.strerror}") from None
+    if done.returncode != 0:
+        raise ToolchainError(f"pvgen: error: {zig} version failed (exit {done.returncode}): "
+                             f"{done.stderr.strip()}")
+    return done.stdout.strip()
 
 
 def zig_toolchain(newlib: Source, *, log: Log = print, rebuild: bool = False,
@@ -110,7 +117,9 @@ def zig_toolchain(newlib: Source, *, log: Log = print, rebuild: bool = False,
     """The zig route, built into the cache if this newlib, zig and recipe have not been."""
     zig = zig_executable()
     version = zig_version(zig)
-    key = hashlib.sha256(f"{newlib.identity}\0{version}\0{RECIPE}".encode()).hexdigest()[:12]
+    # the wrappers name this zig and this Python: another installation is another toolchain
+    key = hashlib.sha256(f"{newlib.identity}\0{version}\0{RECIPE}\0{zig}\0{sys.executable}"
+                         .encode()).hexdigest()[:12]
     prefix = cache_dir() / "rtems" / f"toolchain-{TARGET}-{key}"
     done = prefix / "toolchain.json"
     if rebuild or not done.is_file():
@@ -308,8 +317,9 @@ def _run(command: list[str], cwd: Path, log_file: Path) -> None:
             done = subprocess.run(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
                                   check=False)
         except OSError as exc:
-            raise ToolchainError(f"pvgen: error: cannot run {command[0]}: {exc.strerror} "
-                                 f"(Debian: apt-get install make gcc)") from None
+            hint = " (Debian: apt-get install make)" if command[0] == "make" else ""
+            raise ToolchainError(f"pvgen: error: cannot run {command[0]}: {exc.strerror}"
+                                 f"{hint}") from None
     if done.returncode != 0:
         tail = log_file.read_text(encoding="utf-8", errors="replace").splitlines()[-15:]
         raise ToolchainError(
