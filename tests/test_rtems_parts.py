@@ -121,8 +121,10 @@ def test_a_port_without_an_anchor_is_refused_by_file_and_anchor(tmp_path: Path) 
     tree = stand_in_tree(tmp_path)
     asm = tree / "cpukit/score/cpu/i386/cpu_asm.S"
     asm.write_text(asm.read_text().replace("movl      edx, gs", "nop"), encoding="utf-8")
+    before = {p: p.read_bytes() for p in tree.rglob("*") if p.is_file()}
     with pytest.raises(PortError) as raised:
         apply_hooks(tree)
+    assert before == {p: p.read_bytes() for p in tree.rglob("*") if p.is_file()}  # untouched
     assert str(asm) in str(raised.value)
     assert "the load of %gs in _CPU_Context_switch is not there" in str(raised.value)
 

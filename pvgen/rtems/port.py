@@ -66,16 +66,10 @@ class Edit:
     def marker(self) -> str:
         return f"{MARK} ({self.name})"
 
-    def apply(self, tree: Path) -> bool:
-        """Edit the file in `tree`; False if it was edited already."""
-        path = tree / self.path
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise PortError(f"pvgen: error: {path}: cannot read the i386 port's file: "
-                            f"{exc.strerror}") from None
+    def edited(self, text: str, path: Path) -> str | None:
+        """The file's `text` with this edit made; None if it was made already."""
         if self.marker in text:
-            return False
+            return None
         lines = text.splitlines(keepends=True)
         start = _find(lines, self.first, 0)
         end = start
@@ -85,11 +79,9 @@ class Edit:
             raise PortError(
                 f"pvgen: error: {path}: {self.what} is not there: this i386 port differs from "
                 f"RTEMS 6's, and the pokpv BSP's RTEMS_PARAVIRT hook cannot be added")
-        edited = [*lines[:start], self.before.replace("@MARK@", self.marker),
-                  *lines[start:end + 1], self.after.replace("@MARK@", self.marker),
-                  *lines[end + 1:]]
-        path.write_text("".join(edited), encoding="utf-8")
-        return True
+        return "".join([*lines[:start], self.before.replace("@MARK@", self.marker),
+                        *lines[start:end + 1], self.after.replace("@MARK@", self.marker),
+                        *lines[end + 1:]])
 
 
 def _find(lines: list[str], pattern: str, start: int) -> int:
@@ -178,8 +170,25 @@ static inline void *_CPU_Get_TLS_thread_pointer(
 
 def apply_hooks(tree: Path) -> list[Path]:
     """Add the pokpv BSP's RTEMS_PARAVIRT hooks to the i386 port of an RTEMS tree; the files
-    edited now (none if every hook was there already)."""
-    return sorted({edit.path for edit in EDITS if edit.apply(tree)})
+    edited now (none if every hook was there already). Every edit is checked before any
+    file is written, so a port that differs is left as it was."""
+    texts: dict[Path, str] = {}
+    changed: set[Path] = set()
+    for edit in EDITS:
+        path = tree / edit.path
+        if path not in texts:
+            try:
+                texts[path] = path.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise PortError(f"pvgen: error: {path}: cannot read the i386 port's file: "
+                                f"{exc.strerror}") from None
+        edited = edit.edited(texts[path], path)
+        if edited is not None:
+            texts[path] = edited
+            changed.add(path)
+    for path in changed:
+        path.write_text(texts[path], encoding="utf-8")
+    return sorted(path.relative_to(tree) for path in changed)
 
 
 def port_fingerprint() -> str:
