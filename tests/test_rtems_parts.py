@@ -14,7 +14,7 @@ from pvgen.cli import main as pvgen_main
 from pvgen.config import load_module
 from pvgen.rtems.bin2c import main as bin2c
 from pvgen.rtems.expected import RULES, compare, normalized
-from pvgen.rtems.port import EDITS, PortError, apply_hooks
+from pvgen.rtems.port import EDITS, MARK, PortError, apply_hooks
 from pvgen.rtems.run import Member, module_xml
 from pvgen.rtems.sources import NEWLIB, RTEMS, SourceError, find, locate
 from pvgen.rtems.toolchain import ToolchainError, gcc_toolchain
@@ -312,3 +312,15 @@ def test_a_users_gcc_is_taken_from_its_prefix_or_refused(tmp_path: Path) -> None
     # RTEMS's own way of linking an application with gcc: the BSP's specs find the rest
     assert [f.format(lib="LIB") for f in gcc.application_link] == [
         "-BLIB", "-qrtems", "-Wl,--gc-sections"]
+
+
+def test_a_port_edited_by_another_version_of_the_hooks_is_refused(tmp_path: Path) -> None:
+    tree = stand_in_tree(tmp_path)
+    apply_hooks(tree)
+    impl = tree / "cpukit/score/cpu/i386/include/rtems/score/cpuimpl.h"
+    edit = next(e for e in EDITS if e.path.name == "cpuimpl.h")
+    impl.write_text(impl.read_text().replace(edit.marker, f"{MARK} ({edit.name}, 0ld0ld00)"),
+                    encoding="utf-8")
+    with pytest.raises(PortError, match=r"cpuimpl\.h: the hook for .+ was added by another "
+                                        r"version of pvgen: restore the file"):
+        apply_hooks(tree)

@@ -64,12 +64,18 @@ class Edit:
 
     @property
     def marker(self) -> str:
-        return f"{MARK} ({self.name})"
+        """The edit's name and the hooks' version: a file edited by another version of
+        pvgen's hooks is recognised, not edited again on top."""
+        return f"{MARK} ({self.name}, {port_fingerprint()})"
 
     def edited(self, text: str, path: Path) -> str | None:
         """The file's `text` with this edit made; None if it was made already."""
         if self.marker in text:
             return None
+        if f"{MARK} ({self.name}," in text:
+            raise PortError(
+                f"pvgen: error: {path}: the hook for {self.name} was added by another version of "
+                "pvgen: restore the file as RTEMS has it (git checkout) and run again")
         lines = text.splitlines(keepends=True)
         start = _find(lines, self.first, 0)
         end = start
@@ -193,5 +199,6 @@ def apply_hooks(tree: Path) -> list[Path]:
 
 def port_fingerprint() -> str:
     """What changes when the edits do."""
-    text = "\0".join(f"{e.name}\0{e.path}\0{e.before}\0{e.after}" for e in EDITS)
+    text = "\0".join(f"{e.name}\0{e.path}\0{e.first}\0{e.last}\0{e.before}\0{e.after}"
+                     for e in EDITS)
     return hashlib.sha256(text.encode()).hexdigest()[:8]
