@@ -17,6 +17,7 @@ from pvgen.rtems.expected import RULES, compare, normalized
 from pvgen.rtems.port import EDITS, MARK, PortError, apply_hooks
 from pvgen.rtems.run import Member, module_xml
 from pvgen.rtems.sources import NEWLIB, RTEMS, SourceError, find, locate
+from pvgen.rtems.steps import run_logged
 from pvgen.rtems.toolchain import ToolchainError, gcc_toolchain
 from pvgen.tester import Verdict, judge, read
 from tests.conftest import DEFINITION
@@ -324,3 +325,17 @@ def test_a_port_edited_by_another_version_of_the_hooks_is_refused(tmp_path: Path
     with pytest.raises(PortError, match=r"cpuimpl\.h: the hook for .+ was added by another "
                                         r"version of pvgen: restore the file"):
         apply_hooks(tree)
+
+
+def test_a_failed_build_step_shows_the_end_of_its_log(tmp_path: Path) -> None:
+    log = tmp_path / "step.log"
+    command = ["sh", "-c", "for i in $(seq 1 30); do echo line $i; done; exit 3"]
+    with pytest.raises(ToolchainError) as raised:
+        run_logged(command, cwd=tmp_path, log=log, error=ToolchainError, what="the step")
+    message = str(raised.value)
+    assert message.startswith(f"pvgen: error: the step failed (exit 3); the log is {log}:")
+    assert message.endswith("line 30") and "line 16\n" in message and "line 15\n" not in message
+    assert run_logged(command, cwd=tmp_path, log=log, error=ToolchainError, check=False) == 3
+    assert log.read_text().count("$ sh -c") == 2  # appended, each command first
+    with pytest.raises(ToolchainError, match=r"cannot run make-that-is-not: .*"):
+        run_logged(["make-that-is-not"], cwd=tmp_path, log=log, error=ToolchainError)

@@ -16,13 +16,11 @@ import hashlib
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TextIO
 
 from pvgen.bsp import BSP_DIR, DEFAULT_PARTITION_SIZE, render_rtems_bsp
 from pvgen.cache import cache_dir
@@ -31,6 +29,7 @@ from pvgen.model import Interface
 from pvgen.rtems import BSP, SUITES
 from pvgen.rtems.port import apply_hooks, port_fingerprint
 from pvgen.rtems.sources import IGNORED_AT_TOP, Source
+from pvgen.rtems.steps import run_logged, tail
 from pvgen.rtems.toolchain import TARGET, Log, Toolchain
 
 CXX_LIBRARY = "cpukit/librtemscxx"  # RTEMS's C++ support library, by item UID
@@ -113,15 +112,19 @@ def build_rtems(
     started = time.monotonic()
     log(f"pvgen: building RTEMS ({', '.join(suites) or 'no tests'}) for {BSP} with "
         f"{toolchain.description}; the log is {build_log}")
-    with build_log.open("w", encoding="utf-8") as stream:
-        _waf([*waf, "configure", f"--out={out}", f"--prefix={prefix}",
-              f"--rtems-tools={toolchain.prefix}", f"--rtems-config={config}",
-              f"--rtems-specs={','.join(specs)}"], tree, toolchain, stream, build_log)
-        # -k: a test program that does not build for the BSP is reported, not fatal
-        _waf([*waf, "build", f"-j{jobs or os.cpu_count() or 1}", "-k"], tree, toolchain,
-             stream, build_log, check=False)
-        # the installed BSP is for applications (-k again: install builds what failed)
-        _waf([*waf, "install", "-k"], tree, toolchain, stream, build_log, check=False)
+    build_log.write_text("", encoding="utf-8")
+
+    def waf_step(*arguments: str, check: bool = True) -> None:
+        run_logged([*waf, *arguments], cwd=tree, log=build_log, error=RtemsBuildError,
+                   what=f"waf {arguments[0]}", env=toolchain.environment(), check=check)
+
+    waf_step("configure", f"--out={out}", f"--prefix={prefix}",
+             f"--rtems-tools={toolchain.prefix}", f"--rtems-config={config}",
+             f"--rtems-specs={','.join(specs)}")
+    # -k: a test program that does not build for the BSP is reported, not fatal
+    waf_step("build", f"-j{jobs or os.cpu_count() or 1}", "-k", check=False)
+    # the installed BSP is for applications (-k again: install builds what failed)
+    waf_step("install", "-k", check=False)
     built = RtemsBuild(tree, out, prefix, build_log, time.monotonic() - started)
     missing = [str(path) for path in (
         *(built.bsp_dir / name for name in ("librtemsbsp.a", "librtemscpu.a", "start.o")),
@@ -129,7 +132,7 @@ def build_rtems(
         if not path.is_file()]
     if missing:
         raise RtemsBuildError(f"pvgen: error: RTEMS's build did not make {', '.join(missing)} "
-                              f"for {BSP}; the log is {build_log}:\n  " + _tail(build_log))
+                              f"for {BSP}; the log is {build_log}:\n  " + tail(build_log))
     return built
 
 
@@ -232,20 +235,3 @@ def _configured_suites(config: Path) -> tuple[str, ...]:
 
 def option_value(enabled: bool) -> str:
     return "True" if enabled else "False"
-
-
-def _waf(command: list[str], tree: Path, toolchain: Toolchain, out: TextIO, log: Path,
-         check: bool = True) -> None:
-    out.write(f"$ {' '.join(command)}\n")
-    out.flush()
-    done = subprocess.run(command, cwd=tree, env=toolchain.environment(), stdout=out,
-                          stderr=subprocess.STDOUT, check=False)
-    if check and done.returncode != 0:
-        out.flush()
-        raise RtemsBuildError(f"pvgen: error: {' '.join(command[1:3])} failed for RTEMS "
-                              f"(exit {done.returncode}); the log is {log}:\n  " + _tail(log))
-
-
-def _tail(path: Path, lines: int = 15) -> str:
-    text = path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
-    return "\n  ".join(text)

@@ -37,6 +37,7 @@ from pathlib import Path
 from pvgen.cache import cache_dir
 from pvgen.diagnostics import PvgenError
 from pvgen.rtems.sources import Source
+from pvgen.rtems.steps import run_logged
 
 TARGET = "i386-rtems6"  # RTEMS's name for the target: newlib's --target, the sysroot's
 ZIG_TARGET = "x86-rtems"  # zig's name for it
@@ -309,19 +310,5 @@ def _build_newlib(newlib: Source, prefix: Path, jobs: int, log: Log) -> None:
 
 
 def _run(command: list[str], cwd: Path, log_file: Path) -> None:
-    """Run a build step, its output appended to `log_file`; on failure, say where to look."""
-    with log_file.open("a", encoding="utf-8") as out:
-        out.write(f"$ {shlex.join(command)}\n")
-        out.flush()
-        try:
-            done = subprocess.run(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-                                  check=False)
-        except OSError as exc:
-            hint = " (Debian: apt-get install make)" if command[0] == "make" else ""
-            raise ToolchainError(f"pvgen: error: cannot run {command[0]}: {exc.strerror}"
-                                 f"{hint}") from None
-    if done.returncode != 0:
-        tail = log_file.read_text(encoding="utf-8", errors="replace").splitlines()[-15:]
-        raise ToolchainError(
-            f"pvgen: error: {shlex.join(command[:2])} failed (exit {done.returncode}); "
-            f"the log is {log_file}:\n  " + "\n  ".join(tail))
+    """Run a build step of the toolchain, its output appended to `log_file`."""
+    run_logged(command, cwd=cwd, log=log_file, error=ToolchainError)
