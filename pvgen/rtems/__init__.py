@@ -3,9 +3,10 @@
 ``sources`` finds the RTEMS and newlib sources; ``toolchain`` builds an i386-rtems6
 toolchain from zig's clang (or takes a user's gcc), with ``bin2c`` for the test suites;
 ``port`` adds the BSP's RTEMS_PARAVIRT hooks to RTEMS's i386 port; ``build`` builds RTEMS
-with waf (``steps`` runs the build steps of both); ``app`` builds an application of one's own against it; ``run`` packs programs
-into images and boots them; ``expected`` compares a sample's output with RTEMS's; ``cli``
-is ``pvgen rtems``. The tester's rules are ``pvgen.tester``'s, shared with the emulator.
+with waf (``steps`` runs the build steps of both); ``app`` builds an application of one's
+own against it; ``run`` packs programs into images and boots them; ``expected`` compares a
+sample's output with RTEMS's; ``cli`` is ``pvgen rtems``. The tester's rules are
+``pvgen.tester``'s, shared with the emulator.
 """
 
 BSP = "i386/pokpv"

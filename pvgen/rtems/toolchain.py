@@ -119,7 +119,8 @@ def zig_toolchain(newlib: Source, *, log: Log = print, rebuild: bool = False,
     zig = zig_executable()
     version = zig_version(zig)
     # the wrappers name this zig and this Python: another installation is another toolchain
-    key = hashlib.sha256(f"{newlib.identity}\0{version}\0{RECIPE}\0{zig}\0{sys.executable}"
+    python = Path(sys.executable).resolve()  # python and python3 are one interpreter
+    key = hashlib.sha256(f"{newlib.identity}\0{version}\0{RECIPE}\0{zig}\0{python}"
                          .encode()).hexdigest()[:12]
     prefix = cache_dir() / "rtems" / f"toolchain-{TARGET}-{key}"
     done = prefix / "toolchain.json"
