@@ -5,11 +5,14 @@ comparison, the sources' errors."""
 from __future__ import annotations
 
 import subprocess
+import sys
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
 
+from pvgen.cache import locked
 from pvgen.cli import main as pvgen_main
 from pvgen.config import load_module
 from pvgen.rtems.bin2c import main as bin2c
@@ -20,7 +23,7 @@ from pvgen.rtems.sources import NEWLIB, RTEMS, SourceError, find, locate
 from pvgen.rtems.steps import run_logged
 from pvgen.rtems.toolchain import ToolchainError, gcc_toolchain
 from pvgen.tester import Verdict, judge, read
-from tests.conftest import DEFINITION
+from tests.conftest import DEFINITION, ROOT
 
 BEGIN, END = "*** BEGIN OF TEST X ***", "*** END OF TEST X ***"
 
@@ -339,3 +342,23 @@ def test_a_failed_build_step_shows_the_end_of_its_log(tmp_path: Path) -> None:
     assert log.read_text().count("$ sh -c") == 2  # appended, each command first
     with pytest.raises(ToolchainError, match=r"cannot run make-that-is-not: .*"):
         run_logged(["make-that-is-not"], cwd=tmp_path, log=log, error=ToolchainError)
+
+
+def test_two_processes_building_the_same_thing_take_turns(tmp_path: Path) -> None:
+    """pvgen.cache.locked: a second builder waits for the first (as two pytest or pvgen
+    processes building the toolchain or RTEMS at once do)."""
+    target, record = tmp_path / "toolchain", tmp_path / "record"
+    child = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\nfrom pathlib import Path\nfrom pvgen.cache import locked\n"
+        "record = Path(sys.argv[2])\n"
+        "with locked(Path(sys.argv[1])):\n"
+        "    record.write_text('first in\\n')\n"
+        "    time.sleep(1)\n"
+        "    record.write_text(record.read_text() + 'first out\\n')\n"),
+        str(target), str(record)], cwd=ROOT)
+    while not record.exists():
+        time.sleep(0.01)
+    with locked(target):
+        record.write_text(record.read_text() + "second in\n")
+    assert child.wait() == 0
+    assert record.read_text() == "first in\nfirst out\nsecond in\n"

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from pvgen.bsp import BSP_DIR, DEFAULT_PARTITION_SIZE, render_rtems_bsp
-from pvgen.cache import cache_dir
+from pvgen.cache import cache_dir, locked
 from pvgen.diagnostics import PvgenError
 from pvgen.model import Interface
 from pvgen.rtems import BSP, SUITES
@@ -94,46 +94,47 @@ def build_rtems(
     was last built with there (none the first time), so that building an application
     against the BSP does not build RTEMS anew without the tests."""
     work = work_dir(rtems, toolchain)
-    config = work / "config.ini"
-    if suites is None:
-        suites = _configured_suites(config)
-    unknown = [s for s in suites if s not in SUITES]
-    if unknown:
-        raise RtemsBuildError(f"pvgen: error: no test suite {', '.join(unknown)} (the harness "
-                              f"builds {', '.join(SUITES)})")
-    tree = _copied(rtems.tree, work / "rtems", log)
-    add_bsp(iface, tree, log)
-    specs = ["spec/build"]
-    if not toolchain.cxx:
-        specs.append(str(_without_cxx(tree, work / "pvgen-spec")))
-    config.write_text(_config(toolchain, suites, partition_size), encoding="utf-8")
-    out, prefix, build_log = work / "build", work / "install", work / "build.log"
-    waf = [sys.executable, "./waf"]
-    started = time.monotonic()
-    log(f"pvgen: building RTEMS ({', '.join(suites) or 'no tests'}) for {BSP} with "
-        f"{toolchain.description}; the log is {build_log}")
-    build_log.write_text("", encoding="utf-8")
+    with locked(work):  # another pvgen building it: wait, then build on what it built
+        config = work / "config.ini"
+        if suites is None:
+            suites = _configured_suites(config)
+        unknown = [s for s in suites if s not in SUITES]
+        if unknown:
+            raise RtemsBuildError(f"pvgen: error: no test suite {', '.join(unknown)} (the harness "
+                                  f"builds {', '.join(SUITES)})")
+        tree = _copied(rtems.tree, work / "rtems", log)
+        add_bsp(iface, tree, log)
+        specs = ["spec/build"]
+        if not toolchain.cxx:
+            specs.append(str(_without_cxx(tree, work / "pvgen-spec")))
+        config.write_text(_config(toolchain, suites, partition_size), encoding="utf-8")
+        out, prefix, build_log = work / "build", work / "install", work / "build.log"
+        waf = [sys.executable, "./waf"]
+        started = time.monotonic()
+        log(f"pvgen: building RTEMS ({', '.join(suites) or 'no tests'}) for {BSP} with "
+            f"{toolchain.description}; the log is {build_log}")
+        build_log.write_text("", encoding="utf-8")
 
-    def waf_step(*arguments: str, check: bool = True) -> None:
-        run_logged([*waf, *arguments], cwd=tree, log=build_log, error=RtemsBuildError,
-                   what=f"waf {arguments[0]}", env=toolchain.environment(), check=check)
+        def waf_step(*arguments: str, check: bool = True) -> None:
+            run_logged([*waf, *arguments], cwd=tree, log=build_log, error=RtemsBuildError,
+                       what=f"waf {arguments[0]}", env=toolchain.environment(), check=check)
 
-    waf_step("configure", f"--out={out}", f"--prefix={prefix}",
-             f"--rtems-tools={toolchain.prefix}", f"--rtems-config={config}",
-             f"--rtems-specs={','.join(specs)}")
-    # -k: a test program that does not build for the BSP is reported, not fatal
-    waf_step("build", f"-j{jobs or os.cpu_count() or 1}", "-k", check=False)
-    # the installed BSP is for applications (-k again: install builds what failed)
-    waf_step("install", "-k", check=False)
-    built = RtemsBuild(tree, out, prefix, build_log, time.monotonic() - started)
-    missing = [str(path) for path in (
-        *(built.bsp_dir / name for name in ("librtemsbsp.a", "librtemscpu.a", "start.o")),
-        *(built.installed / name for name in ("librtemsbsp.a", "start.o", "linkcmds")))
-        if not path.is_file()]
-    if missing:
-        raise RtemsBuildError(f"pvgen: error: RTEMS's build did not make {', '.join(missing)} "
-                              f"for {BSP}; the log is {build_log}:\n  " + tail(build_log))
-    return built
+        waf_step("configure", f"--out={out}", f"--prefix={prefix}",
+                 f"--rtems-tools={toolchain.prefix}", f"--rtems-config={config}",
+                 f"--rtems-specs={','.join(specs)}")
+        # -k: a test program that does not build for the BSP is reported, not fatal
+        waf_step("build", f"-j{jobs or os.cpu_count() or 1}", "-k", check=False)
+        # the installed BSP is for applications (-k again: install builds what failed)
+        waf_step("install", "-k", check=False)
+        built = RtemsBuild(tree, out, prefix, build_log, time.monotonic() - started)
+        missing = [str(path) for path in (
+            *(built.bsp_dir / name for name in ("librtemsbsp.a", "librtemscpu.a", "start.o")),
+            *(built.installed / name for name in ("librtemsbsp.a", "start.o", "linkcmds")))
+            if not path.is_file()]
+        if missing:
+            raise RtemsBuildError(f"pvgen: error: RTEMS's build did not make {', '.join(missing)} "
+                                  f"for {BSP}; the log is {build_log}:\n  " + tail(build_log))
+        return built
 
 
 def _copied(source: Path, tree: Path, log: Log) -> Path:

@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pvgen.cache import cache_dir
+from pvgen.cache import cache_dir, locked
 from pvgen.diagnostics import PvgenError
 from pvgen.rtems.sources import Source
 from pvgen.rtems.steps import run_logged
@@ -124,13 +124,14 @@ def zig_toolchain(newlib: Source, *, log: Log = print, rebuild: bool = False,
                          .encode()).hexdigest()[:12]
     prefix = cache_dir() / "rtems" / f"toolchain-{TARGET}-{key}"
     done = prefix / "toolchain.json"
-    if rebuild or not done.is_file():
-        shutil.rmtree(prefix, ignore_errors=True)
-        log(f"pvgen: building the {TARGET} toolchain (zig {version}, newlib from "
-            f"{newlib.tree}) in {prefix}")
-        _build_zig_toolchain(zig, newlib, prefix, jobs or os.cpu_count() or 1, log)
-        done.write_text(json.dumps({"zig": version, "newlib": newlib.identity,
-                                    "recipe": RECIPE}, indent=2) + "\n", encoding="utf-8")
+    with locked(prefix):  # another pvgen building it: wait, then find it built
+        if rebuild or not done.is_file():
+            shutil.rmtree(prefix, ignore_errors=True)
+            log(f"pvgen: building the {TARGET} toolchain (zig {version}, newlib from "
+                f"{newlib.tree}) in {prefix}")
+            _build_zig_toolchain(zig, newlib, prefix, jobs or os.cpu_count() or 1, log)
+            done.write_text(json.dumps({"zig": version, "newlib": newlib.identity,
+                                        "recipe": RECIPE}, indent=2) + "\n", encoding="utf-8")
     lib = prefix / TARGET / "lib"
     # zig links only without its own libc (it has none for RTEMS): the BSP's linker command
     # file and the libraries a gcc driver for RTEMS would add are given here
