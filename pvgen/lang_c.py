@@ -30,10 +30,16 @@ def upper(name: str) -> str:
     return name.upper()
 
 
-def c_type(t: m.Type, prefix: str) -> str:
-    """The C type guests and kernels use for a model type."""
+# What differs in POK's kernel, which has no <stdbool.h> (its bool_t is an int, and TRUE and
+# FALSE macros): a one-byte bool of the ABI is a uint8_t there, 0 or 1.
+_SCALAR_C_POK = {**_SCALAR_C, "bool": "uint8_t"}
+DIALECTS = {"c99": _SCALAR_C, "pok": _SCALAR_C_POK}
+
+
+def c_type(t: m.Type, prefix: str, dialect: str = "c99") -> str:
+    """The C type guests (C99) and kernels (their own dialect: POK's) use for a model type."""
     if isinstance(t, m.Scalar):
-        return _SCALAR_C[t.name]
+        return DIALECTS[dialect][t.name]
     return f"{prefix}_{t.name}_t"
 
 
@@ -47,9 +53,9 @@ def c_storage_type(t: m.Type) -> str:
     raise TypeError(f"{t.name} is not an integer type")
 
 
-def c_param(p: m.Param, prefix: str) -> str:
+def c_param(p: m.Param, prefix: str, dialect: str = "c99") -> str:
     """A parameter declaration: by value, or a (const) pointer for in/out/inout."""
-    ctype = c_type(p.type, prefix)
+    ctype = c_type(p.type, prefix, dialect)
     if p.direction is None:
         return f"{ctype} {p.name}"
     const = "const " if p.direction is m.Direction.IN else ""
@@ -60,8 +66,8 @@ def c_params(call: m.Hypercall, prefix: str) -> str:
     return ", ".join(c_param(p, prefix) for p in call.params) or "void"
 
 
-def c_return_type(call: m.Hypercall, prefix: str) -> str:
-    return "void" if call.returns is None else c_type(call.returns.type, prefix)
+def c_return_type(call: m.Hypercall, prefix: str, dialect: str = "c99") -> str:
+    return "void" if call.returns is None else c_type(call.returns.type, prefix, dialect)
 
 
 def c_int(value: int, signed: bool = True) -> str:
@@ -214,12 +220,13 @@ class DispatchPlan:
     needs_size: bool
 
 
-def dispatch_plan(call: m.Hypercall, prefix: str, helpers: str) -> DispatchPlan:
+def dispatch_plan(call: m.Hypercall, prefix: str, helpers: str,
+                  dialect: str = "c99") -> DispatchPlan:
     """Checks and handler arguments of a kernel dispatcher, from the parameters.
 
-    ``prefix`` spells the interface's types; ``helpers`` prefixes the two
-    helpers the dispatcher defines: ``<helpers>_range_ok(addr, count, elem,
-    psize)`` and ``<helpers>_string_ok(base, addr, max, psize)``.
+    ``prefix`` spells the interface's types in the kernel's C ``dialect``; ``helpers``
+    prefixes the two helpers the dispatcher defines: ``<helpers>_range_ok(addr, count,
+    elem, psize)`` and ``<helpers>_string_ok(base, addr, max, psize)``.
     """
     value = _word_values(call)
     checks: list[DispatchCheck] = []
@@ -231,7 +238,7 @@ def dispatch_plan(call: m.Hypercall, prefix: str, helpers: str) -> DispatchPlan:
             failed = f"{w} != 0u && !{inside}" if p.nullable else f"{w} == 0u || !{inside}"
             checks.append(DispatchCheck(p.name, failed, m.RejectEvent.BAD_POINTER))
             const = "const " if p.direction is m.Direction.IN else ""
-            pointer = f"{const}{c_type(p.type, prefix)} *"
+            pointer = f"{const}{c_type(p.type, prefix, dialect)} *"
             rebased = f"({pointer})(infos->base_addr + {w})"
             arguments.append(f"({w} == 0u ? ({pointer})0 : {rebased})" if p.nullable else rebased)
             continue
@@ -242,7 +249,7 @@ def dispatch_plan(call: m.Hypercall, prefix: str, helpers: str) -> DispatchPlan:
             checks.append(DispatchCheck(p.name, failed, m.RejectEvent.BAD_VALUE))
         elif p.is_code:
             checks.append(DispatchCheck(p.name, f"{w} >= psize", m.RejectEvent.BAD_POINTER))
-        arguments.append(f"({c_type(p.type, prefix)}){w}")
+        arguments.append(f"({c_type(p.type, prefix, dialect)}){w}")
     return DispatchPlan(
         checks=tuple(checks),
         arguments=tuple(arguments),

@@ -69,7 +69,9 @@ def artifacts(interface: Interface) -> dict[PurePosixPath, Artifact]:
 
 
 def _kernel_include(gen: Path) -> list[str | Path]:
-    return ["-I", SHIM, "-I", gen / "pok/kernel/include"]
+    """The shim and the kernel side's headers; its addresses as wide as the host's pointers,
+    so that the host builds of the dispatch work on host memory."""
+    return ["-I", SHIM, "-I", gen / "pok/kernel/include", "-DPOK_HYPERCALL_ADDRESS_TYPE=uintptr_t"]
 
 
 def _libpok_include(gen: Path) -> list[str | Path]:
@@ -224,7 +226,7 @@ PSIZE = 4096
 
 def _handler_stub(call: Hypercall, prefix: str) -> str:
     """A handler that logs its name and arguments: pointers as partition offsets."""
-    params = "".join(f", {lang_c.c_param(p, prefix)}" for p in call.params)
+    params = "".join(f", {lang_c.c_param(p, prefix, 'pok')}" for p in call.params)
     logs = []
     for p in call.params:
         resolved = p.type.resolved
@@ -234,7 +236,7 @@ def _handler_stub(call: Hypercall, prefix: str) -> str:
             logs.append(f"log_int((long long){p.name});")
         else:
             logs.append(f"log_uint((unsigned long long){p.name});")
-    ret = lang_c.c_return_type(call, prefix)
+    ret = lang_c.c_return_type(call, prefix, "pok")
     tail = "" if call.noreturn else f" return ({ret})42;"
     return (
         f"{ret} pok_hypercall_{call.name}(const pok_hypercall_info_t *infos{params})\n"

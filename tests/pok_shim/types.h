@@ -1,9 +1,13 @@
-/* Test stand-in for POK's <types.h>: fixed-width integers and POK's id types. */
+/* Test stand-in for POK's <types.h>: fixed-width integers, POK's truth values (an int
+ * bool_t with TRUE and FALSE: POK has no <stdbool.h>, and no uintptr_t) and its id types. */
 #ifndef POK_SHIM_TYPES_H
 #define POK_SHIM_TYPES_H
 
-#include <stdbool.h>
 #include <stdint.h>
+
+#define FALSE 0
+#define TRUE 1
+#define bool_t int
 
 typedef uint8_t pok_partition_id_t;
 

@@ -17,7 +17,7 @@
  * Whether a NUL byte ends the string at the partition-relative address addr
  * within max bytes and inside a partition of psize bytes based at base.
  */
-static inline bool pok_hypercall_string_ok(uintptr_t base, uint32_t addr, uint32_t max,
+static inline bool_t pok_hypercall_string_ok(POK_HYPERCALL_ADDRESS_TYPE base, uint32_t addr, uint32_t max,
                                            uint32_t psize)
 {
     const uint8_t *s = (const uint8_t *)(base + addr);
@@ -25,15 +25,15 @@ static inline bool pok_hypercall_string_ok(uintptr_t base, uint32_t addr, uint32
     uint32_t i;
 
     if (addr >= psize) {
-        return false;
+        return FALSE;
     }
     room = psize - addr < max ? psize - addr : max;
     for (i = 0u; i < room; i++) {
         if (s[i] == 0u) {
-            return true;
+            return TRUE;
         }
     }
-    return false;
+    return FALSE;
 }
 
 uint32_t pok_core_hypercall(const pok_hypercall_id_t id,
@@ -118,7 +118,7 @@ uint32_t pok_core_hypercall(const pok_hypercall_id_t id,
         if (!(args->arg3 <= 1u)) { /* enabled */
             return pok_hypercall_reject(infos, id, POK_HYPERCALL_REJECT_BAD_VALUE);
         }
-        return (uint32_t)pok_hypercall_set_handler(infos, (uint32_t)args->arg1, (int8_t)args->arg2, (bool)args->arg3);
+        return (uint32_t)pok_hypercall_set_handler(infos, (uint32_t)args->arg1, (int8_t)args->arg2, (uint8_t)args->arg3);
     }
     case POK_HYPERCALL_COUNT: { /* count() -> u32 */
         if (infos->counted != 0u && args->nargs != 0u) {

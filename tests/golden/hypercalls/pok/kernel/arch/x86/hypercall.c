@@ -39,15 +39,15 @@ static void pok_hypercall_caller(const interrupt_frame *frame, pok_hypercall_inf
 }
 
 /* Whether the guest expects a result in its return register: not after a noreturn call. */
-static bool pok_hypercall_returns(uint32_t id)
+static bool_t pok_hypercall_returns(uint32_t id)
 {
     switch (id) {
     case POK_HYPERCALL_IRQ_RETURN:
     case POK_HYPERCALL_STOP:
     case POK_HYPERCALL_SHUTDOWN:
-        return false;
+        return FALSE;
     default:
-        return true;
+        return TRUE;
     }
 }
 

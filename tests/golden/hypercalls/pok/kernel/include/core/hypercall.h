@@ -86,11 +86,17 @@ typedef struct {
     uint32_t arg5;
 } pok_hypercall_args_t;
 
+/* A kernel address: 32 bits in POK, which has no uintptr_t (a host build of the dispatch,
+ * for tests, defines it as the host's). */
+#ifndef POK_HYPERCALL_ADDRESS_TYPE
+#define POK_HYPERCALL_ADDRESS_TYPE uint32_t
+#endif
+
 /* Who made the call. */
 typedef struct {
     pok_partition_id_t partition;
     uint32_t thread;
-    uintptr_t base_addr; /* the partition's base: guest address 0 */
+    POK_HYPERCALL_ADDRESS_TYPE base_addr; /* the partition's base: guest address 0 */
     uint32_t counted; /* 1: args->nargs is the count the caller announced; 0: its ABI has none */
 } pok_hypercall_info_t;
 
@@ -211,7 +217,7 @@ typedef struct pok_pv_queuing_port_status {
     uint32_t max_nb_message; /* offset 4: The queue's depth. */
     uint32_t max_message_size; /* offset 8: The largest message, in bytes. */
     pok_pv_port_direction_t direction; /* offset 12: SOURCE or DESTINATION. */
-    bool overflowed; /* offset 16: A message was lost because the queue was full. */
+    uint8_t overflowed; /* offset 16: A message was lost because the queue was full. */
     uint8_t reserved0; /* offset 17: Padding; always 0. */
     uint16_t reserved1; /* offset 18: Padding; always 0. */
 } pok_pv_queuing_port_status_t;
@@ -294,11 +300,11 @@ void pok_hypercall_rejected(const pok_hypercall_info_t *infos, uint32_t id,
  * lie in a partition of psize bytes (POK's pok_check_ptr_in_partition), with
  * no arithmetic that can overflow. An empty area may sit at psize.
  */
-static inline bool pok_hypercall_range_ok(uint32_t addr, uint32_t count, uint32_t elem,
+static inline bool_t pok_hypercall_range_ok(uint32_t addr, uint32_t count, uint32_t elem,
                                           uint32_t psize)
 {
     if (count > psize / elem) {
-        return false;
+        return FALSE;
     }
     return addr <= psize - count * elem;
 }
@@ -470,7 +476,7 @@ pok_pv_status_t pok_hypercall_irq_unmask(const pok_hypercall_info_t *infos, pok_
  * @return A status code.
  * Needs POK_NEEDS_X86_VMM.
  */
-pok_pv_status_t pok_hypercall_irq_set_level(const pok_hypercall_info_t *infos, bool enabled);
+pok_pv_status_t pok_hypercall_irq_set_level(const pok_hypercall_info_t *infos, uint8_t enabled);
 
 /**
  * vcpu_share (hypercall 38): Share the vCPU area: from then on the virtual interrupt level lives in it, so enabling and disabling need no hypercall.

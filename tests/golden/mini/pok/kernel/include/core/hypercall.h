@@ -60,11 +60,17 @@ typedef struct {
     uint32_t arg6;
 } pok_hypercall_args_t;
 
+/* A kernel address: 32 bits in POK, which has no uintptr_t (a host build of the dispatch,
+ * for tests, defines it as the host's). */
+#ifndef POK_HYPERCALL_ADDRESS_TYPE
+#define POK_HYPERCALL_ADDRESS_TYPE uint32_t
+#endif
+
 /* Who made the call. */
 typedef struct {
     pok_partition_id_t partition;
     uint32_t thread;
-    uintptr_t base_addr; /* the partition's base: guest address 0 */
+    POK_HYPERCALL_ADDRESS_TYPE base_addr; /* the partition's base: guest address 0 */
     uint32_t counted; /* 1: args->nargs is the count the caller announced; 0: its ABI has none */
 } pok_hypercall_info_t;
 
@@ -119,7 +125,7 @@ typedef struct pok_mini_sample {
     pok_mini_nanoseconds_t when; /* offset 0: When it was taken. */
     uint32_t value; /* offset 8: What was measured. */
     pok_mini_color_t tint; /* offset 12: Its colour. */
-    bool valid; /* offset 13: Whether it is valid. */
+    uint8_t valid; /* offset 13: Whether it is valid. */
     uint16_t reserved; /* offset 14: Padding; always 0. */
 } pok_mini_sample_t;
 POK_MINI_ASSERT(sample_size, sizeof(pok_mini_sample_t) == 16);
@@ -191,11 +197,11 @@ void pok_hypercall_rejected(const pok_hypercall_info_t *infos, uint32_t id,
  * lie in a partition of psize bytes (POK's pok_check_ptr_in_partition), with
  * no arithmetic that can overflow. An empty area may sit at psize.
  */
-static inline bool pok_hypercall_range_ok(uint32_t addr, uint32_t count, uint32_t elem,
+static inline bool_t pok_hypercall_range_ok(uint32_t addr, uint32_t count, uint32_t elem,
                                           uint32_t psize)
 {
     if (count > psize / elem) {
-        return false;
+        return FALSE;
     }
     return addr <= psize - count * elem;
 }
@@ -261,7 +267,7 @@ pok_mini_status_t pok_hypercall_sleep(const pok_hypercall_info_t *infos, pok_min
  * @param[inout] s The sample.
  * @return Whether it changed.
  */
-bool pok_hypercall_sample_update(const pok_hypercall_info_t *infos, pok_mini_sample_t *s);
+uint8_t pok_hypercall_sample_update(const pok_hypercall_info_t *infos, pok_mini_sample_t *s);
 
 /**
  * set_handler (hypercall 6): Register an entry point.
@@ -270,7 +276,7 @@ bool pok_hypercall_sample_update(const pok_hypercall_info_t *infos, pok_mini_sam
  * @param enabled Whether to enable it now.
  * @return A status code.
  */
-pok_mini_status_t pok_hypercall_set_handler(const pok_hypercall_info_t *infos, uint32_t entry, int8_t level, bool enabled);
+pok_mini_status_t pok_hypercall_set_handler(const pok_hypercall_info_t *infos, uint32_t entry, int8_t level, uint8_t enabled);
 
 /**
  * count (hypercall 7): Return a plain value instead of a status.

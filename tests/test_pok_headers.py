@@ -1,0 +1,91 @@
+"""The generated kernel side compiles against the real POK's headers, with POK's own flags.
+
+tests/test_pok_kernel.py compiles and runs the kernel side against tests/pok_shim, a
+stand-in; this compiles it inside a real POK tree, as POK's kernel rules compile a kernel
+file (``misc/mk/rules-kernel.mk``: ``-W -Wall -Werror -nostdinc -ffreestanding`` and the
+rest, the system's ``deployment.h`` included first), with a deployment of POK's own
+testsuite, once with every feature the interface has and once with none. The generated
+headers come first on the include path, so the POK tree is only read.
+
+POK comes from ``POK_SRC`` (a checkout), else from the bundle in ``../shared/pok/``
+beside the repository, cloned once into pvgen's cache; without either the tests skip
+with one line saying so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pvgen.cache import cache_dir, locked
+from pvgen.generate import render_all, write_artifacts
+from pvgen.model import Interface
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.pok
+
+BUNDLE = ROOT.parent / "shared" / "pok" / "pok.bundle"
+# POK's kernel flags (misc/mk/rules-kernel.mk), less its include and output options
+POK_KERNEL_FLAGS = ("-W", "-Wall", "-g", "-m32", "-nostdinc", "-iwithprefix", "include",
+                    "-fno-builtin", "-DPOK_ARCH_X86", "-O", "-Wuninitialized",
+                    "-fno-stack-protector", "-ffreestanding", "-nostdlib", "-D__POK_C__",
+                    "-Werror")
+# A kernel deployment of POK's own testsuite: two partitions, threads, no ports
+DEPLOYMENT = Path("testsuite/unitary_tests/limit_threads/kernel/deployment.h")
+KERNEL_SOURCES = ("pok/kernel/core/hypercall.c", "pok/kernel/arch/x86/hypercall.c")
+
+
+def _pok_tree() -> Path:
+    given = os.environ.get("POK_SRC")
+    if given:
+        return Path(given)
+    if not BUNDLE.is_file():
+        pytest.skip(f"no POK tree: set POK_SRC to a POK checkout or put pok.bundle in "
+                    f"{BUNDLE.parent}")
+    if shutil.which("git") is None:
+        pytest.skip("no git to clone POK's bundle with (Debian: apt-get install git)")
+    digest = hashlib.sha256(BUNDLE.read_bytes()).hexdigest()[:16]
+    tree = cache_dir() / "pok" / f"pok-{digest}"
+    with locked(tree):
+        if not (tree / "kernel").is_dir():
+            shutil.rmtree(tree, ignore_errors=True)
+            subprocess.run(["git", "clone", "-q", str(BUNDLE), str(tree)], check=True)
+    return tree
+
+
+@pytest.fixture(scope="module")
+def pok() -> Path:
+    return _pok_tree()
+
+
+@pytest.fixture(scope="module")
+def gen(interface: Interface, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("gen")
+    write_artifacts(render_all(interface), out)
+    return out
+
+
+@pytest.mark.parametrize("source", KERNEL_SOURCES)
+@pytest.mark.parametrize("configured", ["all-features", "no-features"])
+def test_the_kernel_side_compiles_with_pok_s_headers_and_flags(
+    pok: Path, gen: Path, interface: Interface, tmp_path: Path, source: str, configured: str,
+) -> None:
+    features = interface.features if configured == "all-features" else ()
+    deployment = tmp_path / "deployment.h"
+    deployment.write_text((pok / DEPLOYMENT).read_text(encoding="utf-8")
+                          + "".join(f"#define {f} 1\n" for f in features), encoding="utf-8")
+    source_path = gen / source
+    # its quoted includes ("gdt.h") are POK's files beside it in the tree
+    beside = pok / "kernel" / Path(source).relative_to("pok/kernel").parent
+    done = subprocess.run(
+        ["gcc", *POK_KERNEL_FLAGS, "-I", str(gen / "pok/kernel/include"),
+         "-I", str(pok / "kernel/include"), "-iquote", str(beside),
+         "-include", str(deployment), "-c", str(source_path), "-o", str(tmp_path / "k.o")],
+        capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "k.o").stat().st_size > 0
