@@ -17,8 +17,8 @@
  * Whether a NUL byte ends the string at the partition-relative address addr
  * within max bytes and inside a partition of psize bytes based at base.
  */
-static inline bool_t pok_hypercall_string_ok(POK_HYPERCALL_ADDRESS_TYPE base, uint32_t addr, uint32_t max,
-                                           uint32_t psize)
+static inline bool_t pok_hypercall_string_ok(POK_HYPERCALL_ADDRESS_TYPE base, uint32_t addr,
+                                             uint32_t max, uint32_t psize)
 {
     const uint8_t *s = (const uint8_t *)(base + addr);
     uint32_t room;

@@ -301,7 +301,7 @@ void pok_hypercall_rejected(const pok_hypercall_info_t *infos, uint32_t id,
  * no arithmetic that can overflow. An empty area may sit at psize.
  */
 static inline bool_t pok_hypercall_range_ok(uint32_t addr, uint32_t count, uint32_t elem,
-                                          uint32_t psize)
+                                            uint32_t psize)
 {
     if (count > psize / elem) {
         return FALSE;
