@@ -109,12 +109,12 @@ def _cmd_bsp(args: argparse.Namespace) -> int:
 
     if args.rtems_tree is not None:
         from pvgen.rtems.build import add_bsp
-        from pvgen.rtems.sources import RTEMS, SourceError, locate
+        from pvgen.rtems.sources import RTEMS, SourceError, checked
 
-        if args.rtems_tree.is_file():
+        if not args.rtems_tree.is_dir():
             raise SourceError(f"pvgen: error: {args.rtems_tree}: --rtems-tree is an RTEMS "
-                              "checkout to add the BSP to (a directory), not an archive")
-        tree = locate(RTEMS, args.rtems_tree).tree
+                              "checkout to add the BSP to (a directory)")
+        tree = checked(RTEMS, args.rtems_tree.resolve())
         add_bsp(load(args.definition), tree)
         print(f"pvgen: added the RTEMS BSP i386/pokpv to {tree}; configure it with "
               "RTEMS_PARAVIRT = True")

@@ -30,9 +30,21 @@ class Verdict(Enum):
     INVALID = "invalid"  # no test began
 
     @property
+    def label(self) -> str:
+        """Its name in the tester's summary table ("Expected Fail")."""
+        return self.value.replace("-", " ").title()
+
+    @property
     def bad(self) -> bool:
         """Whether the tester counts it against the run."""
         return self in (Verdict.FAILED, Verdict.TIMEOUT, Verdict.INVALID)
+
+
+# What a test's own TEST STATE makes of it: these whatever its run did; these unless it
+# passed (an expected failure that passes is a pass).
+WHATEVER_THE_RUN = {"USER_INPUT": Verdict.USER_INPUT, "BENCHMARK": Verdict.BENCHMARK}
+UNLESS_IT_PASSED = {"EXPECTED_FAIL": Verdict.EXPECTED_FAIL,
+                    "INDETERMINATE": Verdict.INDETERMINATE}
 
 
 @dataclass(frozen=True)
@@ -63,18 +75,13 @@ def read(lines: Iterable[str]) -> Reading:
 def judge(reading: Reading, *, timed_out: bool, name: str = "", ended: bool = True) -> Verdict:
     """The tester's verdict: `timed_out` if the run's time ran out before the test ended;
     `ended`, whether the test's program ended (a silent test passes only by ending)."""
-    complete = reading.began and reading.ended
-    state = reading.state
-    if state == "USER_INPUT":
-        return Verdict.USER_INPUT
-    if state == "BENCHMARK":
-        return Verdict.BENCHMARK
-    if complete:
+    state = reading.state or ""
+    if state in WHATEVER_THE_RUN:
+        return WHATEVER_THE_RUN[state]
+    if reading.began and reading.ended:
         return Verdict.PASSED
-    if state == "EXPECTED_FAIL":
-        return Verdict.EXPECTED_FAIL
-    if state == "INDETERMINATE":
-        return Verdict.INDETERMINATE
+    if state in UNLESS_IT_PASSED:
+        return UNLESS_IT_PASSED[state]
     if timed_out:
         return Verdict.TIMEOUT
     if reading.began:

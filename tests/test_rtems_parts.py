@@ -265,7 +265,8 @@ def test_pvgen_bsp_adds_the_bsp_and_the_port_hooks_to_an_rtems_tree(
     archive = tmp_path / "rtems.tar.xz"
     archive.touch()
     assert pvgen_main(["bsp", "--rtems-tree", str(archive)]) == 2
-    assert "not an archive" in capsys.readouterr().err
+    assert "--rtems-tree is an RTEMS checkout to add the BSP to (a directory)" in (
+        capsys.readouterr().err)
 
 
 def test_a_source_is_found_by_its_variable_else_by_its_archive(

@@ -14,3 +14,4 @@ BSP = "i386/pokpv"
 # option that enables each.
 SUITES = {"samples": "BUILD_SAMPLES", "sptests": "BUILD_SPTESTS",
           "psxtests": "BUILD_PSXTESTS", "tmtests": "BUILD_TMTESTS"}
+DEFAULT_LIMIT_NS = 120_000_000_000  # virtual time a test may take (the tester allows 180 s)

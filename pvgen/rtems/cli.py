@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pvgen.diagnostics import PvgenError
-from pvgen.rtems import BSP, SUITES
+from pvgen.rtems import BSP, DEFAULT_LIMIT_NS, SUITES
 from pvgen.tester import Verdict
 
 if TYPE_CHECKING:  # the commands import what they use when they run (jinja2, the emulator)
@@ -79,8 +79,9 @@ def add_commands(commands: Subcommands[argparse.ArgumentParser],
                       help="run only these tests (by name, e.g. hello sp01)")
     test.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                       help="tests run at once (default: one per processor)")
-    test.add_argument("--time", type=float, default=120.0, metavar="SECONDS",
-                      help="virtual seconds a test may take (default: 120)")
+    test.add_argument("--time", type=float, default=DEFAULT_LIMIT_NS / 1e9, metavar="SECONDS",
+                      help=f"virtual seconds a test may take (default: "
+                      f"{DEFAULT_LIMIT_NS // 10**9})")
 
 
 def _suites(text: str) -> tuple[str, ...]:
@@ -192,10 +193,6 @@ def format_counts(runs: list[ProgramRun]) -> str:
 
     table = counts(runs)
     width = len(str(len(runs)))
-    names = {Verdict.PASSED: "Passed", Verdict.FAILED: "Failed",
-             Verdict.USER_INPUT: "User Input", Verdict.EXPECTED_FAIL: "Expected Fail",
-             Verdict.INDETERMINATE: "Indeterminate", Verdict.BENCHMARK: "Benchmark",
-             Verdict.TIMEOUT: "Timeout", Verdict.INVALID: "Invalid"}
-    lines = [f"{names[v] + ':':<15}{table[v]:>{width}}" for v in Verdict]
+    lines = [f"{v.label + ':':<15}{table[v]:>{width}}" for v in Verdict]
     lines.append(f"{'Total:':<15}{len(runs):>{width}}")
     return "\n".join(lines)

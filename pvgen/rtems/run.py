@@ -23,10 +23,10 @@ from xml.sax.saxutils import quoteattr
 
 from pvgen.bsp import DEFAULT_PARTITION_SIZE
 from pvgen.diagnostics import PvgenError
+from pvgen.rtems import DEFAULT_LIMIT_NS
 from pvgen.tester import Verdict, judge, read
 
 WINDOW_SECONDS = 0.02  # each partition's window in the major frame
-DEFAULT_LIMIT_NS = 120_000_000_000  # virtual time a test may take (the tester allows 180 s)
 CODE_BYTES = 0x100000  # of the partition, the part the configuration calls CODE
 # POK's console is the PC's first serial port at 38400 baud: what a test prints takes the
 # time it takes there (the times ticker prints depend on it, as on POK and on QEMU's pc686)

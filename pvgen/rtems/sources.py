@@ -80,15 +80,16 @@ def locate(kind: Kind, given: Path | None) -> Source:
     if not given.exists():
         raise SourceError(f"pvgen: error: {given}: no such {kind.name} source")
     if given.is_dir():
-        return Source(kind, _checked(kind, given.resolve()), _checkout_identity(given))
+        return Source(kind, checked(kind, given.resolve()), _checkout_identity(given))
     if not given.name.endswith(ARCHIVE_SUFFIXES):
         raise SourceError(f"pvgen: error: {given}: a {kind.name} source is a directory or a "
                           f"source archive ({', '.join(ARCHIVE_SUFFIXES)})")
     digest = _digest(given)
-    return Source(kind, _checked(kind, _unpacked(given, digest)), f"archive {digest}")
+    return Source(kind, checked(kind, _unpacked(given, digest)), f"archive {digest}")
 
 
-def _checked(kind: Kind, tree: Path) -> Path:
+def checked(kind: Kind, tree: Path) -> Path:
+    """`tree`, if it has the files a source of `kind` has at its top."""
     missing = [m for m in kind.markers if not (tree / m).exists()]
     if missing:
         raise SourceError(f"pvgen: error: {tree}: not a {kind.name} source tree (no "
