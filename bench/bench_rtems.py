@@ -33,12 +33,13 @@ from xml.sax.saxutils import quoteattr
 
 from emulator.module import HYPERCALL_NS, RunOptions
 from pvgen.definition import load
+from pvgen.emulated import boot_module
 from pvgen.image.builder import build_image
 from pvgen.pipeline import generate
 from pvgen.rtems import SUITES
 from pvgen.rtems.app import build_application
 from pvgen.rtems.build import RtemsBuild, build_rtems
-from pvgen.rtems.run import Member, Runner, SuiteProgram, boot_module, counts, module_xml
+from pvgen.rtems.run import Member, Runner, SuiteProgram, counts, module_xml
 from pvgen.rtems.sources import NEWLIB, RTEMS, find, locate
 from pvgen.rtems.toolchain import Toolchain, zig_toolchain
 from pvgen.tester import Verdict

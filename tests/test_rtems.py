@@ -24,19 +24,12 @@ import pytest
 from pvgen.cli import main as pvgen_main
 from pvgen.definition import load
 from pvgen.diagnostics import InputError
+from pvgen.emulated import ModuleRun, boot_module
 from pvgen.rtems import SUITES
 from pvgen.rtems.app import build_application, compile_c
 from pvgen.rtems.build import RtemsBuild, RtemsBuildError, build_rtems
 from pvgen.rtems.expected import NOT_COMPARED, RULES, compare, normalized
-from pvgen.rtems.run import (
-    Member,
-    ModuleRun,
-    ProgramRun,
-    Runner,
-    SuiteProgram,
-    boot_module,
-    module_xml,
-)
+from pvgen.rtems.run import Member, ProgramRun, Runner, SuiteProgram, module_xml
 from pvgen.rtems.sources import NEWLIB, RTEMS, find, locate
 from pvgen.rtems.toolchain import Toolchain, zig_toolchain
 from pvgen.tester import Verdict

@@ -3,15 +3,14 @@
 Each program becomes a one-partition module (``module_xml``): the partition is as large as
 the BSP was built for (``BSP_POKPV_PARTITION_SIZE``), alone in its major frame. It is
 packed by ``pvgen image`` (the image builder's checks and relocation) and booted by the
-emulator in this process (``boot_module``), for at most ``limit_ns`` of virtual time; the
-test's end ends its partition, and the run ends when every partition has. Several
+emulator in this process (``pvgen.emulated``), for at most ``limit_ns`` of virtual time;
+the test's end ends its partition, and the run ends when every partition has. Several
 programs run side by side in worker processes; several partitions can share a module
 (``module_xml`` of several members), each in its window of the major frame.
 """
 
 from __future__ import annotations
 
-import io
 import re
 import time
 from collections.abc import Iterable, Sequence
@@ -23,14 +22,12 @@ from xml.sax.saxutils import quoteattr
 
 from pvgen.bsp import DEFAULT_PARTITION_SIZE
 from pvgen.diagnostics import PvgenError
+from pvgen.emulated import CONSOLE_BAUD, boot_module
 from pvgen.rtems import DEFAULT_LIMIT_NS
-from pvgen.tester import Verdict, judge, read
+from pvgen.tester import Verdict
 
 WINDOW_SECONDS = 0.02  # each partition's window in the major frame
 CODE_BYTES = 0x100000  # of the partition, the part the configuration calls CODE
-# POK's console is the PC's first serial port at 38400 baud: what a test prints takes the
-# time it takes there (the times ticker prints depend on it, as on POK and on QEMU's pc686)
-CONSOLE_BAUD = 38400
 
 
 @dataclass(frozen=True)
@@ -92,62 +89,6 @@ def module_xml(name: str, members: Sequence[Member], window_seconds: float = WIN
                      f'WindowDurationSeconds="{window_seconds:.6g}"/></Partition_Schedule>')
     lines += ["  </Module_Schedule>", *([extra] if extra else []), "</ARINC_653_Module>"]
     return "\n".join(lines) + "\n"
-
-
-@dataclass(frozen=True)
-class ModuleRun:
-    """What a module's run printed, partition by partition, and how it ended."""
-
-    ended_by: str
-    virtual_ns: int
-    consoles: dict[str, tuple[str, ...]]
-    health: dict[str, tuple[str, ...]]  # the health monitor's reports, by partition
-    hypercalls: dict[str, int]  # how many each partition made
-    modes: dict[str, str]  # each partition's operating mode at the end: IDLE once it ended
-
-    def verdict(self, partition: str, test: str = "") -> Verdict:
-        """The tester's verdict on the partition's console (`test`: the test's name): it
-        ended if it stopped (or the module shut down), and timed out if the run's time ran
-        out while it had not."""
-        ended = self.modes[partition] == "IDLE" or self.ended_by == "shutdown"
-        return judge(read(self.consoles[partition]), name=test, ended=ended,
-                     timed_out=not ended and self.ended_by in ("time", "frames"))
-
-
-def boot_module(config: Path, image: Path, definition: Path, gen: Path,
-                limit_ns: int = DEFAULT_LIMIT_NS,
-                console_baud: int | None = CONSOLE_BAUD) -> ModuleRun:
-    """Pack the module configuration into `image` and boot it in the emulator, in this
-    process, until every partition has stopped or `limit_ns` of virtual time."""
-    from emulator.loader import load
-    from emulator.module import Module, RunOptions
-    from pvgen.image.builder import build_image
-
-    built = build_image(config, image, definition, gen).image
-    loaded, dispatcher = load(built, gen)
-    out = io.StringIO()
-    module = Module(loaded, dispatcher, RunOptions(time_ns=limit_ns, out=out,
-                                                     console_baud=console_baud))
-    try:
-        result = module.run()
-    finally:  # a worker boots hundreds of modules: their CPUs' native memory goes now
-        for partition in module.partitions:
-            partition.cpu.close()
-    names = [p.name for p in result.partitions]
-    consoles: dict[str, list[str]] = {name: [] for name in names}
-    health: dict[str, list[str]] = {name: [] for name in names}
-    for line in out.getvalue().splitlines():
-        name, _, text = line[1:].partition("] ")
-        if line.startswith("[") and name in consoles:
-            if text.startswith("HM: "):
-                health[name].append(text[4:])
-            else:
-                consoles[name].append(text)
-    return ModuleRun(result.ended_by, result.now_ns,
-                     {n: tuple(lines) for n, lines in consoles.items()},
-                     {n: tuple(lines) for n, lines in health.items()},
-                     {p.name: p.hypercalls for p in result.partitions},
-                     {p.name: p.mode for p in result.partitions})
 
 
 @dataclass(frozen=True)
