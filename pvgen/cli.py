@@ -50,9 +50,12 @@ def _cmd_image(args: argparse.Namespace) -> int:
     result = build_image(args.config, args.out, args.definition, args.gen, args.kernel,
                          args.arch)
     _report(result.generated)
-    print(f"pvgen: wrote {result.image} and POK's build inputs in {result.pok_dir}")
     if result.pok_note:
-        print(f"pvgen: note: no deployment.h: {result.pok_note}", file=sys.stderr)
+        print(f"pvgen: wrote {result.image}")
+        print(f"pvgen: note: no POK system: {result.pok_note}", file=sys.stderr)
+    else:
+        print(f"pvgen: wrote {result.image} and the POK system {result.pok_dir} "
+              f"(make POK_PATH=<POK checkout>)")
     if result.kernel:
         print(f"pvgen: wrote {result.kernel} (the given kernel with these partitions)")
     print(format_manifest(result.manifest), end="")

@@ -66,14 +66,17 @@ def test_the_image_holds_the_built_elves_linked_at_zero(multi: tuple[Path, str])
         assert entry.image_end + entry.stack_size <= entry.memory_size
 
 
-def test_pok_build_inputs_sit_beside_the_image(multi: tuple[Path, str]) -> None:
+def test_a_pok_system_sits_beside_the_image(multi: tuple[Path, str]) -> None:
+    """The same partitions, and a kernel configuration for them (tests/test_pok_system.py
+    builds it with POK's own rules)."""
     image_path, _ = multi
     pok = image_path.parent / "multi.pok"
     image = read_image(image_path)
-    assert (pok / "partitions.bin").read_bytes() == image.archive
-    sizes = ",".join(str(s) for s in image.part_sizes)
-    assert (pok / "sizes.c").read_text().endswith(f"part_sizes[] = {{{sizes}}};\n")
-    assert "#define POK_CONFIG_NB_PARTITIONS 3" in (pok / "deployment.h").read_text()
+    for index, entry in enumerate(image.manifest.partitions):
+        assert (pok / f"{entry.name}.elf").read_bytes() == image.partition_elf(index)
+    assert "#define POK_CONFIG_NB_PARTITIONS 3" in (pok / "kernel/deployment.h").read_text()
+    assert "PARTITIONS = staged/alpha.elf staged/beta.elf staged/gamma.elf" in (
+        pok / "Makefile").read_text()
 
 
 def test_a_prebuilt_elf_guest_and_a_linked_kernel(multi: tuple[Path, str], tmp_path: Path) -> None:
@@ -98,7 +101,7 @@ def test_a_kernel_linked_for_another_count_is_refused(tmp_path: Path) -> None:
     kernel = link_fake_pok(tmp_path / "kernel", [b"a" * 40000, b"b" * 40000])
     result = build(EXAMPLES / "hello" / "module.xml", tmp_path / "h.img", "--kernel", str(kernel))
     assert result.returncode == 2
-    assert "linked for 2 partition(s), the module has 1; relink" in result.stderr
+    assert "linked for 2 partition(s), the module has 1; build the kernel" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -1,4 +1,4 @@
-"""The image file, POK's partitions.bin/sizes.c/deployment files, and rewriting a linked kernel."""
+"""The image file, the POK system beside it, and rewriting a linked POK kernel."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from elftools.elf.elffile import ELFFile
 from pvgen.definition import load
 from pvgen.image.container import pack_archive, pok_padded
 from pvgen.image.pack import build_manifest, pack_image
-from pvgen.image.pok import PokError, deployment_sources, partitions_bin, rewrite_kernel
 from pvgen.image.read import ImageError, read_image
+from pvgen.pok.deployment import system_files
+from pvgen.pok.errors import PokError
+from pvgen.pok.kernel import kernel_partition_sizes, rewrite_kernel
 from tests.conftest import DEFINITION
 from tests.modules import three_partitions
 from tests.pokfake import link_fake_pok
@@ -114,7 +116,9 @@ SHIM = {
 
 
 def test_deployment_files_compile_and_say_what_the_module_says(tmp_path: Path) -> None:
-    files = deployment_sources(three_partitions(), load(DEFINITION))
+    system = system_files(three_partitions(), load(DEFINITION), [b"a", b"b", b"c"])
+    files = {name.removeprefix("kernel/"): data.decode() for name, data in system.items()
+             if name.startswith("kernel/deployment")}
     for name, text in {**files, **SHIM}.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
@@ -141,12 +145,6 @@ def test_deployment_files_compile_and_say_what_the_module_says(tmp_path: Path) -
     assert '{"temp_out", "temp_in", "cmd_out", "cmd_in"}' in files["deployment.c"]
 
 
-def test_sizes_c_is_pok_s_bare_array() -> None:
-    blob, sizes_c = partitions_bin([b"x" * 8, b"y" * 3])
-    assert sizes_c == "#include <types.h>\nuint32_t part_sizes[] = {12,4};\n"
-    assert len(blob) == 16
-
-
 def _read_symbol(path: Path, symbol: str, size: int) -> bytes:
     """The bytes at a symbol of a linked ELF, read independently with pyelftools."""
     with path.open("rb") as f:
@@ -163,18 +161,48 @@ def test_a_linked_kernel_gets_its_partitions_rewritten_in_place(tmp_path: Path) 
     kernel = link_fake_pok(tmp_path, [b"old-one" * 10, b"old-two" * 10])
     new = [b"N1" * 20, b"N2" * 5]
     out = tmp_path / "new.elf"
-    out.write_bytes(rewrite_kernel(kernel, new))
+    out.write_bytes(rewrite_kernel(kernel, new, [4096, 4096], ["one", "two"]))
     blob, sizes = pack_archive(new)
     assert _read_symbol(out, "part_sizes", 8) == struct.pack("<2I", *sizes)
     assert _read_symbol(out, "__archive2_begin", len(blob)) == blob
 
 
 def test_rewriting_refuses_another_partition_count_or_too_little_room(tmp_path: Path) -> None:
-    kernel = link_fake_pok(tmp_path, [b"x" * 40, b"y" * 40])
-    with pytest.raises(PokError, match=r"linked for 2 partition\(s\), the module has 3; relink"):
-        rewrite_kernel(kernel, [b"a", b"b", b"c"])
-    with pytest.raises(PokError, match=r"need 208 bytes, the kernel's archive holds 88; relink"):
-        rewrite_kernel(kernel, [b"a" * 100, b"b" * 100])
+    kernel = link_fake_pok(tmp_path, [b"x" * 40, b"y" * 40], memory=8192)
+    two, three = (["p", "q"], [8192] * 2), (["p", "q", "r"], [8192] * 3)
+    with pytest.raises(PokError, match=r"linked for 2 partition\(s\), the module has 3; build"):
+        rewrite_kernel(kernel, [b"a", b"b", b"c"], three[1], three[0])
+    with pytest.raises(PokError, match=r"need 208 bytes, the kernel's archive holds 88; build"):
+        rewrite_kernel(kernel, [b"a" * 100, b"b" * 100], two[1], two[0])
     (tmp_path / "not.elf").write_bytes(b"\x7fELF" + bytes(10))
     with pytest.raises(PokError, match="not a readable ELF file"):
-        rewrite_kernel(tmp_path / "not.elf", [b"a"])
+        rewrite_kernel(tmp_path / "not.elf", [b"a"], [8192], ["p"])
+
+
+def test_rewriting_refuses_a_kernel_whose_partitions_are_smaller(tmp_path: Path) -> None:
+    kernel = link_fake_pok(tmp_path, [b"x" * 40, b"y" * 40], memory=8192)
+    with pytest.raises(PokError, match=r"smaller than the module's: q needs 16384 bytes, the "
+                                       r"kernel gives 8192; build the kernel"):
+        rewrite_kernel(kernel, [b"a", b"b"], [8192, 16384], ["p", "q"])
+    (tmp_path / "kernel" / "deployment.h").unlink()
+    with pytest.raises(PokError, match=r"cannot tell the sizes of the kernel's partitions: .*"
+                                       r"deployment.h: No such file"):
+        rewrite_kernel(kernel, [b"a", b"b"], [8192, 8192], ["p", "q"])
+
+
+@pytest.mark.parametrize("text, sizes", [
+    ("#define POK_CONFIG_PARTITIONS_SIZE                                             \\\n"
+     "  { 12 * 1024, 0x2000 }\n", (12288, 8192)),
+    ("#define POK_CONFIG_PARTITIONS_SIZE {(1 << 1), 3}\n", None),
+    ("#define POK_CONFIG_NB_PARTITIONS 2\n", None),
+])
+def test_the_kernel_s_partition_sizes_are_read_from_its_deployment(
+    tmp_path: Path, text: str, sizes: tuple[int, ...] | None,
+) -> None:
+    (tmp_path / "kernel").mkdir()
+    (tmp_path / "kernel" / "deployment.h").write_text(text)
+    if sizes is not None:
+        assert kernel_partition_sizes(tmp_path / "pok.elf") == sizes
+    else:
+        with pytest.raises(PokError, match=r"deployment.h: error: "):
+            kernel_partition_sizes(tmp_path / "pok.elf")

@@ -256,14 +256,14 @@ def test_a_call_whose_parameters_no_service_takes_is_refused_at_boot(tmp_path: P
 
 def test_the_pok_image_packs_into_a_pok_linked_kernel(hello: Path, tmp_path: Path) -> None:
     """--kernel writes the POK-profile partition into a kernel linked as POK's make rules
-    link one (tests/pokfake: not POK itself, which cannot be fetched here)."""
+    link one (tests/pokfake; tests/test_pok_system.py does it to a real POK kernel)."""
     kernel = link_fake_pok(tmp_path, [b"placeholder" * 1000])
     result = build("hello", tmp_path / "out", "--kernel", kernel)
     assert result.returncode == 0, result.stderr
     image = read_image(tmp_path / "out" / "hello.img")
     assert image.partition_elf(0) == read_image(hello).partition_elf(0)
     assert image.archive in (tmp_path / "out" / "hello.pok" / "pok.elf").read_bytes()
-    deployment = (tmp_path / "out" / "hello.pok" / "deployment.h").read_text()
+    deployment = (tmp_path / "out" / "hello.pok" / "kernel" / "deployment.h").read_text()
     assert "POK_NEEDS_X86_VMM" not in deployment  # the unmodified kernel: no hypercall branch
 
 

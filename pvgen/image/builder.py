@@ -1,8 +1,8 @@
 """`pvgen image`: module configuration → built guests → relocated ELFs → the image.
 
-Also writes, beside the image, what a real POK build of the same system needs
-(``deployment.h``, ``deployment.c``, ``partitions.bin``, ``sizes.c``) and, with
-a linked ``pok.elf``, that kernel with its partitions replaced.
+Also writes, beside the image, the same system as a POK system directory
+(``NAME.pok/``, built by POK's own make rules) and, with a linked ``pok.elf``, that
+kernel with its partitions replaced.
 """
 
 from __future__ import annotations
@@ -19,10 +19,12 @@ from pvgen.config.model import Module, Partition, Toolchain
 from pvgen.image.elf import PartitionElf, load_partition_elf
 from pvgen.image.manifest import Manifest
 from pvgen.image.pack import build_manifest, pack_image
-from pvgen.image.pok import PokError, deployment_sources, partitions_bin, rewrite_kernel
 from pvgen.image.toolchain import PROGRAM_FLAGS, Compiler, ToolchainError, resolve_compiler
 from pvgen.model import Interface
 from pvgen.pipeline import Generated, generate
+from pvgen.pok.deployment import system_files
+from pvgen.pok.errors import PokError
+from pvgen.pok.kernel import rewrite_kernel
 
 
 class BuildError(ToolchainError):
@@ -35,7 +37,7 @@ class BuildResult:
     manifest: Manifest
     generated: Generated
     pok_dir: Path
-    pok_note: str | None  # why no deployment files were written, if they were not
+    pok_note: str | None  # why no POK system directory was written, if it was not
     kernel: Path | None
 
 
@@ -83,20 +85,20 @@ def build_partitions(module: Module, iface: Interface, work: Path) -> list[Path]
     return paths
 
 
-def _pok_outputs(
+def _pok_system(
     module: Module, iface: Interface, elves: Sequence[PartitionElf], pok_dir: Path
 ) -> str | None:
-    """Write POK's build inputs; return why deployment files could not be made, if so."""
-    pok_dir.mkdir(parents=True, exist_ok=True)
-    blob, sizes = partitions_bin([e.data for e in elves])
-    (pok_dir / "partitions.bin").write_bytes(blob)
-    (pok_dir / "sizes.c").write_text(sizes, encoding="utf-8")
+    """Write the module's POK system directory; return why it could not be made, if so."""
+    if module.toolchain.arch != "x86":
+        return (f"{module.source}: the POK system is for x86 (POK's x86-qemu BSP), the guests "
+                f"are built for {module.toolchain.arch}")
     try:
-        sources = deployment_sources(module, iface)
+        files = system_files(module, iface, [e.data for e in elves])
     except PokError as exc:
         return str(exc)
-    for name, text in sources.items():
-        (pok_dir / name).write_text(text, encoding="utf-8")
+    for name, data in files.items():
+        (pok_dir / name).parent.mkdir(parents=True, exist_ok=True)
+        (pok_dir / name).write_bytes(data)
     return None
 
 
@@ -131,11 +133,15 @@ def build_image(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(pack_image(manifest, elves))
     pok_dir = out.parent / f"{out.stem}.pok"
-    note = _pok_outputs(module, iface, elves, pok_dir)
+    note = _pok_system(module, iface, elves, pok_dir)
     kernel_out = None
     if kernel is not None:
         kernel_out = pok_dir / "pok.elf"
-        kernel_out.write_bytes(rewrite_kernel(kernel, [e.data for e in elves]))
+        rewritten = rewrite_kernel(kernel, [e.data for e in elves],
+                                   [p.memory_size for p in module.partitions],
+                                   [p.name for p in module.partitions])
+        pok_dir.mkdir(parents=True, exist_ok=True)
+        kernel_out.write_bytes(rewritten)
     return BuildResult(out, manifest, generated, pok_dir, note, kernel_out)
 
 

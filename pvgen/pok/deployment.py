@@ -1,33 +1,26 @@
-"""What a real POK build of the same system needs, and rewriting a linked POK kernel.
+"""The module as POK's configuration sees it, and the POK system directory built from it.
 
-- ``deployment.h`` / ``deployment.c``: POK's configuration (partitions, sizes,
-  the schedule in nanoseconds, ports) for the module.
-- ``partitions.bin`` + ``sizes.c``: exactly what POK's make rules produce from
-  the partition ELFs (with POK's padding quirk).
-- ``rewrite_kernel``: put new partitions into an already linked ``pok.elf``,
-  where the blob sits inside ``.data`` between ``__archive2_begin`` and
-  ``__archive2_end`` and ``part_sizes`` is a bare uint32 array.
+``NAME.pok/`` beside an image is a POK system as POK's own make rules build one: a
+``Makefile`` that includes POK's rules (``make POK_PATH=<POK checkout>``), ``kernel/`` with
+``deployment.h`` (every macro today's POK reads: partitions, sizes, threads, processors and
+affinity, lock objects, the schedule in nanoseconds, the ports and their owners, the id
+enums) and ``deployment.c`` (the port tables), and the partition ELFs. POK pads each
+partition file in place when it assembles ``partitions.bin``, so the Makefile stages
+copies and the files pvgen wrote stay as they were.
 """
 
 from __future__ import annotations
 
-import io
-import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 import jinja2
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
-from elftools.elf.sections import SymbolTableSection
 
 from pvgen import lang_c
 from pvgen.config.model import Module, PortKind
-from pvgen.diagnostics import PvgenError
-from pvgen.image.container import pack_archive
 from pvgen.model import Interface
+from pvgen.pok.errors import PokError
 
 # POK's port kinds (middleware/port.h).
 _POK_PORT_KIND = {PortKind.QUEUING: "POK_PORT_KIND_QUEUEING", PortKind.SAMPLING:
@@ -37,12 +30,6 @@ _POK_PORT_NEEDS = {PortKind.QUEUING: "POK_NEEDS_PORTS_QUEUEING", PortKind.SAMPLI
                    "POK_NEEDS_PORTS_SAMPLING"}
 _BASE_NEEDS = ("POK_NEEDS_TIME", "POK_NEEDS_THREADS", "POK_NEEDS_PARTITIONS", "POK_NEEDS_SCHED",
                "POK_NEEDS_CONSOLE", "POK_NEEDS_DEBUG")
-
-
-class PokError(PvgenError):
-    """The system cannot be expressed for, or written into, a real POK kernel."""
-
-    exit_status = 2
 
 
 @dataclass(frozen=True)
@@ -71,6 +58,32 @@ class PokDeployment:
     def nthreads(self) -> tuple[int, ...]:
         """One POK thread per partition: the guest schedules its own threads."""
         return tuple(1 for _ in self.partition_names)
+
+    @property
+    def nlockobjects(self) -> tuple[int, ...]:
+        """No POK lock objects: the guest's own scheduler has its own."""
+        return tuple(0 for _ in self.partition_names)
+
+    @property
+    def affinity(self) -> tuple[int, ...]:
+        """Every partition on processor 0 (a mask per partition): pvgen modules are single-core."""
+        return tuple(1 for _ in self.partition_names)
+
+    @property
+    def program_names(self) -> tuple[str, ...]:
+        """The partition files as the system's Makefile names them."""
+        return tuple(f"{name}.elf" for name in self.partition_names)
+
+    @property
+    def staged_names(self) -> tuple[str, ...]:
+        """Where the Makefile copies them for POK's rules to pad in place."""
+        return tuple(f"staged/{name}" for name in self.program_names)
+
+    @property
+    def names_max_len(self) -> int:
+        """The longest port name: POK's system calls check a name argument that long (its
+        make rules write it into sizes.c from deployment.c)."""
+        return max((len(p.name) for p in self.ports), default=0)
 
     @property
     def threads(self) -> int:
@@ -131,7 +144,7 @@ def deployment(module: Module, iface: Interface) -> PokDeployment:
 @cache
 def _templates() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("pvgen.image", "templates"),
+        loader=jinja2.PackageLoader("pvgen.pok", "templates"),
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
         keep_trailing_newline=True, autoescape=False,
     )
@@ -139,93 +152,23 @@ def _templates() -> jinja2.Environment:
     return env
 
 
-def deployment_sources(module: Module, iface: Interface) -> dict[str, str]:
-    """deployment.h and deployment.c for a real POK build of the module."""
+# Each file of the system directory and the template it comes from.
+SYSTEM_TEMPLATES = {
+    "Makefile": "Makefile.j2",
+    "kernel/Makefile": "kernel.Makefile.j2",
+    "kernel/deployment.h": "deployment.h.j2",
+    "kernel/deployment.c": "deployment.c.j2",
+}
+
+
+def system_files(
+    module: Module, iface: Interface, partitions: Sequence[bytes]
+) -> dict[str, bytes]:
+    """Every file of the module's POK system directory, by its path there."""
     pok = deployment(module, iface)
-    return {
-        name: _templates().get_template(f"{name}.j2").render(pok=pok, module=module.name)
-        for name in ("deployment.h", "deployment.c")
+    files = {
+        name: _templates().get_template(template).render(pok=pok, module=module.name).encode()
+        for name, template in SYSTEM_TEMPLATES.items()
     }
-
-
-def sizes_c(part_sizes: Sequence[int]) -> str:
-    """POK's generated sizes.c: the bare array, nothing else."""
-    return "#include <types.h>\nuint32_t part_sizes[] = {" + ",".join(
-        str(s) for s in part_sizes) + "};\n"
-
-
-def partitions_bin(partitions: Sequence[bytes]) -> tuple[bytes, str]:
-    """partitions.bin and sizes.c, as POK's make rules produce them."""
-    blob, sizes = pack_archive(partitions)
-    return blob, sizes_c(sizes)
-
-
-def rewrite_kernel(kernel: Path, partitions: Sequence[bytes]) -> bytes:
-    """A linked pok.elf with its partitions replaced; refuses unless counts and room fit."""
-    try:
-        data = kernel.read_bytes()
-        elf = ELFFile(io.BytesIO(data))
-        symbols = _symbols(elf)
-    except OSError as exc:
-        raise PokError(f"{kernel}: error: cannot read: {exc.strerror}") from None
-    except (ELFError, struct.error, ValueError) as exc:
-        raise PokError(f"{kernel}: error: not a readable ELF file ({exc})") from None
-    relink = "relink the kernel with the emitted partitions.bin and sizes.c"
-    missing = [s for s in ("__archive2_begin", "__archive2_end", "part_sizes") if s not in symbols]
-    if missing:
-        raise PokError(f"{kernel}: error: no symbol {', '.join(missing)}: not a linked POK kernel")
-    begin, end = symbols["__archive2_begin"], symbols["__archive2_end"]
-    blob, sizes = pack_archive(partitions)
-    count = _part_sizes_count(data, elf, symbols, begin, end)
-    if count != len(partitions):
-        raise PokError(
-            f"{kernel}: error: the kernel was linked for {count} partition(s), the module has "
-            f"{len(partitions)}; {relink}"
-        )
-    if len(blob) > end - begin:
-        raise PokError(
-            f"{kernel}: error: the partitions need {len(blob)} bytes, the kernel's archive holds "
-            f"{end - begin}; {relink}"
-        )
-    out = bytearray(data)
-    start = _file_offset(elf, begin)
-    out[start : start + (end - begin)] = blob + bytes(end - begin - len(blob))
-    sizes_at = _file_offset(elf, symbols["part_sizes"])
-    out[sizes_at : sizes_at + 4 * count] = struct.pack(f"<{count}I", *sizes)
-    return bytes(out)
-
-
-def _symbols(elf: ELFFile) -> dict[str, int]:
-    table = elf.get_section_by_name(".symtab")
-    if not isinstance(table, SymbolTableSection):
-        return {}
-    return {s.name: s["st_value"] for s in table.iter_symbols() if s.name}
-
-
-def _part_sizes_count(
-    data: bytes, elf: ELFFile, symbols: dict[str, int], begin: int, end: int
-) -> int:
-    """part_sizes has no count: its entries add up to the blob's size (and the blob may be padded).
-
-    The symbol's st_size, when the linker kept it, gives the count directly.
-    """
-    table = elf.get_section_by_name(".symtab")
-    assert isinstance(table, SymbolTableSection)
-    size_symbol = next(s for s in table.iter_symbols() if s.name == "part_sizes")
-    if size_symbol["st_size"]:
-        return int(size_symbol["st_size"]) // 4
-    offset, total, count = _file_offset(elf, symbols["part_sizes"]), 0, 0
-    while total < end - begin:
-        (size,) = struct.unpack_from("<I", data, offset + 4 * count)
-        if size == 0:
-            break
-        total, count = total + size, count + 1
-    return count
-
-
-def _file_offset(elf: ELFFile, address: int) -> int:
-    for segment in elf.iter_segments():
-        start = segment["p_vaddr"]
-        if segment["p_type"] == "PT_LOAD" and start <= address < start + segment["p_filesz"]:
-            return int(segment["p_offset"] + address - start)
-    raise PokError(f"address {address:#x} is not in the kernel's file")
+    files.update(zip(pok.program_names, partitions, strict=True))
+    return files
