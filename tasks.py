@@ -54,6 +54,15 @@ def rtems(c: Context, rtems_src: str = "", newlib_src: str = "", suites: str = "
           .rstrip(), pty=False)
 
 
+@task(help={"pok": "a POK checkout (default: $POK_SRC, else ../shared/pok/pok.bundle)",
+            "configs": "module configurations, space-separated (default: hello and multi)",
+            "definition": "the hypercall definition (default: POK's own system calls)"})
+def pok_check(c: Context, pok: str = "", configs: str = "", definition: str = "") -> None:
+    """Build systems for real POK and the emulator, boot POK under QEMU, compare consoles."""
+    flags = (f" --pok {pok}" if pok else "") + (f" --def {definition}" if definition else "")
+    c.run(f"pvgen pok-check{flags} {configs}".rstrip(), pty=False)
+
+
 @task(help={"image": "an image to boot (default: build and boot the bundled example)",
             "trace": "write a Perfetto trace JSON here"})
 def boot(c: Context, image: str = "", trace: str = "") -> None:

@@ -217,6 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_rtems_commands(commands, _add_definition_options)
 
+    from pvgen.pok.cli import add_commands as add_pok_commands
+
+    add_pok_commands(commands)
+
     inspect = commands.add_parser(
         "inspect", help="print what an image holds, or a run's HM log and port traffic from "
         "its trace"

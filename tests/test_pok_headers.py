@@ -8,28 +8,25 @@ testsuite, once with every feature the interface has and once with none. The gen
 headers come first on the include path, so the POK tree is only read.
 
 POK comes from ``POK_SRC`` (a checkout), else from the bundle in ``../shared/pok/``
-beside the repository, cloned once into pvgen's cache; without either the tests skip
-with one line saying so.
+beside the repository, cloned once into pvgen's cache (``pvgen.pok.tree``); without
+either the tests skip with one line saying so.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from pvgen.cache import cache_dir, locked
 from pvgen.generate import render_all, write_artifacts
 from pvgen.model import Interface
+from pvgen.pok.errors import PokError
+from pvgen.pok.tree import locate
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.pok
 
-BUNDLE = ROOT.parent / "shared" / "pok" / "pok.bundle"
 # POK's kernel flags (misc/mk/rules-kernel.mk), less its include and output options
 POK_KERNEL_FLAGS = ("-W", "-Wall", "-g", "-m32", "-nostdinc", "-iwithprefix", "include",
                     "-fno-builtin", "-DPOK_ARCH_X86", "-O", "-Wuninitialized",
@@ -40,27 +37,13 @@ DEPLOYMENT = Path("testsuite/unitary_tests/limit_threads/kernel/deployment.h")
 KERNEL_SOURCES = ("pok/kernel/core/hypercall.c", "pok/kernel/arch/x86/hypercall.c")
 
 
-def _pok_tree() -> Path:
-    given = os.environ.get("POK_SRC")
-    if given:
-        return Path(given)
-    if not BUNDLE.is_file():
-        pytest.skip(f"no POK tree: set POK_SRC to a POK checkout or put pok.bundle in "
-                    f"{BUNDLE.parent}")
-    if shutil.which("git") is None:
-        pytest.skip("no git to clone POK's bundle with (Debian: apt-get install git)")
-    digest = hashlib.sha256(BUNDLE.read_bytes()).hexdigest()[:16]
-    tree = cache_dir() / "pok" / f"pok-{digest}"
-    with locked(tree):
-        if not (tree / "kernel").is_dir():
-            shutil.rmtree(tree, ignore_errors=True)
-            subprocess.run(["git", "clone", "-q", str(BUNDLE), str(tree)], check=True)
-    return tree
-
-
 @pytest.fixture(scope="module")
 def pok() -> Path:
-    return _pok_tree()
+    """POK's tree, only read here."""
+    try:
+        return locate(None, ROOT)
+    except PokError as exc:
+        pytest.skip(str(exc))
 
 
 @pytest.fixture(scope="module")

@@ -128,7 +128,11 @@ def deployment(module: Module, iface: Interface) -> PokDeployment:
         for p in module.partitions for port in p.ports
     )
     kinds = {port.kind for p in module.partitions for port in p.ports}
-    needs = (*_BASE_NEEDS, *sorted(_POK_PORT_NEEDS[k] for k in kinds), *iface.features)
+    # a port kind's code only for the kinds the module has: POK's -Werror build of it with
+    # no port fails (the loops over zero ports compare always false)
+    unused = {need for kind, need in _POK_PORT_NEEDS.items() if kind not in kinds}
+    needs = (*_BASE_NEEDS, *sorted(_POK_PORT_NEEDS[k] for k in kinds),
+             *(f for f in iface.features if f not in unused))
     return PokDeployment(
         needs=tuple(dict.fromkeys(needs)),
         partition_names=tuple(p.name for p in module.partitions),
