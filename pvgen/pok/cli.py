@@ -66,8 +66,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def report(result: SystemCheck) -> str:
     """One line per partition, and the differences as unified diffs."""
     qemu = result.qemu
+    done = "" if qemu.done_seconds is None else f", all printed at {qemu.done_seconds:.1f} s"
     lines = [f"{result.module}: POK built in {result.build_seconds:.1f} s, ran "
-             f"{qemu.seconds:.1f} s under QEMU (ended: {qemu.ended_by})"]
+             f"{qemu.seconds:.1f} s under QEMU{done} (ended: {qemu.ended_by})"]
     for partition in result.partitions:
         verdict = "same" if partition.same else "DIFFERENT"
         lines.append(f"  {partition.name}: {verdict} ({len(partition.emulator)} line(s) in the "

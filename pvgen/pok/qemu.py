@@ -41,6 +41,7 @@ class QemuRun:
     boot_log: str  # everything before it: POK's boot messages
     ended_by: str  # "done" | "wrong" | "exited" | "time limit"
     seconds: float  # QEMU's wall time
+    done_seconds: float | None = None  # when the caller's rule said DONE, from QEMU's start
 
 
 def command(kernel: Path) -> list[str]:
@@ -86,7 +87,8 @@ def boot(kernel: Path, progress: Callable[[str], Progress], limit_seconds: float
         raise PokError(f"{kernel}: error: QEMU failed: {errors.decode(errors='replace').strip()}")
     head, ready, tail = bytes(received).partition(READY)
     return QemuRun(tail.decode("utf-8", "replace") if ready else "",
-                   head.decode("utf-8", "replace"), ended_by, seconds)
+                   head.decode("utf-8", "replace"), ended_by, seconds,
+                   None if done_at is None else done_at - started)
 
 
 def _after_ready(received: bytearray) -> bytes:
