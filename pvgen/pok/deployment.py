@@ -80,12 +80,6 @@ class PokDeployment:
         return tuple(f"staged/{name}" for name in self.program_names)
 
     @property
-    def names_max_len(self) -> int:
-        """The longest port name: POK's system calls check a name argument that long (its
-        make rules write it into sizes.c from deployment.c)."""
-        return max((len(p.name) for p in self.ports), default=0)
-
-    @property
     def threads(self) -> int:
         """The partitions' threads plus POK's kernel and idle threads."""
         return sum(self.nthreads) + 2
