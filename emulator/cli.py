@@ -77,7 +77,8 @@ def summary(result: RunResult) -> str:
     for p in result.partitions:
         ticks = (f", timer ticks {p.ticks_due} due / {p.ticks_raised} raised"
                  if p.ticks_due else "")
-        lines.append(f"  {p.name}: {p.verdict}, mode {p.mode}, {p.hypercalls} hypercalls, "
+        ended = " (its program ended)" if p.ended and p.mode != "IDLE" else ""
+        lines.append(f"  {p.name}: {p.verdict}, mode {p.mode}{ended}, {p.hypercalls} hypercalls, "
                      f"{p.restarts} restart(s){ticks}")
     if result.hm_log:  # a run without events says nothing about the health monitor
         lines += log_lines(result.hm_log)

@@ -82,6 +82,7 @@ class PartitionSummary:
     hypercalls: int
     ticks_due: int = 0  # timer ticks fallen while the partition lived (counted at each raise)
     ticks_raised: int = 0  # of those, raised on its virtual CPU (it had requested line 0)
+    ended: bool = False  # it stopped: mode IDLE, or its program ended (POK's NORMAL)
 
 
 @dataclass(frozen=True)
@@ -366,6 +367,9 @@ class Module:
             self.health_event(partition, "APPLICATION_ERROR", stop.detail, resumable=False)
         elif stop.reason == "shutdown":
             self._shutdown = True
+        elif stop.reason == "end":
+            self._consoles[partition.name].flush()  # a line left unfinished ends here
+            partition.program_ended = True
         elif stop.reason == "mode":
             if stop.detail == Mode.IDLE.value:
                 self._idle(partition)
@@ -495,9 +499,9 @@ class Module:
             now_ns=self.now_ns(),
             frames=frames,
             partitions=tuple(
-                PartitionSummary(p.name, self._consoles[p.name].verdict(p.mode is Mode.IDLE),
+                PartitionSummary(p.name, self._consoles[p.name].verdict(not p.runnable),
                                  p.mode.value, p.restarts,
-                                 p.served, p.ticks_due, p.ticks_raised)
+                                 p.served, p.ticks_due, p.ticks_raised, not p.runnable)
                 for p in self.partitions
             ),
             hm_log=tuple(self.hm.log),

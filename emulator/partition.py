@@ -51,7 +51,7 @@ class Mode(Enum):
 class Stop:
     """Why a partition's CPU stopped before its time ran out (None: it ran out of time)."""
 
-    reason: str  # "idle" | "mode" | "fault" | "shutdown" | "stop" | "hm" | "wait"
+    reason: str  # "idle" | "mode" | "end" | "fault" | "shutdown" | "stop" | "hm" | "wait"
     fault: Fault | None = None
     detail: str = ""
 
@@ -147,6 +147,7 @@ class Partition:
         self.waiting: Waiting | None = None  # a hypercall it is blocked in
         self.owed_ns = 0  # time a hypercall took that its segments have not yet held
         self.mode = Mode.COLD_START
+        self.program_ended = False  # a `when ... end` rule ended its program (POK's NORMAL)
         self.start_condition = "NORMAL_START"
         self.restarts = 0
         self.stop: Stop | None = None
@@ -196,6 +197,7 @@ class Partition:
         self.waiting = None
         self.owed_ns = 0
         self.mode = Mode.WARM_START if warm else Mode.COLD_START
+        self.program_ended = False
         self.start_condition = condition
         self.restarts += 1
         self.stop = None
@@ -217,7 +219,8 @@ class Partition:
 
     @property
     def runnable(self) -> bool:
-        return self.mode is not Mode.IDLE
+        """It has something to run: not IDLE, and its program has not ended."""
+        return self.mode is not Mode.IDLE and not self.program_ended
 
     # -- running ---------------------------------------------------------------
     def run_counted(self, instructions: int) -> Stop | None:

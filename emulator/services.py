@@ -118,6 +118,11 @@ class PartitionServices:
         self.module.health_event(self.partition, "ILLEGAL_REQUEST",
                                  f"hypercall {number} refused: {event.name}", resumable=True)
 
+    def end_program(self, number: int) -> None:
+        """A ``when ... end`` rule of the definition: the call ends the partition's program
+        (on POK, NORMAL ends the calling main thread), which runs no more until restarted."""
+        self.partition.halt("end", detail=f"hypercall {number}")
+
     # -- console ----------------------------------------------------------------------
     def console_write(self, buf: bytes, len: int) -> int:
         self.module.console(self.partition).write(buf)

@@ -27,14 +27,15 @@ class ModuleRun:
     consoles: dict[str, tuple[str, ...]]
     health: dict[str, tuple[str, ...]]  # the health monitor's reports, by partition
     hypercalls: dict[str, int]  # how many each partition made
-    modes: dict[str, str]  # each partition's operating mode at the end: IDLE once it ended
+    modes: dict[str, str]  # each partition's operating mode at the end
+    ended: dict[str, bool]  # whether it stopped: mode IDLE, or its program ended
     printed: tuple[tuple[str, str], ...]  # (partition, line) in the order they were printed
 
     def verdict(self, partition: str, test: str = "") -> Verdict:
         """The tester's verdict on the partition's console (`test`: the test's name): it
         ended if it stopped (or the module shut down), and timed out if the run's time ran
         out while it had not."""
-        ended = self.modes[partition] == "IDLE" or self.ended_by == "shutdown"
+        ended = self.ended[partition] or self.ended_by == "shutdown"
         return judge(read(self.consoles[partition]), name=test, ended=ended,
                      timed_out=not ended and self.ended_by in ("time", "frames"))
 
@@ -80,4 +81,5 @@ def boot_image(image: Path, gen: Path, limit_ns: int | None = None,
                      {n: tuple(lines) for n, lines in health.items()},
                      {p.name: p.hypercalls for p in result.partitions},
                      {p.name: p.mode for p in result.partitions},
+                     {p.name: p.ended for p in result.partitions},
                      tuple(printed))

@@ -325,6 +325,14 @@ def py_value_ok(check: m.ValueCheck, expr: str, scale: int = 1) -> str:
     return " or ".join(terms)
 
 
+def py_answered(call: m.Hypercall, result: str) -> str:
+    """The call's result `result` with its ``answer`` statements applied."""
+    if not call.answers:
+        return result
+    table = ", ".join(f"{a.status.value}: {a.answer.value}" for a in call.answers)
+    return f"{{{table}}}.get({result}, {result})"
+
+
 def py_param_ok(p: m.Param) -> str:
     """The condition on a checked by-value parameter's ``a_x``: its check's ranges, in
     nanoseconds for a time with a unit, which ``a_x`` already is."""
@@ -392,6 +400,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "py_wide_words": py_wide_words,
     "py_has_high_first": py_has_high_first,
     "py_param_ok": py_param_ok,
+    "py_answered": py_answered,
     "py_read": py_read,
     "py_pack": py_pack,
     "py_capacity": py_capacity,

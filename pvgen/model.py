@@ -533,6 +533,47 @@ class FastPath(PyEnum):
         }[self]
 
 
+class RuleAction(PyEnum):
+    REFUSE = "refuse"  # the call is answered with the rule's status; the service never runs
+    END = "end"  # the call ends the caller's program (its main thread); it does not return
+
+
+@dataclass(frozen=True)
+class ValueRule:
+    """``when PARAM = VALUE ...``: how the hypervisor treats one value of an enum argument
+    before its service runs (POK refuses IDLE from a partition, and NORMAL ends the calling
+    main thread)."""
+
+    param: str
+    value: EnumMember
+    action: RuleAction
+    status: EnumMember | None  # REFUSE: what the call answers
+    doc: str
+
+    @property
+    def ends(self) -> bool:
+        return self.action is RuleAction.END
+
+    @property
+    def spelling(self) -> str:
+        answer = f" {self.status.name}" if self.status is not None else ""
+        return f"when {self.param} = {self.value.name} {self.action.value}{answer}"
+
+
+@dataclass(frozen=True)
+class StatusAnswer:
+    """``answer STATUS as OTHER``: this call's own number for a status its service gives
+    (POK's full queue is FULL to a send, and its empty one EMPTY to a receive)."""
+
+    status: EnumMember
+    answer: EnumMember
+    doc: str
+
+    @property
+    def spelling(self) -> str:
+        return f"answer {self.status.name} as {self.answer.name}"
+
+
 @dataclass(frozen=True)
 class Hypercall:
     name: str
@@ -543,6 +584,8 @@ class Hypercall:
     fastpath: FastPath | None  # its role in the trap-free fast path, if it has one
     features: tuple[str, ...]
     location: Location
+    rules: tuple[ValueRule, ...] = ()
+    answers: tuple[StatusAnswer, ...] = ()
 
     @property
     def noreturn(self) -> bool:
@@ -608,7 +651,13 @@ class Hypercall:
     def signature(self) -> str:
         """The canonical ABI signature recorded in the lock file, fast-path role included."""
         role = f" fastpath {self.fastpath.value}" if self.fastpath else ""
-        return self.plain_signature + role
+        spellings = [r.spelling for r in self.rules] + [a.spelling for a in self.answers]
+        rules = "".join(f"; {spelling}" for spelling in spellings)
+        return self.plain_signature + role + rules
+
+    def rules_for(self, param: Param) -> tuple[ValueRule, ...]:
+        """The ``when`` rules on one parameter: the dispatcher applies them beside its decode."""
+        return tuple(r for r in self.rules if r.param == param.name)
 
 
 @dataclass(frozen=True)
@@ -752,6 +801,11 @@ class Interface:
             "reserved": [[r.first, r.last] for r in self.reserved],
             "hypercalls": {str(h.number): h.signature for h in self.hypercalls},
         }
+
+    @property
+    def ends_programs(self) -> bool:
+        """Whether a call's ``when ... end`` rule can end the caller's program."""
+        return any(r.ends for h in self.hypercalls for r in h.rules)
 
     @cached_property
     def fingerprint(self) -> str:

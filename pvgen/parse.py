@@ -29,6 +29,9 @@ _TERMINAL_WORDS = {
     "DIRECTION": "'in'/'out'/'inout'/'shared'",
     "FLAG": "'noreturn'",
     "FASTPATH": "'fastpath'",
+    "WHEN": "'when'",
+    "ANSWER": "'answer'",
+    "WHEN_ACTION": "'refuse'/'end'",
 }
 
 # The only escapes a string may contain (a backslash or a quote): anything
@@ -206,6 +209,15 @@ class _ToSyntax(Transformer[Token, list[s.Item]]):
     def FLAG(self, token: Token) -> s.Name:
         return s.Name(str(token), self._loc(token))
 
+    def WHEN(self, token: Token) -> s.Name:
+        return s.Name(str(token), self._loc(token))
+
+    def ANSWER(self, token: Token) -> s.Name:
+        return s.Name(str(token), self._loc(token))
+
+    def WHEN_ACTION(self, token: Token) -> s.Name:
+        return s.Name(str(token), self._loc(token))
+
     def FASTPATH(self, token: Token) -> _Tagged:
         return _Tagged("fastpath", s.Name(str(token), self._loc(token)))
 
@@ -335,6 +347,14 @@ class _ToSyntax(Transformer[Token, list[s.Item]]):
         keyword: _Tagged = c[0]
         return s.FastPathDecl(keyword.name, c[1])
 
+    def when(self, c: list[Any]) -> s.WhenDecl:
+        keyword, param, value, action, *rest = c
+        status = next((x for x in rest if isinstance(x, s.Name)), None)
+        return s.WhenDecl(keyword, param, value, action, status, _docs(rest))
+
+    def answer(self, c: list[Any]) -> s.AnswerDecl:
+        return s.AnswerDecl(c[0], c[1], c[2], _docs(c[3:]))
+
     def feature(self, c: list[s.Name]) -> _Tagged:
         return _Tagged("feature", c[0])
 
@@ -351,4 +371,6 @@ class _ToSyntax(Transformer[Token, list[s.Item]]):
             fastpaths=tuple(x for x in body if isinstance(x, s.FastPathDecl)),
             features=tuple(x.name for x in body if isinstance(x, _Tagged)),
             location=name.location,
+            whens=tuple(x for x in body if isinstance(x, s.WhenDecl)),
+            answers=tuple(x for x in body if isinstance(x, s.AnswerDecl)),
         )

@@ -14,6 +14,7 @@ from pvgen import model as m
 from pvgen import syntax as s
 from pvgen.arch import ARCHITECTURES, Architecture, TrapInstruction
 from pvgen.diagnostics import DefinitionError, Diagnostic, Location, SourceText
+from pvgen.resolve_rules import resolve_rules
 
 _MAX_NUMBER = 0xFFFF_FFFF
 # Names become C and Python identifiers in the generated code, where these
@@ -492,6 +493,15 @@ class _Resolver:
         features = tuple(dict.fromkeys(f.text for f in d.features))
         if params is None or not returns_ok:
             return None
+        status = self.types.get("status")
+        rules = (resolve_rules(d, params, status, self.errors) if isinstance(status, m.Enum)
+                 else ((), ()))
+        if rules is None:
+            return None
+        if rules[1] and (returns is None or returns.type.resolved is not status):
+            self.errors.error(d.answers[0].keyword.location, "'answer' needs a call that "
+                              "returns a status")
+            return None
         call = m.Hypercall(
             name=d.name.text,
             number=d.number.value,
@@ -501,6 +511,8 @@ class _Resolver:
             fastpath=role,
             features=features,
             location=d.name.location,
+            rules=rules[0],
+            answers=rules[1],
         )
         if role is not None:
             _FastPathShape(d, call, self.errors).check(role)

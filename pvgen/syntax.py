@@ -144,6 +144,28 @@ class FastPathDecl:
 
 
 @dataclass(frozen=True)
+class WhenDecl:
+    """``when PARAM = VALUE refuse STATUS;`` or ``when PARAM = VALUE end;``."""
+
+    keyword: Name
+    param: Name
+    value: Name
+    action: Name
+    status: Name | None
+    doc: str
+
+
+@dataclass(frozen=True)
+class AnswerDecl:
+    """``answer STATUS as STATUS;``: the call's own number for what its service answers."""
+
+    keyword: Name
+    status: Name
+    answer: Name
+    doc: str
+
+
+@dataclass(frozen=True)
 class HypercallDecl:
     name: Name
     number: Number
@@ -154,6 +176,8 @@ class HypercallDecl:
     fastpaths: tuple[FastPathDecl, ...]
     features: tuple[Name, ...]
     location: Location
+    whens: tuple[WhenDecl, ...] = ()
+    answers: tuple[AnswerDecl, ...] = ()
 
 
 Item = (

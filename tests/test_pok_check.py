@@ -14,7 +14,8 @@ PRINTED = (("a", "one"), ("b", "two"), ("a", "three"))
 
 def _run() -> ModuleRun:
     return ModuleRun("all stopped", 0, {"a": ("one", "three"), "b": ("two",)},
-                     {"a": (), "b": ()}, {"a": 3, "b": 1}, {"a": "IDLE", "b": "IDLE"}, PRINTED)
+                     {"a": (), "b": ()}, {"a": 3, "b": 1}, {"a": "IDLE", "b": "IDLE"},
+                     {"a": True, "b": True}, PRINTED)
 
 
 def test_complete_lines_only_until_the_end_and_the_kernel_s_own_apart() -> None:
