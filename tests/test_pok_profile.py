@@ -40,7 +40,9 @@ POK_ARGS = struct.Struct("<6I")  # pok_syscall_args_t: nargs, arg1 .. arg5
 POK_SYSCALL_CONSWRITE = 10  # (const char *s, size_t length)
 POK_SYSCALL_PARTITION_SET_MODE = 404  # (pok_partition_mode_t mode)
 POK_SYSCALL_PARTITION_GET_ID = 405  # (uint8_t *id)
+POK_PARTITION_MODE_NORMAL = 3
 POK_PARTITION_MODE_IDLE = 4
+POK_ERRNO_PARTITION_MODE = 601
 POK_ERRNO_OK = 0
 POK_ERRNO_EINVAL = 1
 POK_SYSCALL_ERROR_RAISE_APPLICATION_ERROR = 303  # (const char *msg, size_t length)
@@ -72,9 +74,9 @@ class PokTrace:
 def run_as_pok_would(elf: bytes, memory_size: int, identifier: int,
                      refused: frozenset[int] = frozenset()) -> PokTrace:
     """Run a partition ELF linked at 0 in a flat 32-bit space of its size, answering its
-    system calls as POK does for these ids (those in ``refused`` with POK_ERRNO_EINVAL),
-    until it asks for mode IDLE (which POK refuses from a partition; the run ends there, as
-    the program is done)."""
+    system calls as POK does for these ids (those in ``refused`` with POK_ERRNO_EINVAL):
+    mode IDLE refused with POK_ERRNO_PARTITION_MODE, and mode NORMAL, which stops POK's
+    main thread, ends the run."""
     from io import BytesIO
 
     uc = Uc(UC_ARCH_X86, UC_MODE_32)
@@ -101,6 +103,9 @@ def run_as_pok_would(elf: bytes, memory_size: int, identifier: int,
         elif number == POK_SYSCALL_PARTITION_GET_ID:
             uc.mem_write(words[0], bytes([identifier]))
         elif number == POK_SYSCALL_PARTITION_SET_MODE and words[0] == POK_PARTITION_MODE_IDLE:
+            uc.reg_write(UC_X86_REG_EAX, POK_ERRNO_PARTITION_MODE)
+            return
+        elif number == POK_SYSCALL_PARTITION_SET_MODE and words[0] == POK_PARTITION_MODE_NORMAL:
             uc.emu_stop()
         uc.reg_write(UC_X86_REG_EAX, POK_ERRNO_OK)
 
@@ -125,7 +130,8 @@ def test_the_profile_declares_pok_s_own_calls() -> None:
     assert numbers["console_write"] == POK_SYSCALL_CONSWRITE
     assert numbers["partition_set_mode"] == POK_SYSCALL_PARTITION_SET_MODE
     assert numbers["partition_get_id"] == POK_SYSCALL_PARTITION_GET_ID
-    assert {numbers["get_ticks"], numbers["raise_application_error"], numbers["shutdown"]} == \
+    # GETTICK is POK's clock in nanoseconds: the service of get_time
+    assert {numbers["get_time"], numbers["raise_application_error"], numbers["shutdown"]} == \
         {20, 303, 707}
     [modes] = [t for t in iface.types if t.name == "partition_mode"]
     assert isinstance(modes, Enum)
@@ -136,7 +142,7 @@ def test_the_profile_declares_pok_s_own_calls() -> None:
 def test_a_pok_guest_traps_as_libpok_does(hello: Path) -> None:
     """hello, run with nothing but POK's answers: every trap is int $42 with a well-formed
     pok_syscall_args_t, its console text arrives through CONSWRITE, and it ends asking for
-    mode IDLE; no other vector is ever raised."""
+    mode IDLE, then, refused, for NORMAL; no other vector is ever raised."""
     image = read_image(hello)
     entry = image.manifest.partitions[0]
     trace = run_as_pok_would(image.partition_elf(0), entry.memory_size, entry.identifier)
@@ -147,12 +153,13 @@ def test_a_pok_guest_traps_as_libpok_does(hello: Path) -> None:
                                                      POK_SYSCALL_PARTITION_SET_MODE}
     for number, words in trace.calls:
         assert len(words) == POK_READS[number]
-    assert trace.calls[-1] == (POK_SYSCALL_PARTITION_SET_MODE, (POK_PARTITION_MODE_IDLE,))
+    assert trace.calls[-2:] == [(POK_SYSCALL_PARTITION_SET_MODE, (POK_PARTITION_MODE_IDLE,)),
+                                (POK_SYSCALL_PARTITION_SET_MODE, (POK_PARTITION_MODE_NORMAL,))]
 
 
 def test_a_failing_program_reports_to_pok_s_health_monitor(tmp_path: Path) -> None:
     """pokstatus, its first getter refused by POK: it returns 1, and the runtime, which has no
-    stop call on POK, raises an application error with its message before asking for IDLE."""
+    stop call on POK, raises an application error with its message before its end."""
     result = pvgen("image", "--config", ROOT / "tests" / "profiles" / "pokstatus.xml", "--out",
                    tmp_path / "s.img", "--def", POK_PROFILE, "--gen", tmp_path / "gen")
     assert result.returncode == 0, result.stderr
@@ -165,7 +172,7 @@ def test_a_failing_program_reports_to_pok_s_health_monitor(tmp_path: Path) -> No
     numbers = [number for number, _ in trace.calls]
     assert numbers == [POK_SYSCALL_PARTITION_GET_ID, POK_SYSCALL_CONSWRITE,
                        POK_SYSCALL_ERROR_RAISE_APPLICATION_ERROR,
-                       POK_SYSCALL_PARTITION_SET_MODE]
+                       POK_SYSCALL_PARTITION_SET_MODE, POK_SYSCALL_PARTITION_SET_MODE]
     for number, words in trace.calls:
         assert len(words) == POK_READS[number]
 
@@ -180,7 +187,7 @@ def test_the_partition_getters_answer_in_the_emulator(tmp_path: Path) -> None:
     booted = pvgen("boot", tmp_path / "s.img", "--gen", tmp_path / "gen")
     assert booted.returncode == 1, booted.stderr  # it runs, but prints no test banners
     assert booted.stdout.splitlines()[:3] == [
-        "[pokstatus] id 7, period 20 ms, duration 5 ms, lock level 0",
+        "[pokstatus] id 7, period 20000000 ns, duration 5000000 ns, lock level 0",
         "[pokstatus] mode 1 (COLD_START), start condition 0 (NORMAL_START)",
         "[pokstatus] done",
     ]
@@ -188,43 +195,40 @@ def test_the_partition_getters_answer_in_the_emulator(tmp_path: Path) -> None:
 
 def test_pok_s_port_calls_are_served_with_their_own_argument_lists(tmp_path: Path) -> None:
     """tests/profiles/pokports.xml: POK's port system calls 101..105 and 110..114, with POK's
-    argument lists and milliseconds, served by the services hypercalls.def's lists use. A
-    send to a full queue and a receive from an empty one wait: until their timeout inside the
-    caller's window (TIMED_OUT, 250 in POK's numbers), or across windows until the other
-    partition has made room or sent (time, in POK's 1 ms ticks, has moved on meanwhile)."""
+    argument lists and nanoseconds, served by the services hypercalls.def's lists use, and
+    answered in POK's numbers: a refused PRIORITY discipline (305), a full queue FULL (311)
+    to a send, an empty one EMPTY (308) to a receive. Room and messages come across windows
+    to the partitions' polling, as on the real kernel (tests/test_pok_system.py)."""
     config = ROOT / "tests" / "profiles" / "pokports.xml"
     result = pvgen("image", "--config", config, "--out", tmp_path / "p.img", "--def",
                    POK_PROFILE, "--gen", tmp_path / "gen")
     assert result.returncode == 0, result.stderr
-    booted = pvgen("boot", tmp_path / "p.img", "--gen", tmp_path / "gen", "--frames", "4",
+    booted = pvgen("boot", tmp_path / "p.img", "--gen", tmp_path / "gen",
                    "--trace", tmp_path / "trace.json")
     assert booted.returncode == 1, booted.stderr  # they run, but print no test banners
-    # the trace: one `hypercall` instant per call the summary counts, a blocked one too, and
-    # a `wait` instant for each of the four waits
+    assert "run ended (all stopped) at 0.060000 s virtual" in booted.stdout
+    # the trace: one `hypercall` instant per call the summary counts, and no wait
     events = json.loads((tmp_path / "trace.json").read_text())["traceEvents"]
     names = {e["tid"]: e["args"]["name"] for e in events if e["name"] == "thread_name"}
     for tid, name in names.items():
         calls = sum(e.get("cat") == "hypercall" and e["tid"] == tid for e in events)
         assert any(line.startswith(f"  {name}: ") and f", {calls} hypercalls," in line
                    for line in booted.stdout.splitlines()), (name, calls)
-    assert sorted(names[e["tid"]] for e in events if e.get("cat") == "wait") == [
-        "pokconsumer", "pokconsumer", "pokproducer", "pokproducer"]
+    assert not any(e.get("cat") == "wait" for e in events)
     lines = [line for line in booted.stdout.splitlines() if line.startswith("[")]
     assert lines == [
         "[pokproducer] sample_out: max 16, direction 2, refresh 20 ms",
+        "[pokconsumer] priority queue: status 305",
+        "[pokconsumer] queue_in: max 8, direction 1, waiting 0",
         "[pokproducer] write: status 0",
-        "[pokproducer] send m1, timeout 0 ms: status 0 after 0 ticks",
-        "[pokproducer] send m2, timeout 0 ms: status 0 after 0 ticks",
-        "[pokproducer] send m3, timeout 0 ms: status 2 after 0 ticks",
-        "[pokproducer] send m3, timeout 3 ms: status 250 after 3 ticks",
-        "[pokconsumer] queue_in: max 32, direction 1, waiting 0",
-        '[pokconsumer] read: status 0, "s1", length 2, valid 1',
-        '[pokconsumer] receive, timeout 0 ms: status 0, "m1" after 0 ticks',
-        '[pokconsumer] receive, timeout 50 ms: status 0, "m2" after 0 ticks',
-        "[pokproducer] send m3, timeout 100 ms: status 0 after 17 ticks",
+        "[pokproducer] send m1: status 0",
+        "[pokproducer] send m2: status 311",
+        '[pokconsumer] read: status 0, "s1", length 16, valid 1 after 20 ms',
+        '[pokconsumer] receive: status 0, "m1", length 8',
+        '[pokconsumer] receive: status 308, "", length 0',
+        "[pokproducer] send m2 again: status 0 after 20 ms",
         "[pokproducer] done",
-        '[pokconsumer] receive, timeout 50 ms: status 0, "m3" after 20 ticks',
-        '[pokconsumer] receive, timeout 2 ms: status 250, "" after 2 ticks',
+        '[pokconsumer] receive again: status 0, "m2", length 8 after 20 ms',
         "[pokconsumer] done",
     ]
 
@@ -278,9 +282,9 @@ def test_the_generated_kernel_gates_refuse_pok_s_own_vector(tmp_path: Path) -> N
 
 @pytest.mark.parametrize(("example", "message"), [
     ("ticker", "call to 'clock_start' declared with attribute error: the runtime has no "
-               "virtual clock: interface pv lacks console_read, get_time, timer_set_period"),
+               "virtual clock: interface pv lacks console_read, timer_set_period"),
     ("ports", "include/apex.h: the ARINC 653 APEX layer calls hypercalls that interface pv "
-              "(pok_x86.def) lacks: partition_get_status, get_time"),
+              "(pok_x86.def) lacks: partition_get_status"),
 ])
 def test_an_example_needing_what_pok_lacks_says_so(
     tmp_path: Path, example: str, message: str
@@ -294,5 +298,5 @@ def test_an_example_needing_what_pok_lacks_says_so(
 def test_the_rtems_bsp_is_refused_for_want_of_a_clock(tmp_path: Path) -> None:
     """RTEMS needs its clock tick, which POK's own calls cannot give a partition."""
     with pytest.raises(BspError, match=r"virtual interrupts .* lacks: \['console_read', "
-                                       r"'get_time', 'timer_set_period'"):
+                                       r"'timer_set_period'"):
         render_rtems_bsp(load(POK_PROFILE), tmp_path)

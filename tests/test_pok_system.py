@@ -66,9 +66,7 @@ def test_every_example_s_pok_system_builds_with_pok_s_rules(
 @pytest.mark.parametrize("config", [
     ROOT / "examples" / "hello" / "module.xml",
     ROOT / "examples" / "multi" / "module.xml",
-    pytest.param(ROOT / "tests" / "profiles" / "pokports.xml", marks=pytest.mark.xfail(
-        strict=True, reason="issue 17 point 5: pok_x86.def's port calls are not yet POK's "
-        "(its queuing discipline and time unit): POK refuses the ports' creation")),
+    ROOT / "tests" / "profiles" / "pokports.xml",
 ], ids=["hello", "multi", "pokports"])
 def test_on_real_pok_each_partition_prints_what_it_prints_in_the_emulator(
     tree: Path, tmp_path: Path, config: Path,

@@ -854,8 +854,14 @@ def test_random_traps_never_raise(
 
 @pytest.fixture(scope="module")
 def pok(tmp_path_factory: pytest.TempPathFactory) -> tuple[ModuleType, Interface]:
-    iface = load(ROOT / "examples" / "hypervisors" / "pok_x86.def")
-    return load_dispatcher(iface, tmp_path_factory.mktemp("pok")), iface
+    """POK's profile as it was for POK before 2019, whose times counted in milliseconds: the
+    same calls, every time `unit ms` instead of today's `unit ns`."""
+    directory = tmp_path_factory.mktemp("pok")
+    older = directory / "pok_ms.def"
+    older.write_text((ROOT / "examples" / "hypervisors" / "pok_x86.def").read_text()
+                     .replace(" unit ns ", " unit ms "))
+    iface = load(older)
+    return load_dispatcher(iface, directory), iface
 
 
 def test_times_with_a_unit_reach_the_handler_in_nanoseconds(

@@ -28,8 +28,13 @@ _POK_PORT_KIND = {PortKind.QUEUING: "POK_PORT_KIND_QUEUEING", PortKind.SAMPLING:
 # POK_NEEDS_* a port kind needs.
 _POK_PORT_NEEDS = {PortKind.QUEUING: "POK_NEEDS_PORTS_QUEUEING", PortKind.SAMPLING:
                    "POK_NEEDS_PORTS_SAMPLING"}
+# POK moves what a partition's output ports hold to their destinations at the end of the
+# partition's slot (kernel/core/sched.c). Its default, at each major frame and only for
+# partitions in NORMAL or IDLE, would never move a pvgen partition's: its program runs in
+# POK's main thread, in COLD_START, as NORMAL would end it.
+_FLUSH_ON_WINDOWS = "POK_NEEDS_FLUSH_ON_WINDOWS"
 _BASE_NEEDS = ("POK_NEEDS_TIME", "POK_NEEDS_THREADS", "POK_NEEDS_PARTITIONS", "POK_NEEDS_SCHED",
-               "POK_NEEDS_CONSOLE", "POK_NEEDS_USER_DEBUG")
+               "POK_NEEDS_CONSOLE", "POK_NEEDS_USER_DEBUG")  # USER_DEBUG: the serial line
 
 
 @dataclass(frozen=True)
@@ -126,6 +131,7 @@ def deployment(module: Module, iface: Interface) -> PokDeployment:
     # no port fails (the loops over zero ports compare always false)
     unused = {need for kind, need in _POK_PORT_NEEDS.items() if kind not in kinds}
     needs = (*_BASE_NEEDS, *sorted(_POK_PORT_NEEDS[k] for k in kinds),
+             *((_FLUSH_ON_WINDOWS,) if kinds else ()),
              *(f for f in iface.features if f not in unused))
     return PokDeployment(
         needs=tuple(dict.fromkeys(needs)),

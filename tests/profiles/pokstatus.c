@@ -35,7 +35,7 @@ int main(void)
         console_puts("a getter failed\n");
         return 1;
     }
-    console_printf("id %u, period %u ms, duration %u ms, lock level %u\n", (unsigned)id,
+    console_printf("id %u, period %u ns, duration %u ns, lock level %u\n", (unsigned)id,
                    (unsigned)period, (unsigned)duration, (unsigned)lock_level);
     console_printf("mode %u (%s), start condition %u (%s)\n", (unsigned)mode, mode_name(mode),
                    (unsigned)condition,
