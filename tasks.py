@@ -55,7 +55,7 @@ def rtems(c: Context, rtems_src: str = "", newlib_src: str = "", suites: str = "
 
 
 @task(help={"pok": "a POK checkout (default: $POK_SRC, else ../shared/pok/pok.bundle)",
-            "configs": "module configurations, space-separated (default: hello and multi)",
+            "configs": "module configurations, space-separated (default: hello, multi, pokports)",
             "definition": "the hypercall definition (default: POK's own system calls)"})
 def pok_check(c: Context, pok: str = "", configs: str = "", definition: str = "") -> None:
     """Build systems for real POK and the emulator, boot POK under QEMU, compare consoles."""

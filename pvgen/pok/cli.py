@@ -19,7 +19,8 @@ Subcommands = argparse._SubParsersAction  # argparse's own type for add_subparse
 
 # POK's own system calls: what the unmodified kernel serves.
 DEFAULT_DEFINITION = Path("examples/hypervisors/pok_x86.def")
-DEFAULT_CONFIGS = (Path("examples/hello/module.xml"), Path("examples/multi/module.xml"))
+DEFAULT_CONFIGS = (Path("examples/hello/module.xml"), Path("examples/multi/module.xml"),
+                   Path("tests/profiles/pokports.xml"))
 
 
 def add_commands(commands: Subcommands[argparse.ArgumentParser]) -> None:
