@@ -296,11 +296,12 @@ class BareProgram:
         for address, data in self.segments:
             uc.mem_write(address, data)
         sp = size
-        if LINK_REGISTER.get(self.backend.name) is None:  # pushed by the call
+        link_register = LINK_REGISTER.get(self.backend.name)
+        if link_register is None:  # pushed by the call
             sp -= 4
             uc.mem_write(sp, struct.pack("<I", self.link))
         else:
-            uc.reg_write(self.backend.register(LINK_REGISTER[self.backend.name]), self.link)
+            uc.reg_write(self.backend.register(link_register), self.link)
         uc.reg_write(self.backend.register(self.backend.sp), sp)
         uc.mem_write(self.limit, struct.pack("<I", limit))
         return uc
