@@ -19,9 +19,9 @@ from pvgen.rtems.bin2c import main as bin2c
 from pvgen.rtems.expected import RULES, compare, normalized
 from pvgen.rtems.port import EDITS, MARK, PortError, apply_hooks
 from pvgen.rtems.run import Member, module_xml
-from pvgen.rtems.sources import NEWLIB, RTEMS, SourceError, find, locate
+from pvgen.rtems.sources import NEWLIB, RTEMS, Source, SourceError, find, locate
 from pvgen.rtems.steps import run_logged
-from pvgen.rtems.toolchain import ToolchainError, gcc_toolchain
+from pvgen.rtems.toolchain import ToolchainError, gcc_toolchain, zig_toolchain
 from pvgen.tester import Verdict, judge, read
 from tests.conftest import DEFINITION, ROOT
 
@@ -317,6 +317,18 @@ def test_a_users_gcc_is_taken_from_its_prefix_or_refused(tmp_path: Path) -> None
     # RTEMS's own way of linking an application with gcc: the BSP's specs find the rest
     assert [f.format(lib="LIB") for f in gcc.application_link] == [
         "-BLIB", "-qrtems", "-Wl,--gc-sections"]
+
+
+def test_a_cache_with_white_space_in_its_path_is_refused_before_any_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """RTEMS's waf splits its link flags at white space: the zig route's library paths,
+    below the cache, must have none, and a cache that would give them some is named."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "my cache"))
+    newlib = Source(NEWLIB, tmp_path, "newlib-identity")
+    with pytest.raises(ToolchainError, match=r"my cache/pvgen has white space in its path"):
+        zig_toolchain(newlib)
+    assert not (tmp_path / "my cache").exists()
 
 
 def test_a_port_edited_by_another_version_of_the_hooks_is_refused(tmp_path: Path) -> None:

@@ -123,6 +123,12 @@ def zig_toolchain(newlib: Source, *, log: Log = print, rebuild: bool = False,
     key = hashlib.sha256(f"{newlib.identity}\0{version}\0{RECIPE}\0{zig}\0{python}"
                          .encode()).hexdigest()[:12]
     prefix = cache_dir() / "rtems" / f"toolchain-{TARGET}-{key}"
+    if any(c.isspace() for c in str(prefix)):
+        # RTEMS's waf splits LDFLAGS and LINKFLAGS at white space, so the libraries' paths
+        # below must have none
+        raise ToolchainError(f"pvgen: error: the cache {cache_dir()} has white space in its "
+                             "path, which RTEMS's build splits flags at; set XDG_CACHE_HOME "
+                             "to a directory without any")
     done = prefix / "toolchain.json"
     with locked(prefix):  # another pvgen building it: wait, then find it built
         if rebuild or not done.is_file():
