@@ -4,10 +4,16 @@ tests/test_pok_system.py runs them on the real kernel."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from pvgen.emulated import ModuleRun
 from pvgen.pok.check import compare, partition_lines, watch
 from pvgen.pok.cli import report
+from pvgen.pok.errors import PokError
 from pvgen.pok.qemu import Progress, QemuRun
+from pvgen.pok.tree import work_tree
 
 PRINTED = (("a", "one"), ("b", "two"), ("a", "three"))
 
@@ -51,3 +57,12 @@ def test_a_kernel_that_never_started_its_partitions_shows_its_boot_log() -> None
                                           60.0), "m", 2.0))
     assert "POK never started its partitions; its boot log ends:" in text
     assert "    Booting from ROM.." in text
+
+
+def test_a_work_directory_with_white_space_is_refused_before_any_copy(tmp_path: Path) -> None:
+    """POK's make rules split paths at white space."""
+    work = tmp_path / "my work"
+    with pytest.raises(PokError, match=r"my work: error: POK's make rules cannot build in a "
+                                       r"path with white space"):
+        work_tree(tmp_path, work)
+    assert not work.exists()

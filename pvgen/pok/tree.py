@@ -68,11 +68,14 @@ def missing_packages() -> list[str]:
 
 def work_tree(source: Path, work: Path) -> Path:
     """A configured copy of `source` in `work`, for this run's builds alone."""
+    tree = work / "pok"
+    if any(c.isspace() for c in str(tree.resolve())):
+        raise PokError(f"{work}: error: POK's make rules cannot build in a path with white "
+                       "space; choose a work directory without any")
     missing = missing_packages()
     if missing:
         raise PokError(f"POK's build needs Debian's {' '.join(missing)} "
                        f"(apt-get install {' '.join(missing)})")
-    tree = work / "pok"
     shutil.rmtree(tree, ignore_errors=True)
     shutil.copytree(source, tree, ignore=shutil.ignore_patterns(".git"), symlinks=True)
     done = subprocess.run(["make", "configure"], cwd=tree, capture_output=True, text=True,
