@@ -79,6 +79,20 @@ def test_a_pok_system_sits_beside_the_image(multi: tuple[Path, str]) -> None:
         pok / "Makefile").read_text()
 
 
+def test_the_pok_system_says_what_its_make_needs(multi: tuple[Path, str],
+                                                 tmp_path: Path) -> None:
+    """Before POK's rules run: POK_PATH must be given, and no path may have white space."""
+    system = tmp_path / "a system"
+    shutil.copytree(multi[0].parent / "multi.pok", system)
+    unset = subprocess.run(["make", "-C", str(system)], capture_output=True, text=True,
+                           check=False)
+    assert unset.returncode != 0 and "POK_PATH is not set" in unset.stderr
+    spaced = subprocess.run(["make", "-C", str(system), f"POK_PATH={tmp_path}"],
+                            capture_output=True, text=True, check=False)
+    assert spaced.returncode != 0
+    assert "POK's make rules cannot build in a path with white space" in spaced.stderr
+
+
 def test_a_prebuilt_elf_guest_and_a_linked_kernel(multi: tuple[Path, str], tmp_path: Path) -> None:
     """Guest Elf=... is packed as is, and --kernel rewrites a POK-shaped kernel in place."""
     built = multi[0].parent / "multi.build" / "alpha.elf"
