@@ -13,7 +13,7 @@ from pvgen.pok.check import compare, partition_lines, watch
 from pvgen.pok.cli import report
 from pvgen.pok.errors import PokError
 from pvgen.pok.qemu import Progress, QemuRun
-from pvgen.pok.tree import work_tree
+from pvgen.pok.tree import locate, work_tree
 
 PRINTED = (("a", "one"), ("b", "two"), ("a", "three"))
 
@@ -66,3 +66,19 @@ def test_a_work_directory_with_white_space_is_refused_before_any_copy(tmp_path: 
                                        r"path with white space"):
         work_tree(tmp_path, work)
     assert not work.exists()
+
+
+def test_a_pok_tree_is_found_or_what_is_missing_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("POK_SRC", str(tmp_path))
+    with pytest.raises(PokError, match=r"not a POK checkout \(no kernel/ and misc/mk/\)"):
+        locate(None, tmp_path)
+    (tmp_path / "kernel").mkdir()
+    (tmp_path / "misc" / "mk").mkdir(parents=True)
+    assert locate(None, tmp_path) == tmp_path
+    monkeypatch.delenv("POK_SRC")
+    project = tmp_path / "nowhere" / "project"
+    with pytest.raises(PokError, match=r"no POK tree: set POK_SRC to a POK checkout, pass "
+                                       r"--pok DIR, or put pok.bundle in .*nowhere/shared/pok"):
+        locate(None, project)
