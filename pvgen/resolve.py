@@ -494,13 +494,9 @@ class _Resolver:
         if params is None or not returns_ok:
             return None
         status = self.types.get("status")
-        rules = (resolve_rules(d, params, status, self.errors) if isinstance(status, m.Enum)
-                 else ((), ()))
+        rules = (resolve_rules(d, params, returns, status, self.errors)
+                 if isinstance(status, m.Enum) else ((), ()))
         if rules is None:
-            return None
-        if rules[1] and (returns is None or returns.type.resolved is not status):
-            self.errors.error(d.answers[0].keyword.location, "'answer' needs a call that "
-                              "returns a status")
             return None
         call = m.Hypercall(
             name=d.name.text,

@@ -22,9 +22,14 @@ class _Errors(Protocol):
 
 
 def resolve_rules(
-    d: s.HypercallDecl, params: tuple[m.Param, ...], status: m.Enum, errors: _Errors
+    d: s.HypercallDecl, params: tuple[m.Param, ...], returns: m.Return | None, status: m.Enum,
+    errors: _Errors,
 ) -> tuple[tuple[m.ValueRule, ...], tuple[m.StatusAnswer, ...]] | None:
     """The call's rules and answers, or None after reporting what is wrong with them."""
+    if d.answers and (returns is None or returns.type.resolved is not status):
+        errors.error(d.answers[0].keyword.location, "'answer' needs a call that returns a "
+                     "status")
+        return None
     codes = {member.name: member for member in status.members}
     by_name = {p.name: p for p in params}
     rules: list[m.ValueRule] = []

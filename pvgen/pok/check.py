@@ -16,6 +16,7 @@ time limit.
 
 from __future__ import annotations
 
+import difflib
 import subprocess
 import time
 from collections.abc import Callable, Sequence
@@ -40,6 +41,10 @@ class PartitionConsoles:
     @property
     def same(self) -> bool:
         return self.emulator == self.pok
+
+    def diff(self) -> list[str]:
+        return list(difflib.unified_diff(self.emulator, self.pok, "emulator", "POK",
+                                         lineterm=""))
 
 
 @dataclass(frozen=True)

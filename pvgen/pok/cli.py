@@ -4,7 +4,6 @@ both, and say partition by partition whether they print the same (``pvgen.pok.ch
 from __future__ import annotations
 
 import argparse
-import difflib
 import sys
 import tempfile
 from pathlib import Path
@@ -75,8 +74,7 @@ def report(result: SystemCheck) -> str:
         lines.append(f"  {partition.name}: {verdict} ({len(partition.emulator)} line(s) in the "
                      f"emulator, {len(partition.pok)} on POK)")
         if not partition.same:
-            lines += ["    " + d for d in difflib.unified_diff(
-                partition.emulator, partition.pok, "emulator", "POK", lineterm="")]
+            lines += ["    " + line for line in partition.diff()]
     lines += [f"  POK printed after the last expected line: {line}" for line in result.unexpected]
     lines += [f"  POK's kernel: {line}" for line in result.kernel_lines]
     if not qemu.console:
