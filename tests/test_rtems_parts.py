@@ -17,7 +17,7 @@ from pvgen.cli import main as pvgen_main
 from pvgen.config import load_module
 from pvgen.rtems.bin2c import main as bin2c
 from pvgen.rtems.expected import RULES, compare, normalized
-from pvgen.rtems.port import EDITS, MARK, PortError, apply_hooks
+from pvgen.rtems.port import EDITS, HOOKS, MARK, PortError, apply_hooks
 from pvgen.rtems.run import Member, module_xml
 from pvgen.rtems.sources import NEWLIB, RTEMS, Source, SourceError, find, locate
 from pvgen.rtems.steps import run_logged
@@ -118,7 +118,7 @@ def test_the_port_edits_wrap_the_port_and_are_made_once(tmp_path: Path) -> None:
     before = {p: p.read_bytes() for p in tree.rglob("*") if p.is_file()}
     assert apply_hooks(tree) == []  # a second time changes nothing
     assert before == {p: p.read_bytes() for p in tree.rglob("*") if p.is_file()}
-    assert all(edit.marker in (tree / edit.path).read_text() for edit in EDITS)
+    assert all(HOOKS.marker(edit) in (tree / edit.path).read_text() for edit in EDITS)
 
 
 def test_a_port_without_an_anchor_is_refused_by_file_and_anchor(tmp_path: Path) -> None:
@@ -252,7 +252,7 @@ def test_pvgen_bsp_adds_the_bsp_and_the_port_hooks_to_an_rtems_tree(
     assert "added the RTEMS_PARAVIRT thread switch hooks" in capsys.readouterr().out
     assert (tree / "bsps/i386/pokpv/include/bsp.h").is_file()
     assert (tree / "spec/build/bsps/i386/pokpv/bsppokpv.yml").is_file()
-    assert all(edit.marker in (tree / edit.path).read_text() for edit in EDITS)
+    assert all(HOOKS.marker(edit) in (tree / edit.path).read_text() for edit in EDITS)
     # a file of the user's stays; one an earlier rendering wrote and this one does not goes
     mine, stale = tree / "bsps/i386/pokpv/mine.c", tree / "bsps/i386/pokpv/removed.c"
     mine.write_text("/* mine */\n", encoding="utf-8")
@@ -336,7 +336,7 @@ def test_a_port_edited_by_another_version_of_the_hooks_is_refused(tmp_path: Path
     apply_hooks(tree)
     impl = tree / "cpukit/score/cpu/i386/include/rtems/score/cpuimpl.h"
     edit = next(e for e in EDITS if e.path.name == "cpuimpl.h")
-    impl.write_text(impl.read_text().replace(edit.marker, f"{MARK} ({edit.name}, 0ld0ld00)"),
+    impl.write_text(impl.read_text().replace(HOOKS.marker(edit), f"{MARK} ({edit.name}, 0ld0ld00)"),
                     encoding="utf-8")
     with pytest.raises(PortError, match=r"cpuimpl\.h: the hook for .+ was added by another "
                                         r"version of pvgen: restore the file"):

@@ -19,19 +19,16 @@ the saved IF bit), ``_CPU_Paravirt_Context_restore(heir)`` instead of the GDT wr
 hypercall) and ``_CPU_Paravirt_Use_thread_local_storage(context)`` for the idle thread
 (bsp_templates' ``start/paravirt-context.c``).
 
-``apply_hooks`` makes these edits in an RTEMS tree: each inserts pvgen's own lines at an
-anchor found by pattern (the port's text is not copied), is recognised when it is already
-there, and fails naming the file and the anchor when the port differs from RTEMS 6's.
+``apply_hooks`` makes these edits in an RTEMS tree (``pvgen.source_edits``: pvgen's own
+lines at anchors found by pattern; the port's text is not copied).
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from pvgen.diagnostics import PvgenError
+from pvgen.source_edits import Edit, EditSet
 
 MACRO = "I386_PARAVIRT_CONTEXT"
 MARK = "Inserted by pvgen for the pokpv BSP"
@@ -40,59 +37,6 @@ PORT = Path("cpukit/score/cpu/i386")
 
 class PortError(PvgenError):
     exit_status = 2
-
-
-@dataclass(frozen=True)
-class Edit:
-    """Lines of pvgen's around a run of the port's lines.
-
-    The run starts at the line `first` matches and ends at the first line from there that
-    `last` matches (None: the run is that one line; several patterns: each from where the
-    one before matched, so ``("f\\(", "^}")`` is the brace that ends f). `before` goes above
-    the run and
-    `after` below it; either may be empty, and ``@MARK@`` in them becomes the edit's
-    marker, which is how an edit already made is recognised.
-    """
-
-    name: str
-    path: Path
-    first: str
-    last: str | tuple[str, ...] | None
-    before: str
-    after: str
-    what: str  # the anchor, for messages
-
-    @property
-    def marker(self) -> str:
-        """The edit's name and the hooks' version: a file edited by another version of
-        pvgen's hooks is recognised, not edited again on top."""
-        return f"{MARK} ({self.name}, {port_fingerprint()})"
-
-    def edited(self, text: str, path: Path) -> str | None:
-        """The file's `text` with this edit made; None if it was made already."""
-        if self.marker in text:
-            return None
-        if f"{MARK} ({self.name}," in text:
-            raise PortError(
-                f"pvgen: error: {path}: the hook for {self.name} was added by another version of "
-                "pvgen: restore the file as RTEMS has it (git checkout) and run again")
-        lines = text.splitlines(keepends=True)
-        start = _find(lines, self.first, 0)
-        end = start
-        for pattern in (self.last,) if isinstance(self.last, str) else self.last or ():
-            end = _find(lines, pattern, end) if end >= 0 else -1
-        if start < 0 or end < 0:
-            raise PortError(
-                f"pvgen: error: {path}: {self.what} is not there: this i386 port differs from "
-                f"RTEMS 6's, and the pokpv BSP's RTEMS_PARAVIRT hook cannot be added")
-        return "".join([*lines[:start], self.before.replace("@MARK@", self.marker),
-                        *lines[start:end + 1], self.after.replace("@MARK@", self.marker),
-                        *lines[end + 1:]])
-
-
-def _find(lines: list[str], pattern: str, start: int) -> int:
-    compiled = re.compile(pattern)
-    return next((i for i in range(start, len(lines)) if compiled.search(lines[i])), -1)
 
 
 EDITS = (
@@ -174,31 +118,19 @@ static inline void *_CPU_Get_TLS_thread_pointer(
 )
 
 
+HOOKS = EditSet(
+    mark=MARK, edits=EDITS,
+    differs="this i386 port differs from RTEMS 6's, and the pokpv BSP's RTEMS_PARAVIRT hook "
+            "cannot be added",
+    restore="restore the file as RTEMS has it (git checkout)", error=PortError)
+
+
 def apply_hooks(tree: Path) -> list[Path]:
     """Add the pokpv BSP's RTEMS_PARAVIRT hooks to the i386 port of an RTEMS tree; the files
-    edited now (none if every hook was there already). Every edit is checked before any
-    file is written, so a port that differs is left as it was."""
-    texts: dict[Path, str] = {}
-    changed: set[Path] = set()
-    for edit in EDITS:
-        path = tree / edit.path
-        if path not in texts:
-            try:
-                texts[path] = path.read_text(encoding="utf-8")
-            except OSError as exc:
-                raise PortError(f"pvgen: error: {path}: cannot read the i386 port's file: "
-                                f"{exc.strerror}") from None
-        edited = edit.edited(texts[path], path)
-        if edited is not None:
-            texts[path] = edited
-            changed.add(path)
-    for path in changed:
-        path.write_text(texts[path], encoding="utf-8")
-    return sorted(path.relative_to(tree) for path in changed)
+    edited now (none if every hook was there already)."""
+    return HOOKS.apply(tree)
 
 
 def port_fingerprint() -> str:
     """What changes when the edits do."""
-    text = "\0".join(f"{e.name}\0{e.path}\0{e.first}\0{e.last}\0{e.before}\0{e.after}"
-                     for e in EDITS)
-    return hashlib.sha256(text.encode()).hexdigest()[:8]
+    return HOOKS.fingerprint
