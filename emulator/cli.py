@@ -53,6 +53,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="a console write takes the time a serial line of BAUD bits a "
                         "second takes to send it (POK's console: 38400; default: no time; "
                         "deterministic time only)")
+    parser.add_argument("--ports-like-pok", action="store_true",
+                        help="move port messages as POK does: at the end of the sender's "
+                        "window, and only to destination ports created by then")
     parser.add_argument("--gen", type=Path, default=DEFAULT_GEN_DIR,
                         help=f"where the generated dispatcher is (default: {DEFAULT_GEN_DIR})")
 
@@ -65,7 +68,8 @@ def boot(image: Path, args: argparse.Namespace) -> int:
     loaded, dispatcher = load(image, args.gen)
     options = RunOptions(mips=args.mips, frames=args.frames, time_ns=args.time_ns,
                          wall_clock=args.wall_clock, trace=args.trace,
-                         console_dir=args.console_dir, console_baud=args.console_baud)
+                         console_dir=args.console_dir, console_baud=args.console_baud,
+                         ports_like_pok=args.ports_like_pok)
     result = Module(loaded, dispatcher, options).run()
     print(summary(result))
     return result.exit_status

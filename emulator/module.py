@@ -40,10 +40,11 @@ from emulator.cpu import NO_RESULT
 from emulator.fastpath import FastPath
 from emulator.hm import HealthMonitor, HmEvent
 from emulator.partition import Mode, Partition, Stop, Trap, Waiting
-from emulator.services import PartitionServices, check_definition
+from emulator.services import PartitionServices, check_definition, window_ended
 from emulator.timer import VirtualTimer
 from emulator.trace import Trace
 from emulator.vcpu import TIMER_LINE, UpcallDoesNotFit
+from pvgen.config.model import MODULE_TICK_NS
 from pvgen.image.read import Image
 from pvgen.upcall import CONVENTIONS
 
@@ -67,6 +68,9 @@ class RunOptions:
     # the consoles' serial line (bits per second): a console write takes the time it takes to
     # send its bytes (10 bits each), as POK's console on COM1 (38400 baud) does; None: none
     console_baud: int | None = None
+    # ports as POK moves messages: at the end of the sender's window, and only to destination
+    # ports created by then (POK_NEEDS_FLUSH_ON_WINDOWS); False: at once, as ARINC 653 says
+    ports_like_pok: bool = False
     out: TextIO = field(default_factory=lambda: sys.stdout)  # as it is then: redirect_stdout works
 
 
@@ -108,7 +112,7 @@ class Module:
         self.manifest = image.manifest
         self.dispatcher = dispatcher
         self.options = options
-        self.tick_ns = 1_000_000
+        self.tick_ns = MODULE_TICK_NS
         abi = dispatcher.ABIS[self.manifest.abi]
         arch = backend(self.manifest.arch)
         trap = Trap(arch.trap_interrupt(abi.trap_instruction, abi.trap_vector),
@@ -467,6 +471,8 @@ class Module:
                     break
                 if partition.runnable:
                     self._run_window(partition, start, end)
+                if self.options.ports_like_pok:
+                    window_ended(self, partition, end)
                 if self._shutdown:
                     end = self._now  # the window ends with the module
                 if self._tracing:

@@ -177,7 +177,7 @@ class ModulePorts:
     reconciles first, so the effect is the same as forgetting at the restart itself.
     """
 
-    def __init__(self, manifest: Manifest) -> None:
+    def __init__(self, manifest: Manifest, like_pok: bool = False) -> None:
         self._configured: dict[int, dict[str, PortEntry]] = {
             p.identifier: {port.name: port for port in p.ports} for p in manifest.partitions
         }
@@ -211,8 +211,37 @@ class ModulePorts:
                     if lone is not None:
                         self._inbound[identifier].append(self._queuing[key])
         self._created = {identifier: PartitionPorts() for identifier in self._configured}
+        # POK's transfer (``like_pok``): a SOURCE port writes into an outbox of its own, which
+        # moves into the channel at the end of its partition's window (``flush``)
+        self._outboxes: dict[int, list[Outbox]] = {identifier: [] for identifier in
+                                                   self._configured}
+        if like_pok:
+            self._add_outboxes(manifest)
         self._order = [p.identifier for p in manifest.partitions]  # reconcile's counts' order
         self._restarts = [0] * len(self._order)
+
+    def _add_outboxes(self, manifest: Manifest) -> None:
+        for channel in manifest.channels:
+            partition, name = channel.source
+            config = self.configured(partition, name)
+            if config is None:
+                continue
+            key = (partition, name)
+            outbox: Outbox
+            if config.kind == SAMPLING:
+                outbox = SamplingOutbox(self._sampling[key], channel.destinations)
+                self._sampling[key] = outbox.pending
+            else:
+                outbox = QueuingOutbox(self._queuing[key], channel.destinations)
+                self._queuing[key] = outbox.pending
+            self._outboxes[partition].append(outbox)
+
+    def flush(self, partition: int, now_ns: int) -> None:
+        """The end of the partition's window, under POK's transfer: what its SOURCE ports hold
+        moves into their channels, if a destination port has been created by then (POK moves
+        a message only to a port that exists, and drops it otherwise)."""
+        for outbox in self._outboxes[partition]:
+            outbox.flush(self._created, now_ns)
 
     def configured(self, partition: int, name: str) -> PortEntry | None:
         """The port of this name the configuration gives the partition, if any."""
@@ -244,6 +273,45 @@ class ModulePorts:
         self._created[partition] = PartitionPorts()
         for queue in self._inbound[partition]:
             queue.clear()
+
+
+class SamplingOutbox:
+    """A sampling SOURCE's latest write, kept until its window ends (POK's transfer)."""
+
+    def __init__(self, channel: SamplingChannel, destinations: Sequence[tuple[int, str]]
+                 ) -> None:
+        self.channel = channel
+        self.destinations = tuple(destinations)
+        self.pending = SamplingChannel()
+
+    def flush(self, created: dict[int, PartitionPorts], now_ns: int) -> None:
+        message, self.pending.message = self.pending.message, None
+        if message is not None and _any_created(created, self.destinations):
+            self.channel.write(message.data, now_ns)  # its age counts from the move
+
+
+class QueuingOutbox:
+    """A queuing SOURCE's messages, kept until its window ends (POK's transfer)."""
+
+    def __init__(self, channel: QueuingChannel, destinations: Sequence[tuple[int, str]]
+                 ) -> None:
+        self.channel = channel
+        self.destinations = tuple(destinations)
+        self.pending = QueuingChannel(channel.depth)
+
+    def flush(self, created: dict[int, PartitionPorts], now_ns: int) -> None:
+        if _any_created(created, self.destinations):
+            for message in self.pending.messages:
+                self.channel.append(message)  # a full queue drops it, as POK's does
+        self.pending.clear()
+
+
+Outbox = SamplingOutbox | QueuingOutbox
+
+
+def _any_created(created: dict[int, PartitionPorts],
+                 destinations: Sequence[tuple[int, str]]) -> bool:
+    return any(created[partition].named(name) is not None for partition, name in destinations)
 
 
 @dataclass(frozen=True)

@@ -422,7 +422,8 @@ class PartitionServices:
         """The partition's side of the module's ports, which all its partitions share."""
         ports = _MODULE_PORTS.get(self.module)
         if ports is None:
-            ports = _MODULE_PORTS[self.module] = ModulePorts(self.module.manifest)
+            ports = _MODULE_PORTS[self.module] = ModulePorts(self.module.manifest,
+                                                             self.module.options.ports_like_pok)
         return PortCalls(ports, self.partition.entry.identifier)
 
     def _ports(self) -> PortCalls:
@@ -460,6 +461,14 @@ _QUIET_PORT_CALLS = frozenset({"sampling_port_id", "queuing_port_id", "sampling_
                                "queuing_status"})
 # Each module's ports, shared by its partitions' services (and gone with the module).
 _MODULE_PORTS: WeakKeyDictionary[Module, ModulePorts] = WeakKeyDictionary()
+
+
+def window_ended(module: Module, partition: Partition, now_ns: int) -> None:
+    """Under POK's port transfer, what the partition's SOURCE ports hold moves on now (a
+    module whose partitions made no port call yet has no ports to move)."""
+    ports = _MODULE_PORTS.get(module)
+    if ports is not None:
+        ports.flush(partition.entry.identifier, now_ns)
 
 
 def _port_name(name: bytes) -> str:

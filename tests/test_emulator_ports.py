@@ -298,3 +298,39 @@ def test_validity_turns_invalid_one_nanosecond_past_the_refresh_period(booted: B
         assert (outcome.status, data, length, valid) == ("OK", b"x", 1, validity)
         _, status = reader.sampling_status(destination)
         assert status is not None and status.last_msg_validity == validity
+
+
+def test_like_pok_a_message_moves_at_the_end_of_the_sender_s_window(booted: Booted) -> None:
+    """ports_like_pok: a write or send waits in the source's outbox until its partition's
+    window ends, and then moves, its age counted from the move."""
+    image, _ = load(booted.image, booted.builder.gen)
+    ports = ModulePorts(image.manifest, like_pok=True)
+    producer = PortCalls(ports, TID["producer"])
+    reader = PortCalls(ports, TID["reader_a"])
+    _, temp_out = producer.sampling_create("temp_out", 16, "SOURCE", 10 * MS, True)
+    _, cmd_out = producer.queuing_create("cmd_out", 8, 4, "SOURCE", True)
+    _, temp_in = reader.sampling_create("temp_in_a", 16, "DESTINATION", 8 * MS, True)
+    _, cmd_in = reader.queuing_create("cmd_in", 8, 3, "DESTINATION", True)
+    assert None not in (temp_out, cmd_out, temp_in, cmd_in)
+    assert producer.sampling_write(temp_out or 0, b"t", 1 * MS).status == "OK"
+    assert producer.queuing_send(cmd_out or 0, b"c").status == "OK"
+    assert reader.sampling_read(temp_in or 0, 16, 2 * MS)[0].status == "NO_ACTION"
+    assert reader.queuing_receive(cmd_in or 0, 8)[0].status == "NOT_AVAILABLE"
+    ports.flush(TID["producer"], 5 * MS)
+    assert reader.sampling_read(temp_in or 0, 16, 13 * MS)[1:] == (b"t", 1, "VALID")
+    assert reader.queuing_receive(cmd_in or 0, 8)[1] == b"c"
+
+
+def test_like_pok_a_message_to_a_port_not_created_yet_is_lost(booted: Booted) -> None:
+    """POK moves a message only to a destination port that exists; ARINC 653 keeps it."""
+    image, _ = load(booted.image, booted.builder.gen)
+    for like_pok, kept in ((True, False), (False, True)):
+        ports = ModulePorts(image.manifest, like_pok=like_pok)
+        producer = PortCalls(ports, TID["producer"])
+        reader = PortCalls(ports, TID["reader_a"])
+        _, cmd_out = producer.queuing_create("cmd_out", 8, 4, "SOURCE", True)
+        assert producer.queuing_send(cmd_out or 0, b"early").status == "OK"
+        ports.flush(TID["producer"], 5 * MS)
+        _, cmd_in = reader.queuing_create("cmd_in", 8, 3, "DESTINATION", True)
+        outcome, data, _ = reader.queuing_receive(cmd_in or 0, 8)
+        assert (data == b"early") is kept, (like_pok, outcome)

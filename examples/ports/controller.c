@@ -15,6 +15,7 @@ int main(void)
     check("CREATE_QUEUING_PORT", code);
     SET_PARTITION_MODE(NORMAL, &code);
     check("SET_PARTITION_MODE", code);
+    wait_for_ports();
     while (sent < ROUNDS) {
         char reading[17], command[32];
         MESSAGE_SIZE_TYPE length;

@@ -48,4 +48,15 @@ static inline void next_window(void)
     (void)pv_idle();
 }
 
+/*
+ * Every partition creates its ports in its first window and starts its traffic in its
+ * second, so that no message is sent before the port that receives it exists. ARINC 653
+ * keeps such a message in its channel; POK drops it (its middleware moves a message only
+ * to a port that has been created), and the example prints the same on both.
+ */
+static inline void wait_for_ports(void)
+{
+    next_window();
+}
+
 #endif

@@ -11,6 +11,7 @@ int main(void)
     check("CREATE_SAMPLING_PORT", code);
     SET_PARTITION_MODE(NORMAL, &code);
     check("SET_PARTITION_MODE", code);
+    wait_for_ports();
     for (unsigned round = 1u; round <= ROUNDS; round++) {
         char reading[16];
         unsigned length = format_message(reading, "temp ", 20u + 3u * round);
