@@ -23,7 +23,7 @@ from typing import Any
 
 import jinja2
 
-from pvgen import lang_c, lang_md, lang_py, layers
+from pvgen import lang_c, lang_md, lang_py, layers, upcall
 from pvgen.model import Interface
 
 TEMPLATE_SUFFIX = ".j2"
@@ -87,7 +87,7 @@ def _new_environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
         autoescape=False,
     )
     filters: dict[str, Callable[..., Any]] = {}
-    for module in (lang_c, lang_md, lang_py, layers):
+    for module in (lang_c, lang_md, lang_py, layers, upcall):
         filters.update(module.FILTERS)
     env.filters.update(filters)
     env.tests.update(lang_c.TESTS)
@@ -110,6 +110,11 @@ def render_template(
         **context,
     )
     return Artifact(template, path, content)
+
+
+def template_module(template: str, interface: Interface) -> Any:
+    """A template of pvgen/templates as a module, for what it defines (its macros)."""
+    return _environment().get_template(template).make_module({"iface": interface})
 
 
 def render_templates(interface: Interface, templates: Iterable[str]) -> list[Artifact]:

@@ -17,8 +17,9 @@ is lost if a guest switches stacks while the frame is live.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 WORD = 4  # every architecture with a convention is 32-bit
 
@@ -55,6 +56,11 @@ class UpcallConvention:
     stack_alignment: int  # of the handler's stack pointer, plus ``call_bias``
     call_bias: int  # bytes a call pushes (x86's return address), 0 where none
     scratch: int = 16  # bytes just below the interrupted sp that a frame never covers
+
+    @property
+    def return_address(self) -> int:
+        """The address a handler returns to if it returns (for the templates)."""
+        return RETURN_ADDRESS
 
     @property
     def frame_size(self) -> int:
@@ -125,3 +131,11 @@ CONVENTIONS: dict[str, UpcallConvention] = {
         ),
     )
 }
+
+
+def upcall_convention(arch: str) -> UpcallConvention:
+    """Template filter: the convention of an architecture (the POK kernel side delivers with it)."""
+    return CONVENTIONS[arch]
+
+
+FILTERS: dict[str, Callable[..., Any]] = {"upcall_convention": upcall_convention}

@@ -84,6 +84,7 @@ def build_library(iface: Interface, directory: Path) -> Path:
         "gcc", *STRICT, "-shared", "-fPIC",
         f"-I{SHIM}", f"-I{gen / 'pok' / 'kernel' / 'include'}",
         "-DPOK_HYPERCALL_ADDRESS_TYPE=uintptr_t",  # host memory: host-wide addresses
+        "-DPOK_NEEDS_PARAVIRT",  # the kernel side is built in (pvgen pok-patch)
         *(f"-D{feature}" for feature in iface.features),
         str(gen / "pok" / "kernel" / "core" / "hypercall.c"), str(harness),
         "-o", str(library),

@@ -71,7 +71,8 @@ def artifacts(interface: Interface) -> dict[PurePosixPath, Artifact]:
 def _kernel_include(gen: Path) -> list[str | Path]:
     """The shim and the kernel side's headers; its addresses as wide as the host's pointers,
     so that the host builds of the dispatch work on host memory."""
-    return ["-I", SHIM, "-I", gen / "pok/kernel/include", "-DPOK_HYPERCALL_ADDRESS_TYPE=uintptr_t"]
+    return ["-I", SHIM, "-I", gen / "pok/kernel/include", "-DPOK_HYPERCALL_ADDRESS_TYPE=uintptr_t",
+            "-DPOK_NEEDS_PARAVIRT"]
 
 
 def _libpok_include(gen: Path) -> list[str | Path]:

@@ -118,6 +118,10 @@ class Window:
         return self.start_ns + self.duration_ns
 
 
+# The module's tick: what get_ticks counts for a partition whose virtual timer never ran.
+MODULE_TICK_NS = 1_000_000
+
+
 @dataclass(frozen=True)
 class PartitionPeriod:
     """ARINC 653's PERIOD and DURATION of a partition (what GET_PARTITION_STATUS reports)."""

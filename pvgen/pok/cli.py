@@ -40,17 +40,40 @@ def add_commands(commands: Subcommands[argparse.ArgumentParser]) -> None:
                        help="where the images, POK systems and POK's tree go (default: a "
                        "temporary directory)")
     check.set_defaults(run=_cmd_check)
+    patch = commands.add_parser(
+        "pok-patch", help="give a POK tree the kernel side of a hypercall definition: its "
+        "gates, dispatch, handlers and paravirtual CPU, and the hooks that call them")
+    patch.add_argument("--pok", type=Path, required=True, metavar="DIR",
+                       help="the POK checkout to patch (its files are edited in place)")
+    patch.add_argument("--def", dest="definition", type=Path, default=Path("hypercalls.def"),
+                       help="the hypercall definition (default: hypercalls.def)")
+    patch.set_defaults(run=_cmd_patch)
+
+
+def _cmd_patch(args: argparse.Namespace) -> int:
+    from pvgen.definition import load
+    from pvgen.pok.patch import patch_tree
+
+    iface = load(args.definition)
+    changed = patch_tree(args.pok, iface)
+    print(f"pvgen: {args.pok}: the kernel side of {iface.name} v{iface.version} "
+          f"({iface.fingerprint}); {len(changed)} file(s) written or edited")
+    for path in changed:
+        print(f"  {path}")
+    return 0
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    from pvgen.definition import load
     from pvgen.pok.check import check_system
     from pvgen.pok.tree import locate, work_tree
 
     source = locate(args.pok, Path.cwd())
+    iface = load(args.definition)
     status = 0
     with tempfile.TemporaryDirectory(prefix="pvgen-pok-") as scratch:
         work = args.work or Path(scratch)
-        tree = work_tree(source, work)
+        tree = work_tree(source, work, iface)
         for config in args.configs:
             try:
                 result = check_system(config, args.definition, work, tree)

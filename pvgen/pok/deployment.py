@@ -18,9 +18,11 @@ from functools import cache
 import jinja2
 
 from pvgen import lang_c
-from pvgen.config.model import Module, PortKind
+from pvgen.config.model import MODULE_TICK_NS, Module, PortKind
 from pvgen.model import Interface
 from pvgen.pok.errors import PokError
+from pvgen.pok.patch import NEEDS as PARAVIRT_NEEDS
+from pvgen.pok.patch import needs_kernel_side
 
 # POK's port kinds (middleware/port.h).
 _POK_PORT_KIND = {PortKind.QUEUING: "POK_PORT_KIND_QUEUEING", PortKind.SAMPLING:
@@ -58,6 +60,12 @@ class PokDeployment:
     major_frame_ns: int
     ports: tuple[PokPort, ...]
     fingerprint: str
+    # what the generated paravirtual interface reads of each partition (POK_CONFIG_PV_*)
+    identifiers: tuple[int, ...]
+    periods_ns: tuple[int, ...]
+    durations_ns: tuple[int, ...]
+    timer_periods_ns: tuple[int, ...]  # 0: no timer at boot
+    tick_ns: int = MODULE_TICK_NS
 
     @property
     def nthreads(self) -> tuple[int, ...]:
@@ -130,7 +138,9 @@ def deployment(module: Module, iface: Interface) -> PokDeployment:
     # a port kind's code only for the kinds the module has: POK's -Werror build of it with
     # no port fails (the loops over zero ports compare always false)
     unused = {need for kind, need in _POK_PORT_NEEDS.items() if kind not in kinds}
-    needs = (*_BASE_NEEDS, *sorted(_POK_PORT_NEEDS[k] for k in kinds),
+    # a definition with a kernel side of its own (pvgen pok-patch) has it built in
+    paravirt = (PARAVIRT_NEEDS,) if needs_kernel_side(iface) else ()
+    needs = (*_BASE_NEEDS, *paravirt, *sorted(_POK_PORT_NEEDS[k] for k in kinds),
              *((_FLUSH_ON_WINDOWS,) if kinds else ()),
              *(f for f in iface.features if f not in unused))
     return PokDeployment(
@@ -142,6 +152,12 @@ def deployment(module: Module, iface: Interface) -> PokDeployment:
         major_frame_ns=module.schedule.major_frame_ns,
         ports=ports,
         fingerprint=iface.fingerprint,
+        identifiers=tuple(p.identifier for p in module.partitions),
+        periods_ns=tuple(module.schedule.period_of(p.identifier).period_ns
+                         for p in module.partitions),
+        durations_ns=tuple(module.schedule.period_of(p.identifier).duration_ns
+                           for p in module.partitions),
+        timer_periods_ns=tuple(p.timer_period_ns or 0 for p in module.partitions),
     )
 
 

@@ -5,7 +5,8 @@ POK is found as ``--pok DIR`` or ``POK_SRC`` (a checkout), else as the snapshot
 pvgen's cache). POK's make rules write their objects into the tree and do not rebuild
 them for another system, so the harness never builds in the given tree: each run copies
 it (about 11 MB) into its own work directory, runs ``make configure`` there once, and
-cleans the kernel before every system, as POK's own testsuite does.
+cleans the kernel before every system, as POK's own testsuite does. A definition with a
+kernel side of its own gets it in the copy (``pvgen pok-patch``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import subprocess
 from pathlib import Path
 
 from pvgen.cache import cache_dir, locked
+from pvgen.model import Interface
 from pvgen.pok.errors import PokError
+from pvgen.pok.patch import needs_kernel_side, patch_tree
 
 ENVIRONMENT = "POK_SRC"
 BUNDLE = Path("shared") / "pok" / "pok.bundle"
@@ -66,8 +69,9 @@ def missing_packages() -> list[str]:
     return sorted(absent)
 
 
-def work_tree(source: Path, work: Path) -> Path:
-    """A configured copy of `source` in `work`, for this run's builds alone."""
+def work_tree(source: Path, work: Path, iface: Interface | None = None) -> Path:
+    """A configured copy of `source` in `work`, for this run's builds alone, with the kernel
+    side of `iface` if the definition has one (``pvgen.pok.patch``)."""
     tree = work / "pok"
     if any(c.isspace() for c in str(tree.resolve())):
         raise PokError(f"{work}: error: POK's make rules cannot build in a path with white "
@@ -82,4 +86,6 @@ def work_tree(source: Path, work: Path) -> Path:
                           check=False)
     if done.returncode != 0:
         raise PokError(f"{tree}: error: POK's make configure failed:\n{done.stdout}{done.stderr}")
+    if iface is not None and needs_kernel_side(iface):
+        patch_tree(tree, iface)
     return tree

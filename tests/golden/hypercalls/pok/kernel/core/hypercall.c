@@ -9,7 +9,10 @@
  * number, the word count, then each parameter), first failure wins, and only
  * then rebases the pointers by the partition's base and calls the handler.
  * The argument block itself was checked and copied by the trap gate.
+ *
+ * Built into POK systems that ask for it (POK_NEEDS_PARAVIRT, pvgen pok-patch).
  */
+#ifdef POK_NEEDS_PARAVIRT
 #include <types.h>
 #include <core/hypercall.h>
 
@@ -488,3 +491,4 @@ uint32_t pok_core_hypercall(const pok_hypercall_id_t id,
         return pok_hypercall_reject(infos, id, POK_HYPERCALL_REJECT_UNKNOWN_CALL);
     }
 }
+#endif /* POK_NEEDS_PARAVIRT */

@@ -12,6 +12,7 @@
  * handler owns the saved registers. The gates use POK's plain
  * INTERRUPT_HANDLER, which leaves the saved registers as the handler left them.
  */
+#ifdef POK_NEEDS_PARAVIRT /* pvgen pok-patch */
 #include <types.h>
 #include <errno.h>
 #include <core/partition.h>
@@ -27,15 +28,26 @@ uint32_t pok_hypercall_partition_size(const pok_hypercall_info_t *infos)
     return pok_partitions[infos->partition].size;
 }
 
-/* The caller: partition n runs in the code segment GDT_PARTITION_CODE_SEGMENT(n). */
-static void pok_hypercall_caller(const interrupt_frame *frame, pok_hypercall_info_t *infos)
+/* Partition n runs in the code segment GDT_PARTITION_CODE_SEGMENT(n); POK_CONFIG_NB_PARTITIONS for the kernel's. */
+pok_partition_id_t pok_hypercall_partition_of(uint32_t code_segment)
 {
-    const uint32_t segment = frame->cs >> 3;
+    const uint32_t segment = (code_segment & 0xFFFFu) >> 3;
+    const uint32_t stride = GDT_PARTITION_CODE_SEGMENT(1) - GDT_PARTITION_CODE_SEGMENT(0);
 
-    infos->partition = (pok_partition_id_t)((segment - GDT_PARTITION_CODE_SEGMENT(0)) /
-                                            (GDT_PARTITION_CODE_SEGMENT(1) - GDT_PARTITION_CODE_SEGMENT(0)));
+    if (segment < GDT_PARTITION_CODE_SEGMENT(0) || (segment - GDT_PARTITION_CODE_SEGMENT(0)) % stride != 0u ||
+        (segment - GDT_PARTITION_CODE_SEGMENT(0)) / stride >= POK_CONFIG_NB_PARTITIONS) {
+        return POK_CONFIG_NB_PARTITIONS;
+    }
+    return (pok_partition_id_t)((segment - GDT_PARTITION_CODE_SEGMENT(0)) / stride);
+}
+
+/* The caller: a gate has DPL 3, and only partitions run at privilege level 3. */
+static void pok_hypercall_caller(interrupt_frame *frame, pok_hypercall_info_t *infos)
+{
+    infos->partition = pok_hypercall_partition_of(frame->cs);
     infos->thread = POK_SCHED_CURRENT_THREAD;
     infos->base_addr = pok_partitions[infos->partition].base_addr;
+    infos->frame = frame;
 }
 
 /* Whether the guest expects a result in its return register: not after a noreturn call. */
@@ -107,5 +119,7 @@ pok_ret_t pok_hypercall_init(void)
                      IDTE_INTERRUPT, 3); /* pok_x86: int $45 */
     pok_idt_set_gate(46, GDT_CORE_CODE_SEGMENT << 3, (uint32_t)pok_hypercall_gate_regs_x86,
                      IDTE_INTERRUPT, 3); /* regs_x86: int $46 */
+    pok_hypercall_vcpu_init();
     return POK_ERRNO_OK;
 }
+#endif /* POK_NEEDS_PARAVIRT */

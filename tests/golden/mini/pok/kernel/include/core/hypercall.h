@@ -72,6 +72,7 @@ typedef struct {
     uint32_t thread;
     POK_HYPERCALL_ADDRESS_TYPE base_addr; /* the partition's base: guest address 0 */
     uint32_t counted; /* 1: args->nargs is the count the caller announced; 0: its ABI has none */
+    void *frame; /* the trap frame the call returns through (x86: interrupt_frame) */
 } pok_hypercall_info_t;
 
 /* Why a call was refused before its handler ran. */
@@ -219,6 +220,83 @@ static inline uint32_t pok_hypercall_reject(const pok_hypercall_info_t *infos, u
     pok_hypercall_rejected(infos, id, event);
     return status[event];
 }
+
+/* ------------------------------------------------------------------------
+ * The paravirtual CPU of each partition (core/hypercall_vcpu.c), which the
+ * handlers change and the way back into a partition delivers from
+ * (arch/x86/hypercall_upcall.c, called from POK's update_tss).
+ * ------------------------------------------------------------------------ */
+#define POK_HYPERCALL_LINES 256u /* every value of a line byte; line 0 is the virtual timer */
+#define POK_HYPERCALL_TIMER_LINE 0u
+#define POK_HYPERCALL_LINE_WORDS (POK_HYPERCALL_LINES / 32u)
+#define POK_HYPERCALL_NESTING 8u /* live upcall frames a partition may have */
+#define POK_HYPERCALL_NO_LINE 0xFFFFFFFFu
+
+/* A set of lines, a bit each. */
+typedef struct {
+    uint32_t words[POK_HYPERCALL_LINE_WORDS];
+} pok_hypercall_lines_t;
+
+/*
+ * The virtual timer: its ticks fall at set_at + k * period (k >= 1), in POK's
+ * nanoseconds. The way back into a partition looks at it on every interrupt
+ * (POK's clock interrupts at 100 kHz), so it keeps the time of its next tick
+ * and divides only when more than one has fallen since it last looked.
+ */
+typedef struct {
+    uint64_t period; /* 0: stopped */
+    uint64_t next_due; /* when the next tick falls; ~0 while stopped */
+    uint64_t due; /* ticks fallen and counted since boot */
+} pok_hypercall_timer_t;
+
+typedef struct {
+    bool_t registered;
+    uint32_t handler; /* the upcall entry, a partition address */
+    pok_hypercall_lines_t requested;
+    pok_hypercall_lines_t unmasked;
+    pok_hypercall_lines_t pending;
+    pok_hypercall_lines_t in_service; /* delivered, not acknowledged yet */
+    bool_t level; /* the level while no area is shared */
+    bool_t shared;
+    uint32_t area; /* the shared vCPU area, a partition address */
+    bool_t flash; /* irq_flash let a line in: deliver it on the way back, resuming disabled */
+    uint32_t frames[POK_HYPERCALL_NESTING]; /* the live upcall frames, innermost last */
+    uint32_t depth;
+    uint64_t ticks; /* timer ticks raised for the partition (line 0 requested) */
+    pok_hypercall_timer_t timer;
+    bool_t has_thread_pointer;
+    uint32_t thread_pointer;
+} pok_hypercall_vcpu_t;
+
+extern pok_hypercall_vcpu_t pok_hypercall_vcpus[];
+
+/* Set each partition's timer to its configured period (POK_CONFIG_PV_TIMER_PERIODS). */
+void pok_hypercall_vcpu_init(void);
+bool_t pok_hypercall_line_in(const pok_hypercall_lines_t *set, uint32_t line);
+void pok_hypercall_line_add(pok_hypercall_lines_t *set, uint32_t line);
+void pok_hypercall_line_remove(pok_hypercall_lines_t *set, uint32_t line);
+bool_t pok_hypercall_vcpu_enabled(uint8_t pid);
+void pok_hypercall_vcpu_set_enabled(uint8_t pid, bool_t enabled);
+/* Keep the shared area's pending word true to whether enabling would deliver a line. */
+void pok_hypercall_vcpu_publish(uint8_t pid);
+/* The line enabling would deliver: the lowest pending, unmasked one not in service. */
+uint32_t pok_hypercall_vcpu_deliverable(uint8_t pid);
+/* The line to deliver on the way back into the partition, if any, and the level it resumes at. */
+uint32_t pok_hypercall_vcpu_next(uint8_t pid, bool_t *resumes_enabled);
+void pok_hypercall_vcpu_entered(uint8_t pid, uint32_t line, uint32_t frame);
+/* Count the virtual timer's ticks fallen by now and raise them. */
+void pok_hypercall_vcpu_update(uint8_t pid, uint64_t now);
+uint64_t pok_hypercall_timer_fallen(const pok_hypercall_timer_t *timer, uint64_t now);
+/* Re-phase the timer at now; the ticks of the old period fallen by now are raised first. */
+void pok_hypercall_timer_set(uint8_t pid, uint64_t period, uint64_t now);
+/* The upcall entry on the way back into a partition (POK's update_tss calls it). */
+void pok_hypercall_return_to_partition(void *frame);
+/* irq_return: restore the innermost upcall frame into the trap frame. */
+bool_t pok_hypercall_upcall_resume(const pok_hypercall_info_t *infos);
+/* The partition whose code segment a trap came from. */
+pok_partition_id_t pok_hypercall_partition_of(uint32_t code_segment);
+/* A health event: logged; one that cannot be resumed stops the partition. */
+void pok_hypercall_health(uint8_t pid, const char *event, bool_t resumable);
 
 /* ------------------------------------------------------------------------
  * Handlers: the kernel implements one per hypercall. Pointers arrive checked
