@@ -63,6 +63,13 @@ def pok_check(c: Context, pok: str = "", configs: str = "", definition: str = ""
     c.run(f"pvgen pok-check{flags} {configs}".rstrip(), pty=False)
 
 
+@task(help={"pok": "the POK checkout to patch (edited in place)",
+            "definition": "the hypercall definition (default: hypercalls.def)"})
+def pok_patch(c: Context, pok: str, definition: str = "hypercalls.def") -> None:
+    """Give a POK checkout the definition's kernel side (pvgen pok-patch)."""
+    c.run(f"pvgen pok-patch --pok {pok} --def {definition}", pty=False)
+
+
 @task(help={"image": "an image to boot (default: build and boot the bundled example)",
             "trace": "write a Perfetto trace JSON here"})
 def boot(c: Context, image: str = "", trace: str = "") -> None:

@@ -43,18 +43,21 @@ static void pok_hypercall_halt(uint8_t pid, pok_partition_mode_t mode)
     pok_global_sched();
 }
 
-/* Start a partition again from its ELF, with a new paravirtual CPU. */
-static void __attribute__((unused)) pok_hypercall_restart(uint8_t pid, pok_partition_mode_t mode)
+/*
+ * The calling partition starts again from its ELF, with a new paravirtual CPU: POK reloads
+ * it (pok_partition_reinit) and the call returns to its entry point.
+ */
+static void __attribute__((unused)) pok_hypercall_restart(const pok_hypercall_info_t *infos,
+                                                          pok_partition_mode_t mode)
 {
-    pok_hypercall_vcpu_t *v = &pok_hypercall_vcpus[pid];
-    const uint64_t period = v->timer.period;
+    const uint8_t pid = infos->partition;
 
-    memset(v, 0, sizeof(*v));
-    pok_hypercall_timer_set(pid, period, POK_GETTICK());
+    pok_hypercall_vcpu_reset(pid, POK_GETTICK());
+    pok_hypercall_vcpus[pid].started_warm = mode == POK_PARTITION_MODE_INIT_WARM;
     pok_partitions[pid].mode = mode;
     pok_partitions[pid].start_condition = PARTITION_RESTART;
     pok_partition_reinit(pid);
-    pok_global_sched();
+    pok_hypercall_start_over(infos, pok_partitions[pid].thread_main_entry);
 }
 
 /* The kernel's log: POK's console, whose printf and strlen exist only in its debug builds. */
@@ -666,13 +669,13 @@ pok_pv_status_t pok_hypercall_partition_set_mode(const pok_hypercall_info_t *inf
         pok_hypercall_halt(infos->partition, POK_PARTITION_MODE_IDLE);
         return POK_PV_OK;
     case POK_PV_PARTITION_MODE_WARM_START:
-        if (partition->mode == POK_PARTITION_MODE_INIT_COLD) {
+        if (partition->mode != POK_PARTITION_MODE_NORMAL && !pok_hypercall_vcpus[infos->partition].started_warm) {
             return POK_PV_INVALID_MODE; /* ARINC 653: a cold start cannot become a warm one */
         }
-        pok_hypercall_restart(infos->partition, POK_PARTITION_MODE_INIT_WARM);
+        pok_hypercall_restart(infos, POK_PARTITION_MODE_INIT_WARM);
         return POK_PV_OK;
     default:
-        pok_hypercall_restart(infos->partition, POK_PARTITION_MODE_INIT_COLD);
+        pok_hypercall_restart(infos, POK_PARTITION_MODE_INIT_COLD);
         return POK_PV_OK;
     }
 }
@@ -693,10 +696,10 @@ pok_pv_status_t pok_hypercall_partition_get_status(const pok_hypercall_info_t *i
     status->identifier = identifiers[infos->partition];
     switch (partition->mode) {
     case POK_PARTITION_MODE_INIT_COLD:
-        status->operating_mode = POK_PV_PARTITION_MODE_COLD_START;
-        break;
-    case POK_PARTITION_MODE_INIT_WARM:
-        status->operating_mode = POK_PV_PARTITION_MODE_WARM_START;
+    case POK_PARTITION_MODE_INIT_WARM: /* POK boots every partition "warm": ARINC's is cold */
+        status->operating_mode = pok_hypercall_vcpus[infos->partition].started_warm
+                                     ? POK_PV_PARTITION_MODE_WARM_START
+                                     : POK_PV_PARTITION_MODE_COLD_START;
         break;
     case POK_PARTITION_MODE_NORMAL:
         status->operating_mode = POK_PV_PARTITION_MODE_NORMAL;

@@ -16,6 +16,7 @@
  */
 #ifdef POK_NEEDS_PARAVIRT /* pvgen pok-patch */
 #include <types.h>
+#include <libc.h>
 #include <core/partition.h>
 #include <core/hypercall.h>
 
@@ -26,13 +27,20 @@
 
 pok_hypercall_vcpu_t pok_hypercall_vcpus[POK_CONFIG_NB_PARTITIONS];
 
-void pok_hypercall_vcpu_init(void)
+void pok_hypercall_vcpu_reset(uint8_t pid, uint64_t now)
 {
     static const uint64_t periods[POK_CONFIG_NB_PARTITIONS] = POK_CONFIG_PV_TIMER_PERIODS;
+
+    memset(&pok_hypercall_vcpus[pid], 0, sizeof(pok_hypercall_vcpus[pid]));
+    pok_hypercall_timer_set(pid, periods[pid], now);
+}
+
+void pok_hypercall_vcpu_init(void)
+{
     uint8_t pid;
 
     for (pid = 0u; pid < POK_CONFIG_NB_PARTITIONS; pid++) {
-        pok_hypercall_timer_set(pid, periods[pid], 0u);
+        pok_hypercall_vcpu_reset(pid, 0u);
     }
 }
 

@@ -10,6 +10,7 @@
  * and rebased every argument. Where POK behaves unlike the emulator,
  * docs/porting.md says how ("On real POK").
  */
+#ifdef POK_NEEDS_PARAVIRT /* pvgen pok-patch */
 #error "hypercall put (1): POK has no service for it (pvgen/templates/pok/kernel/core/_services.c.j2)"
 #error "hypercall get (2): POK has no service for it (pvgen/templates/pok/kernel/core/_services.c.j2)"
 #error "hypercall open (3): POK has no service for it (pvgen/templates/pok/kernel/core/_services.c.j2)"
@@ -21,7 +22,6 @@
 #error "hypercall share (10): POK has no service for it (pvgen/templates/pok/kernel/core/_services.c.j2)"
 #error "hypercall irq_off (11): POK has no service for it (pvgen/templates/pok/kernel/core/_services.c.j2)"
 #error "hypercall irq_level (12): POK has no service for it (pvgen/templates/pok/kernel/core/_services.c.j2)"
-#ifdef POK_NEEDS_PARAVIRT /* pvgen pok-patch */
 #include <types.h>
 #include <errno.h>
 #include <libc.h>
@@ -54,18 +54,21 @@ static void pok_hypercall_halt(uint8_t pid, pok_partition_mode_t mode)
     pok_global_sched();
 }
 
-/* Start a partition again from its ELF, with a new paravirtual CPU. */
-static void __attribute__((unused)) pok_hypercall_restart(uint8_t pid, pok_partition_mode_t mode)
+/*
+ * The calling partition starts again from its ELF, with a new paravirtual CPU: POK reloads
+ * it (pok_partition_reinit) and the call returns to its entry point.
+ */
+static void __attribute__((unused)) pok_hypercall_restart(const pok_hypercall_info_t *infos,
+                                                          pok_partition_mode_t mode)
 {
-    pok_hypercall_vcpu_t *v = &pok_hypercall_vcpus[pid];
-    const uint64_t period = v->timer.period;
+    const uint8_t pid = infos->partition;
 
-    memset(v, 0, sizeof(*v));
-    pok_hypercall_timer_set(pid, period, POK_GETTICK());
+    pok_hypercall_vcpu_reset(pid, POK_GETTICK());
+    pok_hypercall_vcpus[pid].started_warm = mode == POK_PARTITION_MODE_INIT_WARM;
     pok_partitions[pid].mode = mode;
     pok_partitions[pid].start_condition = PARTITION_RESTART;
     pok_partition_reinit(pid);
-    pok_global_sched();
+    pok_hypercall_start_over(infos, pok_partitions[pid].thread_main_entry);
 }
 
 /* The kernel's log: POK's console, whose printf and strlen exist only in its debug builds. */

@@ -131,6 +131,16 @@ void pok_hypercall_return_to_partition(void *trap_frame)
     }
 }
 
+void pok_hypercall_start_over(const pok_hypercall_info_t *infos, uint32_t entry)
+{
+    interrupt_frame *frame = infos->frame;
+
+    frame->eax = frame->ebx = frame->ecx = frame->edx = 0u;
+    frame->esi = frame->edi = frame->ebp = 0u;
+    frame->esp = pok_partitions[infos->partition].size;
+    frame->eip = entry;
+}
+
 bool_t pok_hypercall_upcall_resume(const pok_hypercall_info_t *infos)
 {
     pok_hypercall_vcpu_t *v = &pok_hypercall_vcpus[infos->partition];

@@ -369,12 +369,15 @@ typedef struct {
     pok_hypercall_timer_t timer;
     bool_t has_thread_pointer;
     uint32_t thread_pointer;
+    bool_t started_warm; /* restarted warm: POK starts every partition in INIT_WARM */
 } pok_hypercall_vcpu_t;
 
 extern pok_hypercall_vcpu_t pok_hypercall_vcpus[];
 
-/* Set each partition's timer to its configured period (POK_CONFIG_PV_TIMER_PERIODS). */
+/* A new virtual CPU for every partition, its timer at its configured period (POK_CONFIG_PV_TIMER_PERIODS). */
 void pok_hypercall_vcpu_init(void);
+/* A new virtual CPU for one partition (its restart at now). */
+void pok_hypercall_vcpu_reset(uint8_t pid, uint64_t now);
 bool_t pok_hypercall_line_in(const pok_hypercall_lines_t *set, uint32_t line);
 void pok_hypercall_line_add(pok_hypercall_lines_t *set, uint32_t line);
 void pok_hypercall_line_remove(pok_hypercall_lines_t *set, uint32_t line);
@@ -394,6 +397,8 @@ uint64_t pok_hypercall_timer_fallen(const pok_hypercall_timer_t *timer, uint64_t
 void pok_hypercall_timer_set(uint8_t pid, uint64_t period, uint64_t now);
 /* The upcall entry on the way back into a partition (POK's update_tss calls it). */
 void pok_hypercall_return_to_partition(void *frame);
+/* A restart of the caller: the call returns to the partition's entry point, as a fresh start. */
+void pok_hypercall_start_over(const pok_hypercall_info_t *infos, uint32_t entry);
 /* irq_return: restore the innermost upcall frame into the trap frame. */
 bool_t pok_hypercall_upcall_resume(const pok_hypercall_info_t *infos);
 /* The partition whose code segment a trap came from. */

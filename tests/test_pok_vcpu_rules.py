@@ -1,0 +1,85 @@
+"""The virtual CPU's rules on real POK: tests/vcpu_rules' tiny guests (and mode_rules' cold
+start), each alone on a POK tree given hypercalls.def's kernel side (``pvgen pok-patch``),
+booted under QEMU.
+
+Each guest checks one rule from inside its partition (masking, pending lines, ticks counted
+while descheduled, nesting, irq_flash, the shared area's fast path...) and prints one
+verdict line; on POK it must print what it prints in the emulator (``pvgen.pok.check``),
+which tests/test_vcpu_rules.py holds to ``Test result: SUCCESS``. POK comes from
+``POK_SRC`` or the bundle in ``../shared/pok/``; without it, or without what POK's build
+needs from Debian, the tests skip with one line saying what is missing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pvgen.definition import load
+from pvgen.pok.check import check_system
+from pvgen.pok.cli import report
+from pvgen.pok.errors import PokError
+from pvgen.pok.tree import locate, missing_packages, work_tree
+from tests.conftest import DEFINITION, ROOT
+from tests.emulator_harness import Builder, Part
+
+pytestmark = pytest.mark.pok
+
+RULES = ROOT / "tests" / "vcpu_rules"
+# bystander prints nothing: it only keeps descheduled_ticks out of the processor there
+PROGRAMS = ("masked", "unmask", "disable_enable", "detach", "raised_in_handler", "nested_levels",
+            "flash", "descheduled_ticks", "fastpath", "iret_nothing")
+
+
+@pytest.fixture(scope="module")
+def patched(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    try:
+        source = locate(None, ROOT)
+    except PokError as exc:
+        pytest.skip(str(exc))
+    missing = missing_packages()
+    if missing:
+        pytest.skip(f"POK's build needs Debian's {' '.join(missing)}")
+    return work_tree(source, tmp_path_factory.mktemp("pok"), load(DEFINITION))
+
+
+@pytest.fixture(scope="module")
+def builder(tmp_path_factory: pytest.TempPathFactory) -> Builder:
+    return Builder(tmp_path_factory.mktemp("vcpu_rules_x86"), "x86",
+                   programs=[RULES / f"{name}.c" for name in (*PROGRAMS, "bystander")])
+
+
+@pytest.mark.parametrize("name", PROGRAMS)
+def test_on_real_pok_the_rule_holds_as_in_the_emulator(
+    patched: Path, builder: Builder, tmp_path: Path, name: str,
+) -> None:
+    parts = [Part(1, name, {}, program=name)]
+    if name == "descheduled_ticks":  # its module, as tests/test_vcpu_rules.py boots it
+        parts = [Part(1, name, {}, window_ms=1, program=name),
+                 Part(2, "bystander", {}, window_ms=9, program="bystander")]
+    builder.image(name, parts)
+    result = check_system(builder.root / f"{name}.xml", DEFINITION, tmp_path, patched)
+    assert result.same, report(result)
+    assert result.qemu.ended_by == "done", report(result)
+    console = result.partitions[0].pok
+    if name == "iret_nothing":  # the health monitor stops it after its banner
+        assert console == ("*** BEGIN OF TEST iret_nothing ***",)
+        assert result.kernel_lines == ("[KERNEL] [pv] partition 0: ILLEGAL_REQUEST: irq_return "
+                                       "with no upcall to return from",)
+    else:
+        assert console[1] == "Test result: SUCCESS", report(result)
+        assert result.kernel_lines == ()
+
+
+def test_on_real_pok_a_partition_restarts_itself_cold(patched: Path, tmp_path: Path,
+                                                      tmp_path_factory: pytest.TempPathFactory
+                                                      ) -> None:
+    """tests/mode_rules/cold.c: a partition asks for COLD_START, starts again from its entry
+    with a new virtual CPU, and a cold start cannot become a warm one (INVALID_MODE)."""
+    builder = Builder(tmp_path_factory.mktemp("mode_rules_x86"), "x86",
+                      programs=[ROOT / "tests" / "mode_rules" / "cold.c"])
+    builder.image("cold", [Part(1, "cold", {}, program="cold")])
+    result = check_system(builder.root / "cold.xml", DEFINITION, tmp_path, patched)
+    assert result.same and result.qemu.ended_by == "done", report(result)
+    assert result.partitions[0].pok[1] == "Test result: SUCCESS"
