@@ -13,6 +13,22 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFINITION = ROOT / "hypercalls.def"
 
 
+def pok_source() -> Path:
+    """The POK tree the tests marked ``pok`` build from (``pvgen.pok.tree.locate``); they skip
+    with one line saying what is missing without it, or without what POK's build needs."""
+    from pvgen.pok.errors import PokError
+    from pvgen.pok.tree import locate, missing_packages
+
+    try:
+        source = locate(None, ROOT)
+    except PokError as exc:
+        pytest.skip(str(exc))
+    missing = missing_packages()
+    if missing:
+        pytest.skip(f"POK's build needs Debian's {' '.join(missing)}")
+    return source
+
+
 @pytest.fixture(scope="session")
 def interface() -> Interface:
     """The model of the repository's own hypercalls.def."""

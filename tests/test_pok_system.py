@@ -24,8 +24,8 @@ from pvgen.pok.check import build_system, check_system
 from pvgen.pok.cli import report
 from pvgen.pok.errors import PokError
 from pvgen.pok.kernel import rewrite_kernel
-from pvgen.pok.tree import locate, missing_packages, work_tree
-from tests.conftest import DEFINITION, ROOT
+from pvgen.pok.tree import work_tree
+from tests.conftest import DEFINITION, ROOT, pok_source
 
 pytestmark = pytest.mark.pok
 
@@ -37,20 +37,13 @@ EXAMPLES = ("hello", "multi", "ticker", "ports", "health")
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A configured POK tree of this module's own."""
-    try:
-        source = locate(None, ROOT)
-    except PokError as exc:
-        pytest.skip(str(exc))
-    missing = missing_packages()
-    if missing:
-        pytest.skip(f"POK's build needs Debian's {' '.join(missing)}")
-    return work_tree(source, tmp_path_factory.mktemp("pok"))
+    return work_tree(pok_source(), tmp_path_factory.mktemp("pok"))
 
 
 @pytest.fixture(scope="module")
 def patched(tree: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A configured POK tree with hypercalls.def's kernel side (pvgen pok-patch)."""
-    return work_tree(locate(None, ROOT), tmp_path_factory.mktemp("patched"), load(DEFINITION))
+    return work_tree(pok_source(), tmp_path_factory.mktemp("patched"), load(DEFINITION))
 
 
 @pytest.mark.parametrize("example", EXAMPLES)

@@ -19,9 +19,8 @@ import pytest
 from pvgen.definition import load
 from pvgen.pok.check import check_system
 from pvgen.pok.cli import report
-from pvgen.pok.errors import PokError
-from pvgen.pok.tree import locate, missing_packages, work_tree
-from tests.conftest import DEFINITION, ROOT
+from pvgen.pok.tree import work_tree
+from tests.conftest import DEFINITION, ROOT, pok_source
 from tests.emulator_harness import Builder, Part
 
 pytestmark = pytest.mark.pok
@@ -34,14 +33,7 @@ PROGRAMS = ("masked", "unmask", "disable_enable", "detach", "raised_in_handler",
 
 @pytest.fixture(scope="module")
 def patched(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    try:
-        source = locate(None, ROOT)
-    except PokError as exc:
-        pytest.skip(str(exc))
-    missing = missing_packages()
-    if missing:
-        pytest.skip(f"POK's build needs Debian's {' '.join(missing)}")
-    return work_tree(source, tmp_path_factory.mktemp("pok"), load(DEFINITION))
+    return work_tree(pok_source(), tmp_path_factory.mktemp("pok"), load(DEFINITION))
 
 
 @pytest.fixture(scope="module")
