@@ -1,6 +1,7 @@
-"""The virtual CPU's rules on real POK: tests/vcpu_rules' tiny guests (and mode_rules' cold
-start), each alone on a POK tree given hypercalls.def's kernel side (``pvgen pok-patch``),
-booted under QEMU.
+"""Guests' rules on real POK: tests/vcpu_rules' tiny guests, mode_rules' cold start and the
+emulator tests' behaviours program (refused calls, stop, application errors, modes, a warm
+restart), on a POK tree given hypercalls.def's kernel side (``pvgen pok-patch``), booted
+under QEMU.
 
 Each guest checks one rule from inside its partition (masking, pending lines, ticks counted
 while descheduled, nesting, irq_flash, the shared area's fast path...) and prints one
@@ -75,3 +76,29 @@ def test_on_real_pok_a_partition_restarts_itself_cold(patched: Path, tmp_path: P
     result = check_system(builder.root / "cold.xml", DEFINITION, tmp_path, patched)
     assert result.same and result.qemu.ended_by == "done", report(result)
     assert result.partitions[0].pok[1] == "Test result: SUCCESS"
+
+
+def test_on_real_pok_a_partition_s_life_goes_as_in_the_emulator(
+    patched: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """tests/harness/behaviours.c, a partition per behaviour: a hypercall that does not
+    exist, stop with an error code, raise_application_error, partition_set_mode NORMAL twice
+    then IDLE, and a warm restart. The consoles match; the health events are POK's [KERNEL]
+    lines, and a stopped partition prints nothing more."""
+    builder = Builder(tmp_path_factory.mktemp("behaviours_x86"), "x86")
+    behaviours = (18, 19, 20, 31, 33)
+    builder.image("behaviours", [Part(n, f"b{n}") for n in behaviours])
+    result = check_system(builder.root / "behaviours.xml", DEFINITION, tmp_path, patched)
+    assert result.same and result.qemu.ended_by == "done", report(result)
+    consoles = {p.name: p.pok for p in result.partitions}
+    assert consoles["b18"][1:] == ("hypercall 9999 returned 7", "resumed")  # ILLEGAL_REQUEST
+    assert consoles["b19"] == ("run 41 mode 1 start 0",)  # stopped: nothing more
+    assert "period 25000000 duration 5000000 identifier 31 mode 3 start 0 lock 0" in \
+        consoles["b31"]  # partition_get_status in NORMAL
+    assert consoles["b33"][1:] == ("set_mode WARM_START returned 5",  # not from a cold start
+                                   "set_mode NORMAL returned 0",
+                                   "run 41 mode 2 start 1")  # reloaded, WARM_START, restarted
+    assert result.kernel_lines == (
+        "[KERNEL] [pv] partition 0: ILLEGAL_REQUEST: hypercall 9999 refused",
+        "[KERNEL] [pv] partition 1: APPLICATION_ERROR: stopped with error code 7",
+        "[KERNEL] [pv] partition 2: APPLICATION_ERROR: oops")
