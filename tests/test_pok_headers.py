@@ -22,6 +22,7 @@ import pytest
 from pvgen.generate import render_all, write_artifacts
 from pvgen.model import Interface
 from pvgen.pok.errors import PokError
+from pvgen.pok.patch import NEEDS
 from pvgen.pok.tree import locate
 from tests.conftest import ROOT
 
@@ -61,7 +62,8 @@ def test_the_kernel_side_compiles_with_pok_s_headers_and_flags(
     features = interface.features if configured == "all-features" else ()
     deployment = tmp_path / "deployment.h"
     deployment.write_text((pok / DEPLOYMENT).read_text(encoding="utf-8")
-                          + "".join(f"#define {f} 1\n" for f in features), encoding="utf-8")
+                          + "".join(f"#define {f} 1\n" for f in (NEEDS, *features)),
+                          encoding="utf-8")
     source_path = gen / source
     # its quoted includes ("gdt.h") are POK's files beside it in the tree
     beside = pok / "kernel" / Path(source).relative_to("pok/kernel").parent
@@ -71,4 +73,6 @@ def test_the_kernel_side_compiles_with_pok_s_headers_and_flags(
          "-include", str(deployment), "-c", str(source_path), "-o", str(tmp_path / "k.o")],
         capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
-    assert (tmp_path / "k.o").stat().st_size > 0
+    symbols = subprocess.run(["nm", str(tmp_path / "k.o")], capture_output=True, text=True,
+                             check=True).stdout
+    assert " T pok_" in symbols  # compiled in: POK_NEEDS_PARAVIRT asked for it
