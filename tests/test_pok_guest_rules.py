@@ -1,7 +1,7 @@
-"""Guests' rules on real POK: tests/vcpu_rules' tiny guests, mode_rules' cold start and the
-emulator tests' behaviours program (refused calls, stop, application errors, modes, a warm
-restart), on a POK tree given hypercalls.def's kernel side (``pvgen pok-patch``), booted
-under QEMU.
+"""Guests' rules on real POK: tests/vcpu_rules' tiny guests, mode_rules' cold start, the
+privilege suite's thread pointer and forged upcall frame, and the emulator tests' behaviours
+program (refused calls, stop, application errors, modes, a warm restart), on a POK tree
+given hypercalls.def's kernel side (``pvgen pok-patch``), booted under QEMU.
 
 Each guest checks one rule from inside its partition (masking, pending lines, ticks counted
 while descheduled, nesting, irq_flash, the shared area's fast path...) and prints one
@@ -23,6 +23,7 @@ from pvgen.pok.cli import report
 from pvgen.pok.tree import work_tree
 from tests.conftest import DEFINITION, ROOT, pok_source
 from tests.emulator_harness import Builder, Part
+from tests.test_privilege import write_programs
 
 pytestmark = pytest.mark.pok
 
@@ -102,3 +103,18 @@ def test_on_real_pok_a_partition_s_life_goes_as_in_the_emulator(
         "[KERNEL] [pv] partition 0: ILLEGAL_REQUEST: hypercall 9999 refused",
         "[KERNEL] [pv] partition 1: APPLICATION_ERROR: stopped with error code 7",
         "[KERNEL] [pv] partition 2: APPLICATION_ERROR: oops")
+
+
+@pytest.mark.parametrize("name", ["thread_pointer", "forged_frame"])
+def test_on_real_pok_the_privilege_rule_holds(patched: Path, tmp_path: Path, name: str,
+                                              tmp_path_factory: pytest.TempPathFactory) -> None:
+    """thread_pointer: %gs:0 reads where thread_pointer_set pointed (POK's kernel loads the
+    partition's own segment); forged_frame: an upcall frame whose saved EFLAGS asks for I/O
+    privilege level 3 and virtual-8086 mode resumes with neither."""
+    sources = tmp_path_factory.mktemp("privilege_sources")
+    programs = [p for p in write_programs(sources, "x86") if p.stem == name]
+    builder = Builder(tmp_path_factory.mktemp("privilege_x86"), "x86", programs=programs)
+    builder.image(name, [Part(1, name, {}, program=name)])
+    result = check_system(builder.root / f"{name}.xml", DEFINITION, tmp_path, patched)
+    assert result.same and result.qemu.ended_by == "done", report(result)
+    assert result.partitions[0].pok[1] == "Test result: SUCCESS"

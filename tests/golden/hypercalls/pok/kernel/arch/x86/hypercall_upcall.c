@@ -57,8 +57,14 @@ static void load_thread_pointer(uint8_t pid)
         return;
     }
     if (v->has_thread_pointer && v->thread_pointer < size) {
+        uint32_t limit = size - v->thread_pointer - 1u;
+
+        if (limit > 0xFFFFFu) {
+            /* counted in pages beyond 1 MiB: a whole page less, never one past the partition */
+            limit = ((limit + 1u) & ~0xFFFu) - 1u;
+        }
         gdt_set_segment(THREAD_POINTER_SEGMENT, pok_partitions[pid].base_addr + v->thread_pointer,
-                        size - v->thread_pointer - 1u, GDTE_DATA, 3);
+                        limit, GDTE_DATA, 3);
         selector = GDT_BUILD_SELECTOR(THREAD_POINTER_SEGMENT, 0, 3);
     } else {
         gdt_disable(THREAD_POINTER_SEGMENT);
