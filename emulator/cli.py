@@ -53,9 +53,10 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="a console write takes the time a serial line of BAUD bits a "
                         "second takes to send it (POK's console: 38400; default: no time; "
                         "deterministic time only)")
-    parser.add_argument("--ports-like-pok", action="store_true",
-                        help="move port messages as POK does: at the end of the sender's "
-                        "window, and only to destination ports created by then")
+    parser.add_argument("--like-pok", action="store_true",
+                        help="serve as real POK with pvgen's kernel side does: port messages "
+                        "move at the end of the sender's window, and only to destination ports "
+                        "created by then; no HM tables (what cannot resume stops the partition)")
     parser.add_argument("--gen", type=Path, default=DEFAULT_GEN_DIR,
                         help=f"where the generated dispatcher is (default: {DEFAULT_GEN_DIR})")
 
@@ -69,7 +70,7 @@ def boot(image: Path, args: argparse.Namespace) -> int:
     options = RunOptions(mips=args.mips, frames=args.frames, time_ns=args.time_ns,
                          wall_clock=args.wall_clock, trace=args.trace,
                          console_dir=args.console_dir, console_baud=args.console_baud,
-                         ports_like_pok=args.ports_like_pok)
+                         like_pok=args.like_pok)
     result = Module(loaded, dispatcher, options).run()
     print(summary(result))
     return result.exit_status

@@ -41,16 +41,19 @@ def log_lines(log: Sequence[HmEvent]) -> list[str]:
 
 
 class HealthMonitor:
-    def __init__(self, manifest: Manifest) -> None:
+    def __init__(self, manifest: Manifest, tables: bool = True) -> None:
+        """`tables` False: the configuration's HM tables are not applied, as on POK, whose
+        kernel side logs what can be resumed and stops the partition otherwise."""
         self.manifest = manifest
-        self._actions = {p.name: p.hm_actions for p in manifest.partitions}
+        self._actions = {p.name: p.hm_actions for p in manifest.partitions} if tables else {}
+        self._levels = manifest.hm_levels if tables else {}
         self.log: list[HmEvent] = []
 
     def decide(
         self, at_ns: int, partition: str, error: str, detail: str, resumable: bool
     ) -> HmEvent:
         """Record an error and say what to do about it."""
-        level = self.manifest.hm_levels.get(error, "PARTITION")
+        level = self._levels.get(error, "PARTITION")
         if level == "MODULE":
             action = self.manifest.module_hm_actions.get(error, "SHUTDOWN")
         else:

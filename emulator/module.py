@@ -68,9 +68,11 @@ class RunOptions:
     # the consoles' serial line (bits per second): a console write takes the time it takes to
     # send its bytes (10 bits each), as POK's console on COM1 (38400 baud) does; None: none
     console_baud: int | None = None
-    # ports as POK moves messages: at the end of the sender's window, and only to destination
-    # ports created by then (POK_NEEDS_FLUSH_ON_WINDOWS); False: at once, as ARINC 653 says
-    ports_like_pok: bool = False
+    # serve as real POK with pvgen's kernel side does, where it does otherwise than ARINC 653:
+    # port messages move at the end of the sender's window, and only to destination ports
+    # created by then (POK_NEEDS_FLUSH_ON_WINDOWS); the health monitor has no tables: an
+    # event that can be resumed is only logged, any other stops the partition
+    like_pok: bool = False
     out: TextIO = field(default_factory=lambda: sys.stdout)  # as it is then: redirect_stdout works
 
 
@@ -139,7 +141,7 @@ class Module:
             p.name: Console(p.name, options.out, open_console_file(options.console_dir, p.name))
             for p in self.partitions
         }
-        self.hm = HealthMonitor(self.manifest)
+        self.hm = HealthMonitor(self.manifest, tables=not options.like_pok)
         self.trace = Trace(self.manifest.module, [(p.entry.identifier, p.name)
                                                   for p in self.partitions])
         self._clock = WallClock() if options.wall_clock else InstructionClock(options.mips)
@@ -471,7 +473,7 @@ class Module:
                     break
                 if partition.runnable:
                     self._run_window(partition, start, end)
-                if self.options.ports_like_pok:
+                if self.options.like_pok:
                     window_ended(self, partition, end)
                 if self._shutdown:
                     end = self._now  # the window ends with the module

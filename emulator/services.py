@@ -423,7 +423,7 @@ class PartitionServices:
         ports = _MODULE_PORTS.get(self.module)
         if ports is None:
             ports = _MODULE_PORTS[self.module] = ModulePorts(self.module.manifest,
-                                                             self.module.options.ports_like_pok)
+                                                             self.module.options.like_pok)
         return PortCalls(ports, self.partition.entry.identifier)
 
     def _ports(self) -> PortCalls:

@@ -52,10 +52,10 @@ def boot_module(config: Path, image: Path, definition: Path, gen: Path,
 
 def boot_image(image: Path, gen: Path, limit_ns: int | None = None,
                console_baud: int | None = CONSOLE_BAUD,
-               ports_like_pok: bool = False) -> ModuleRun:
+               like_pok: bool = False) -> ModuleRun:
     """Boot a built image in the emulator, in this process, until every partition has
-    stopped or `limit_ns` of virtual time (None: the emulator's own limit); its ports move
-    messages as POK's do with `ports_like_pok`."""
+    stopped or `limit_ns` of virtual time (None: the emulator's own limit); served as real
+    POK serves it with `like_pok` (``RunOptions.like_pok``)."""
     from emulator.loader import load
     from emulator.module import Module, RunOptions
 
@@ -63,7 +63,7 @@ def boot_image(image: Path, gen: Path, limit_ns: int | None = None,
     out = io.StringIO()
     module = Module(loaded, dispatcher, RunOptions(time_ns=limit_ns, out=out,
                                                      console_baud=console_baud,
-                                                     ports_like_pok=ports_like_pok))
+                                                     like_pok=like_pok))
     try:
         result = module.run()
     finally:  # a worker boots hundreds of modules: their CPUs' native memory goes now

@@ -153,6 +153,20 @@ def test_the_fault_partition_triggers_every_health_monitor_action(
         + [("MODULE", a) for a in ("IGNORE", "RESET", "SHUTDOWN")])
 
 
+def test_like_pok_the_health_monitor_applies_no_tables(images: dict[str, Path]) -> None:
+    """--like-pok: as on POK with pvgen's kernel side, an event that can be resumed is only
+    logged (a MODULE level or a restart in the tables notwithstanding), and a fault idles the
+    partition for good."""
+    result = boot(images["health"], "--like-pok", "--time", "0.1")
+    lines = [re.sub(r" (at|accessing) 0x[0-9a-f]+\b", r" \1 @", line)
+             for line in result.stdout.splitlines()]
+    assert [line for line in lines if "] HM: " in line] == [
+        "[fault] HM: APPLICATION_ERROR (sensor value out of range) -> PARTITION IGNORE",
+        "[fault] HM: ILLEGAL_REQUEST (hypercall 310 refused: bad_value) -> PARTITION IGNORE",
+        "[fault] HM: NUMERIC_ERROR (CPU exception 0 at @) -> PARTITION IDLE"]
+    assert "  fault: no test, mode IDLE, 12 hypercalls, 0 restart(s)" in lines
+
+
 def test_ticker_wakes_its_activities_on_virtual_ticks_beside_a_busy_partition(
     images: dict[str, Path], tmp_path: Path
 ) -> None:

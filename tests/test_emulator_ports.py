@@ -301,7 +301,7 @@ def test_validity_turns_invalid_one_nanosecond_past_the_refresh_period(booted: B
 
 
 def test_like_pok_a_message_moves_at_the_end_of_the_sender_s_window(booted: Booted) -> None:
-    """ports_like_pok: a write or send waits in the source's outbox until its partition's
+    """like_pok: a write or send waits in the source's outbox until its partition's
     window ends, and then moves, its age counted from the move."""
     image, _ = load(booted.image, booted.builder.gen)
     ports = ModulePorts(image.manifest, like_pok=True)

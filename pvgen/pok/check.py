@@ -118,8 +118,8 @@ def check_system(config: Path, definition: Path, work: Path, tree: Path) -> Syst
     built = build_image(config, work / f"{name}.img", definition, work / "gen")
     if built.pok_note:
         raise PokError(f"{config}: error: no POK system: {built.pok_note}")
-    # QEMU's UART takes no time; the ports move messages as POK's middleware does
-    run = boot_image(built.image, work / "gen", console_baud=None, ports_like_pok=True)
+    # QEMU's UART takes no time; ports and health events go as on POK (RunOptions.like_pok)
+    run = boot_image(built.image, work / "gen", console_baud=None, like_pok=True)
     build_seconds = build_system(built.pok_dir, tree)
     expected = [line for _, line in run.printed]
     qemu = boot(built.pok_dir / "pok.elf", watch(expected), QEMU_LIMIT_SECONDS)
