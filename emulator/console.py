@@ -7,11 +7,31 @@ END OF TEST, the test's own TEST STATE), with one rule of the emulator's own: a 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
 from pvgen.tester import Verdict, judge, read
+
+# The bytes of a line without a newline kept before they are printed as a line of their own:
+# a guest that never ends its line holds no more than this of the emulator's memory.
+LINE_LIMIT = 4096
+# The lines a console keeps for its verdict and its run's result; past them only the tester's
+# "***" lines are kept (the others are printed, and counted).
+KEPT_LINES = 100_000
+# What a partition's bytes may not put on the run's shared output as they are: control
+# characters (a carriage return or an escape sequence could overwrite or fake another
+# partition's line, a newline start one) and Unicode's bidirectional controls.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e"
+                          "\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` for the run's shared output: every character of _UNPRINTABLE as an escape
+    (``\\x1b``, ``\\u202e``), so a partition's line is one line, and visibly its own."""
+    return _UNPRINTABLE.sub(lambda found: f"\\x{ord(found[0]):02x}" if ord(found[0]) < 0x100
+                            else f"\\u{ord(found[0]):04x}", text)
 
 
 @dataclass
@@ -21,12 +41,16 @@ class Console:
     file: TextIO | None = None
     pending: bytearray = field(default_factory=bytearray)
     lines: list[str] = field(default_factory=list)
+    unkept: int = 0  # lines printed but not kept (KEPT_LINES)
 
     def write(self, data: bytes) -> None:
         self.pending += data
         while (cut := self.pending.find(b"\n")) >= 0:
             self._line(self.pending[:cut].decode("utf-8", "replace"))
             del self.pending[: cut + 1]
+        while len(self.pending) >= LINE_LIMIT:  # a line that does not end, in pieces
+            self._line(self.pending[:LINE_LIMIT].decode("utf-8", "replace"))
+            del self.pending[:LINE_LIMIT]
 
     def flush(self) -> None:
         """Emit a last unterminated line (at the end of the run)."""
@@ -36,8 +60,11 @@ class Console:
 
     def _line(self, text: str) -> None:
         text = text.rstrip("\r")
-        self.lines.append(text)
-        self.out.write(f"[{self.name}] {text}\n")
+        if len(self.lines) < KEPT_LINES or text.startswith("***"):
+            self.lines.append(text)
+        else:
+            self.unkept += 1
+        self.out.write(f"[{self.name}] {printable(text)}\n")
         if self.file is not None:
             self.file.write(text + "\n")
 

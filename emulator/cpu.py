@@ -269,6 +269,8 @@ class Cpu:
         look for translations to drop on every write; code is where the ELF says it is.
         """
         end = address + len(data)
+        if end == address:
+            return  # nothing written, nothing to drop (Unicorn cannot drop an empty range)
         self.ram[address:end] = data
         if address < self._code[1] and self._code[0] < end:
             self._uc.ctl_remove_cache(address, end)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from emulator.console import printable
 from pvgen.image.manifest import Manifest
 
 
@@ -36,7 +37,7 @@ def log_lines(log: Sequence[HmEvent]) -> list[str]:
     if not log:
         return ["  health monitor: no events"]
     return [f"  health monitor: {len(log)} event(s)",
-            *(f"    {e.at_ns / 1e9:.6f} s {e.partition}: {e.error} ({e.detail}) -> "
+            *(f"    {e.at_ns / 1e9:.6f} s {e.partition}: {e.error} ({printable(e.detail)}) -> "
               f"{e.level} {e.action}" for e in log)]
 
 

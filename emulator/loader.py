@@ -1,13 +1,15 @@
 """Find what boots an image: the image itself and the generated dispatcher it was built for.
 
-The image names its interface and carries its fingerprint; the dispatcher is
-the generated ``<interface>_dispatch.py``. A dispatcher generated from another
-version of the definition is refused before anything runs.
+The image carries its interface's fingerprint; the dispatcher is the generated
+``*_dispatch.py`` of the chosen directory whose ``FINGERPRINT`` is that one, found by
+reading the files' text. An image is untrusted input: no name it gives becomes a path,
+and no Python file is imported but the one that matches.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 from types import ModuleType
 
@@ -17,16 +19,27 @@ from pvgen.image.read import Image, read_image
 DEFAULT_GEN_DIR = Path("build/gen")
 
 
+_FINGERPRINT = re.compile(r"[0-9a-f]{16}")
+
+
 def dispatcher_path(image: Image, gen_dir: Path) -> Path:
-    return gen_dir / "python" / f"{image.manifest.interface}_dispatch.py"
+    """The generated dispatcher in ``gen_dir/python`` made for the image's fingerprint."""
+    if not _FINGERPRINT.fullmatch(image.fingerprint):
+        raise EmulatorError(f"{image.path}: error: the image's interface fingerprint is not 16 "
+                            "hexadecimal digits: the image is corrupt")
+    directory = gen_dir / "python"
+    line = f"\nFINGERPRINT = '{image.fingerprint}'\n"
+    candidates = sorted(directory.glob("*_dispatch.py")) if directory.is_dir() else []
+    for candidate in candidates:
+        if line in candidate.read_text(encoding="utf-8", errors="replace"):
+            return candidate
+    raise EmulatorError(
+        f"{directory}: error: no generated dispatcher for interface fingerprint "
+        f"{image.fingerprint}; run `pvgen gen` for the definition the image was built with "
+        f"(interface {image.manifest.interface})")
 
 
 def load_dispatcher(path: Path, image: Image) -> ModuleType:
-    if not path.is_file():
-        raise EmulatorError(
-            f"{path}: error: no generated dispatcher; run `pvgen gen` for the definition the "
-            f"image was built with (interface {image.manifest.interface})"
-        )
     spec = importlib.util.spec_from_file_location(f"pvgen_dispatch_{image.fingerprint}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -35,7 +35,7 @@ from typing import TextIO
 
 from emulator.arch import backend
 from emulator.clock import InstructionClock, WallClock
-from emulator.console import Console, open_console_file
+from emulator.console import Console, open_console_file, printable
 from emulator.cpu import NO_RESULT
 from emulator.fastpath import FastPath
 from emulator.hm import HealthMonitor, HmEvent
@@ -242,7 +242,8 @@ class Module:
         if event.action != "IGNORE":
             self._consoles[partition.name].flush()  # its last words come before the report
         self.options.out.write(
-            f"[{partition.name}] HM: {error} ({detail}) -> {event.level} {event.action}\n"
+            f"[{partition.name}] HM: {error} ({printable(detail)}) -> {event.level} "
+            f"{event.action}\n"
         )
         if self.options.trace:
             self.trace.instant(partition.entry.identifier, self.now_ns(), "hm", error,

@@ -222,7 +222,22 @@ def test_a_dispatcher_of_another_interface_is_refused(
     (gen / "pv_dispatch.py").write_text(source.replace(fingerprint, "0123456789abcdef"))
     result = run("-m", "emulator", str(images["hello"]), "--gen", str(tmp_path / "gen"))
     assert result.returncode == 2
-    assert f"built for interface fingerprint {fingerprint}" in result.stderr
+    assert f"no generated dispatcher for interface fingerprint {fingerprint}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_image_s_fingerprint_never_becomes_a_path(images: dict[str, Path],
+                                                     tmp_path: Path) -> None:
+    """The dispatcher is found by the image's fingerprint among the generated ones; a
+    fingerprint that is not one (here a path) is a corrupt image, and nothing is imported."""
+    data = images["hello"].read_bytes()
+    source = (images["hello"].parent / "gen" / "python" / "pv_dispatch.py").read_text()
+    fingerprint = source.split("FINGERPRINT = '")[1][:16].encode()
+    bad = tmp_path / "bad.img"
+    bad.write_bytes(data.replace(fingerprint, b"../../../tmp/x_y"))
+    result = boot(bad)
+    assert result.returncode == 2
+    assert "fingerprint is not 16 hexadecimal digits" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -96,6 +96,11 @@ def test_same_inputs_same_image_bytes(tmp_path: Path) -> None:
          "'beta' disagrees with part_sizes"),
         (lambda b: b.replace(b'"format":1', b'"format":9'), "manifest format is not 1"),
         (lambda b: b.replace(b'"major_frame_ns"', b'"major_frame_nX"'), "manifest is corrupt"),
+        # names become file names and C identifiers: one that is not a name is corruption
+        (lambda b: b.replace(b'"name":"beta"', b'"name":"../a"'),
+         r"the partition name '\.\./a' is not a name"),
+        (lambda b: b.replace(b'"interface":"pv"', b'"interface":".."'),
+         r"the interface name '\.\.' is not a name"),
     ],
 )
 def test_damaged_images_are_refused_with_the_file_named(

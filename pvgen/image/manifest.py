@@ -11,6 +11,7 @@ for lief or the configuration tooling.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -106,8 +107,28 @@ class Manifest:
             raise ManifestError(f"manifest is corrupt ({exc.__class__.__name__}: {exc})") from None
 
 
+# What `pvgen image` writes for names (pvgen/config/module.xsd's Name; the definition's and the
+# module's identifiers): an image is untrusted input, and its names become file names
+# (--console-dir) and C identifiers, so a name that is not one of these is a corrupt manifest.
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,29}")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+
+
+def _check_names(manifest: Manifest) -> Manifest:
+    named = [("module", manifest.module, _IDENTIFIER), ("interface", manifest.interface,
+                                                          _IDENTIFIER),
+             ("ABI", manifest.abi, _IDENTIFIER),
+             *(("partition", p.name, _NAME) for p in manifest.partitions),
+             *(("port", port.name, _NAME) for p in manifest.partitions for port in p.ports)]
+    for what, name, pattern in named:
+        if not pattern.fullmatch(name):
+            raise ManifestError(f"the {what} name {name[:64]!r} is not a name (a letter or _, "
+                                "then letters, digits and _)")
+    return manifest
+
+
 def _build(d: dict[str, Any]) -> Manifest:
-    return Manifest(
+    return _check_names(Manifest(
         module=str(d["module"]),
         arch=str(d["arch"]),
         interface=str(d["interface"]),
@@ -134,4 +155,4 @@ def _build(d: dict[str, Any]) -> Manifest:
         ),
         hm_levels=dict(d["hm_levels"]),
         module_hm_actions=dict(d["module_hm_actions"]),
-    )
+    ))
