@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 import subprocess
 from collections.abc import Mapping
@@ -14,7 +15,7 @@ from elftools.elf.elffile import ELFFile
 from pvgen.definition import load
 from pvgen.image.container import pack_archive, pok_padded
 from pvgen.image.pack import build_manifest, pack_image
-from pvgen.image.read import ImageError, read_image
+from pvgen.image.read import MAX_IMAGE_BYTES, ImageError, read_image
 from pvgen.pok.deployment import system_files
 from pvgen.pok.errors import PokError
 from pvgen.pok.kernel import kernel_partition_sizes, rewrite_kernel
@@ -101,6 +102,9 @@ def test_same_inputs_same_image_bytes(tmp_path: Path) -> None:
          r"the partition name '\.\./a' is not a name"),
         (lambda b: b.replace(b'"interface":"pv"', b'"interface":".."'),
          r"the interface name '\.\.' is not a name"),
+        # a schedule whose time cannot advance, or that the emulator would spend all on
+        (lambda b: b.replace(b'"major_frame_ns":20000000', b'"major_frame_ns":       3'),
+         r"the major frame lasts 3 ns, less than the shortest a module may have \(1000 ns\)"),
     ],
 )
 def test_damaged_images_are_refused_with_the_file_named(
@@ -211,3 +215,22 @@ def test_the_kernel_s_partition_sizes_are_read_from_its_deployment(
     else:
         with pytest.raises(PokError, match=r"deployment.h: error: "):
             kernel_partition_sizes(tmp_path / "pok.elf")
+
+
+def test_reading_an_image_is_bounded(tmp_path: Path) -> None:
+    """No file that never ends, no FIFO waiting for a writer, no symbolic-link loop and no
+    file larger than an image may be holds the reader: each is refused at once."""
+    fifo = tmp_path / "fifo.img"
+    os.mkfifo(fifo)
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    huge = tmp_path / "huge.img"
+    with huge.open("wb") as sparse:
+        sparse.truncate(MAX_IMAGE_BYTES + 1)
+    for path, message in ((Path("/dev/zero"), "not a regular file"),
+                          (fifo, "not a regular file"),
+                          (tmp_path / "a", "Too many levels of symbolic links"),
+                          (huge, "larger than an image may be")):
+        with pytest.raises(ImageError, match=message) as caught:
+            read_image(path)
+        assert str(caught.value).startswith(f"{path}: error: ")

@@ -20,6 +20,7 @@ from pvgen.config.schema import check_structure
 from pvgen.config.toolchain import read_toolchain
 from pvgen.config.xmltree import XmlElement, parse_xml
 from pvgen.diagnostics import Location, SourceText
+from pvgen.limits import beyond_limits
 
 
 def load_module(path: Path) -> Module:
@@ -47,6 +48,10 @@ def _read_module(root: XmlElement, path: Path, problems: Problems) -> Module:
     schedule = read_schedule(schedule_element, index, problems)
     by_identifier = {p.identifier: p for p in partitions}
     channels = read_channels(root.child("Connection_Table"), by_identifier, index, problems)
+    for problem in beyond_limits(len(partitions), len(schedule.windows),
+                                 sum(len(p.ports) for p in partitions),
+                                 sum(p.memory_size for p in partitions)):
+        problems.at(root, problem)
     return Module(
         name=root.attrib["ModuleName"],
         source=path,

@@ -20,6 +20,7 @@ from pvgen.config.references import PartitionIndex
 from pvgen.config.unique import FirstSeen
 from pvgen.config.values import boolean, format_seconds, seconds
 from pvgen.config.xmltree import XmlElement
+from pvgen.limits import too_short
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,9 @@ class _Placed:
 def read_schedule(element: XmlElement, index: PartitionIndex, problems: Problems) -> Schedule:
     """The schedule, with its windows sorted by start."""
     major = seconds(element, "MajorFrameSeconds", problems)
+    short = None if major is None else too_short("the major frame", major)
+    if short:
+        problems.at(element, short, "MajorFrameSeconds")
     identifiers: FirstSeen[int] = FirstSeen()
     placed: list[_Placed] = []
     scheduled: set[int] = set()
@@ -90,6 +94,9 @@ def _read_windows(
         duration = seconds(element, "WindowDurationSeconds", problems)
         if start is None or duration is None:
             continue
+        short = too_short(f"window {identifier}", duration)
+        if short:
+            problems.at(element, short, "WindowDurationSeconds")
         period_start = boolean(element.get("PartitionPeriodStart", "false"))
         window = Window(identifier, partition, start, duration, period_start, element.location)
         placed.append(_Placed(window, element))

@@ -15,6 +15,8 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from pvgen.limits import beyond_limits, too_short
+
 MANIFEST_FORMAT = 1
 
 
@@ -127,8 +129,25 @@ def _check_names(manifest: Manifest) -> Manifest:
     return manifest
 
 
+def _check_limits(manifest: Manifest) -> Manifest:
+    """A manifest within pvgen.limits, and whose windows lie in its major frame."""
+    problems = beyond_limits(
+        len(manifest.partitions), len(manifest.windows),
+        sum(len(p.ports) for p in manifest.partitions),
+        sum(p.memory_size for p in manifest.partitions))
+    problems += [short for short in (too_short("the major frame", manifest.major_frame_ns),
+                                     *(too_short(f"window {w.identifier}", w.duration_ns)
+                                       for w in manifest.windows)) if short]
+    problems += [f"window {w.identifier} does not lie in the major frame"
+                 for w in manifest.windows
+                 if w.start_ns < 0 or w.start_ns + w.duration_ns > manifest.major_frame_ns]
+    if problems:
+        raise ManifestError("; ".join(problems))
+    return manifest
+
+
 def _build(d: dict[str, Any]) -> Manifest:
-    return _check_names(Manifest(
+    return _check_limits(_check_names(Manifest(
         module=str(d["module"]),
         arch=str(d["arch"]),
         interface=str(d["interface"]),
@@ -155,4 +174,4 @@ def _build(d: dict[str, Any]) -> Manifest:
         ),
         hm_levels=dict(d["hm_levels"]),
         module_hm_actions=dict(d["module_hm_actions"]),
-    ))
+    )))

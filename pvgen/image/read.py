@@ -9,6 +9,8 @@ emulator's boot path stays light.
 from __future__ import annotations
 
 import io
+import os
+import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,9 +51,27 @@ class Image:
         return self.archive[entry.archive_offset : entry.archive_offset + entry.file_size]
 
 
+# The largest image read: an image is untrusted input, and a file that never ends (/dev/zero)
+# or does not exist yet (a FIFO) must not hold the reader.
+MAX_IMAGE_BYTES = 256 * 1024 * 1024
+
+
+def _read_bounded(path: Path) -> bytes:
+    """The file's bytes, if it is a regular file of at most MAX_IMAGE_BYTES (opened without
+    waiting, so a FIFO is refused, not waited on)."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(descriptor, "rb") as stream:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise _fail(path, "not a regular file")
+        data = stream.read(MAX_IMAGE_BYTES + 1)
+    if len(data) > MAX_IMAGE_BYTES:
+        raise _fail(path, f"larger than an image may be ({MAX_IMAGE_BYTES // 2**20} MiB)")
+    return data
+
+
 def read_image(path: Path) -> Image:
     try:
-        data = path.read_bytes()
+        data = _read_bounded(path)
     except OSError as exc:
         raise ImageError(f"{path}: error: cannot read the image: {exc.strerror}") from None
     try:

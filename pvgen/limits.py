@@ -1,0 +1,36 @@
+"""What a module may hold: the limits `pvgen image` refuses a configuration beyond, and the
+emulator's loader an image beyond (an image is untrusted input, and may be hand-made).
+
+Each bounds a resource of the run: time that must advance (a major frame and a window of
+less than a microsecond would make the run all overhead, and one of 0 ns never ends it) and
+the emulator's memory (a CPU per partition, each with its memory mapped, a table entry per
+window and port).
+"""
+
+from __future__ import annotations
+
+MIN_TIME_NS = 1_000  # the shortest major frame and window
+MAX_PARTITIONS = 64
+MAX_WINDOWS = 4096  # in the major frame, all partitions together
+MAX_PORTS = 1024  # all partitions together
+MAX_MODULE_MEMORY = 1 << 30  # the partitions' memory together, in bytes
+
+
+def too_short(what: str, ns: int) -> str | None:
+    """Why a major frame or a window of `ns` is refused, if it is."""
+    if ns < MIN_TIME_NS:
+        return f"{what} lasts {ns} ns, less than the shortest a module may have ({MIN_TIME_NS} ns)"
+    return None
+
+
+def beyond_limits(partitions: int, windows: int, ports: int, memory: int) -> list[str]:
+    """What of a module's size is beyond the limits, a sentence each (none: within them)."""
+    problems = [f"{count} {what}, more than a module may have ({most})"
+                for what, count, most in (("partitions", partitions, MAX_PARTITIONS),
+                                          ("windows", windows, MAX_WINDOWS),
+                                          ("ports", ports, MAX_PORTS))
+                if count > most]
+    if memory > MAX_MODULE_MEMORY:
+        problems.append(f"the partitions' memory adds up to {memory} bytes, more than a module "
+                        f"may have ({MAX_MODULE_MEMORY})")
+    return problems
