@@ -250,7 +250,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert (p.stack_size, p.image.runtime, p.criticality, p.system) == (
         8192, "baremetal", "LEVEL_E", False,
     )
-    assert (p.timer_period_ns, p.entry_point, p.hm_actions, p.ports) == (None, None, {}, ())
+    assert (p.timer_period_ns, p.hm_actions, p.ports) == (None, {}, ())
     assert loaded.toolchain == Toolchain(arch="x86", cc=None, cross_prefix="")
     assert loaded.schedule.windows[0].period_start is True
     assert loaded.channels == ()
@@ -265,14 +265,14 @@ def test_extension_and_optional_attributes(tmp_path: Path) -> None:
             7, "solo",
             guest='<Guest Sources="p.c" Runtime="rtems" StackSize="4096" '
                   'TimerPeriodSeconds="0.0005"/>',
-            attributes=' Criticality="LEVEL_A" SystemPartition="1" EntryPoint="_start"',
+            attributes=' Criticality="LEVEL_A" SystemPartition="1"',
         ),
     )
 
     [p] = loaded.partitions
     assert loaded.toolchain == Toolchain(arch="arm", cc="clang", cross_prefix="arm-none-eabi-")
     assert (p.image.runtime, p.stack_size, p.timer_period_ns) == ("rtems", 4096, 500_000)
-    assert (p.criticality, p.system, p.entry_point) == ("LEVEL_A", True, "_start")
+    assert (p.criticality, p.system) == ("LEVEL_A", True)
 
 
 def test_memory_is_the_sum_of_the_requirements(tmp_path: Path) -> None:

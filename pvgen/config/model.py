@@ -97,7 +97,6 @@ class Partition:
     hm_actions: dict[ErrorCode, PartitionAction]  # from its Partition_HM_Table
     timer_period_ns: int | None  # the virtual timer period the partition starts with
     location: Location
-    entry_point: str | None = None  # the EntryPoint symbol; None: the ELF's own entry point
     warm_start_keeps: tuple[KeptSection, ...] = ()  # what survives a warm start
 
     def port(self, name: str) -> Port | None:

@@ -43,6 +43,10 @@ def read_partitions(
         if index.elements[identifier] is not element:
             continue
         name = element.attrib["PartitionName"]
+        if "EntryPoint" in element.attrib:
+            problems.at(element, "a partition starts at its ELF's entry point (e_entry), which "
+                        "POK's loader jumps to: link the program with that entry instead "
+                        "(e.g. -e SYMBOL)", "EntryPoint")
         own_memory = memory.get(identifier)
         memory_size = None if own_memory is None else own_memory.size
         if memory_size is None:
@@ -64,7 +68,6 @@ def read_partitions(
                 hm_actions=actions.get(identifier, {}),
                 timer_period_ns=guest.timer_period_ns,
                 location=element.location,
-                entry_point=element.get("EntryPoint"),
                 warm_start_keeps=() if own_memory is None else own_memory.warm_start_keeps,
             )
         )
