@@ -165,6 +165,13 @@ class PartitionServices:
         self.partition.halt("stop", detail=f"stopped with error code {code}")
 
     def shutdown(self) -> None:
+        """Only a SystemPartition may shut the module down; another's call is an
+        ILLEGAL_REQUEST after which it cannot go on (the call does not return)."""
+        if not self.partition.entry.system:
+            self.module.health_event(self.partition, "ILLEGAL_REQUEST",
+                                     "shutdown from a partition that is not a SystemPartition",
+                                     resumable=False)
+            return
         self.partition.halt("shutdown")
 
     def thread_pointer_set(self, pointer: int) -> int:

@@ -53,6 +53,7 @@ class Part:
     program: str | None = None
     window_ms: int = WINDOW_MS  # its one window in the major frame
     keeps: tuple[str, ...] = ()  # the sections a warm start keeps (Warm_Start_Keeps)
+    system: bool = False  # a SystemPartition
 
 
 def module_xml(
@@ -73,8 +74,9 @@ def module_xml(
     guests = guests or {}
     toolchain = f"Arch={quoteattr(arch)}" + (f" Compiler={quoteattr(compiler)}" if compiler else "")
     lines = [f'<ARINC_653_Module ModuleName="{name}">', f"  <Toolchain {toolchain}/>"]
-    lines += [f'  <Partition PartitionIdentifier="{p.identifier}" PartitionName="{p.name}">'
-              f"<Guest {guests.get(p.identifier, guest)}/></Partition>" for p in parts]
+    lines += [f'  <Partition PartitionIdentifier="{p.identifier}" PartitionName="{p.name}"'
+              + (' SystemPartition="true"' if p.system else "")
+              + f"><Guest {guests.get(p.identifier, guest)}/></Partition>" for p in parts]
     lines += [f'  <Partition_Memory PartitionIdentifier="{p.identifier}"><Memory_Requirements '
               f'Type="DATA" SizeBytes="{MEMORY}"/>'
               + "".join(f"<Warm_Start_Keeps Section={quoteattr(k)}/>" for k in p.keeps)

@@ -33,7 +33,7 @@ UNDEFINED, DIVIDE, BAD_POINTER, UNKNOWN_CALL, STOP, RAISE, FAULTS_ALWAYS = range
 HALF_LINE_FAULT, SOFTWARE_INTERRUPT, NOTHING_TO_RETURN_TO = 22, 23, 24
 SET_NORMAL, SET_COLD_START, SET_WARM_START = 31, 32, 33
 SPIN, SPIN_MASKED = 41, 42
-EMPTY_READ_INTO_CODE, FORGING_HM_MESSAGE, FORGING_LINE, LONG_LINE = 25, 26, 27, 28
+EMPTY_READ_INTO_CODE, FORGING_HM_MESSAGE, FORGING_LINE, LONG_LINE, SHUTDOWN = 25, 26, 27, 28, 29
 
 FIRST_RUN = "run 41 mode 1 start 0"  # .data's counter from 40; COLD_START; NORMAL_START
 INVALID_PARAM, NOT_AVAILABLE, ILLEGAL_REQUEST = 3, 2, 7  # status codes of hypercalls.def
@@ -639,3 +639,22 @@ def test_a_guest_cannot_forge_lines_crash_the_emulator_or_grow_a_line_without_bo
     pieces = run.console("long_line")[1:-1]
     assert [len(piece) for piece in pieces] == [LINE_LIMIT, LINE_LIMIT, 10000 - 2 * LINE_LIMIT]
     assert set("".join(pieces)) == {"x"}
+
+
+# -- module-wide calls need the right ------------------------------------------------------
+
+
+def test_only_a_system_partition_shuts_the_module_down(x86: Builder) -> None:
+    """shutdown from a partition that is not a SystemPartition is an ILLEGAL_REQUEST that
+    stops it (the call does not return), and the module runs on; from a SystemPartition it
+    ends the run."""
+    plain = x86.boot(x86.image("plain_shutdown", [part(1, SHUTDOWN, "rogue"),
+                                                  part(2, CALM, "calm")]))
+    assert plain.hm("rogue") == ["ILLEGAL_REQUEST (shutdown from a partition that is not a "
+                                 "SystemPartition) -> PARTITION IDLE"]
+    assert plain.console("calm") == calm_lines(2, 2)
+    assert "run ended (all stopped)" in plain.stdout
+    system = x86.boot(x86.image("system_shutdown", [
+        Part(100 + SHUTDOWN, "owner", system=True), part(2, CALM, "calm")]))
+    assert system.hm("owner") == []
+    assert "run ended (shutdown)" in system.stdout

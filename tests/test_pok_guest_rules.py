@@ -84,17 +84,20 @@ def test_on_real_pok_a_partition_s_life_goes_as_in_the_emulator(
 ) -> None:
     """tests/harness/behaviours.c, a partition per behaviour: a hypercall that does not
     exist, stop with an error code, raise_application_error, partition_set_mode NORMAL twice
-    then IDLE, and a warm restart. The consoles match; the health events are POK's [KERNEL]
-    lines, and a stopped partition prints nothing more."""
+    then IDLE, a warm restart, and shutdown from a partition that is not a SystemPartition.
+    The consoles match; the health events are POK's [KERNEL] lines, and a stopped partition
+    prints nothing more."""
     builder = Builder(tmp_path_factory.mktemp("behaviours_x86"), "x86")
-    behaviours = (18, 19, 20, 31, 33)
+    # the warm restart last: POK starts a partition that restarts itself again at once, in
+    # the same window, where the emulator starts it at its next window
+    behaviours = (18, 19, 20, 29, 31, 33)
     builder.image("behaviours", [Part(n, f"b{n}") for n in behaviours])
     result = check_system(builder.root / "behaviours.xml", DEFINITION, tmp_path, patched)
     assert result.same and result.qemu.ended_by == "done", report(result)
     consoles = {p.name: p.pok for p in result.partitions}
     assert consoles["b18"][1:] == ("hypercall 9999 returned 7", "resumed")  # ILLEGAL_REQUEST
     assert consoles["b19"] == ("run 41 mode 1 start 0",)  # stopped: nothing more
-    assert "period 25000000 duration 5000000 identifier 31 mode 3 start 0 lock 0" in \
+    assert "period 30000000 duration 5000000 identifier 31 mode 3 start 0 lock 0" in \
         consoles["b31"]  # partition_get_status in NORMAL
     assert consoles["b33"][1:] == ("set_mode WARM_START returned 5",  # not from a cold start
                                    "set_mode NORMAL returned 0",
@@ -102,7 +105,21 @@ def test_on_real_pok_a_partition_s_life_goes_as_in_the_emulator(
     assert result.kernel_lines == (
         "[KERNEL] [pv] partition 0: ILLEGAL_REQUEST: hypercall 9999 refused",
         "[KERNEL] [pv] partition 1: APPLICATION_ERROR: stopped with error code 7",
-        "[KERNEL] [pv] partition 2: APPLICATION_ERROR: oops")
+        "[KERNEL] [pv] partition 2: APPLICATION_ERROR: oops",
+        "[KERNEL] [pv] partition 3: ILLEGAL_REQUEST: shutdown from a partition that is not a "
+        "SystemPartition")
+
+
+def test_on_real_pok_a_system_partition_shuts_the_module_down(
+    patched: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """shutdown from a SystemPartition: POK powers the machine off, and QEMU exits."""
+    builder = Builder(tmp_path_factory.mktemp("shutdown_x86"), "x86")
+    builder.image("shutdown", [Part(129, "owner", system=True)])
+    result = check_system(builder.root / "shutdown.xml", DEFINITION, tmp_path, patched)
+    assert result.same and result.qemu.ended_by == "exited", report(result)
+    assert result.partitions[0].pok == ("run 41 mode 1 start 0",)
+    assert result.kernel_lines == ()
 
 
 @pytest.mark.parametrize("name", ["thread_pointer", "forged_frame"])

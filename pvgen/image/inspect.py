@@ -28,11 +28,13 @@ def format_manifest(manifest: Manifest) -> str:
         "",
         "partitions:",
         *_rows(
-            ("id", "name", "file", "memory", "stack", "entry", "image end", "timer ms"),
+            ("id", "name", "file", "memory", "stack", "entry", "image end", "timer ms",
+             "system"),
             [
                 (str(p.identifier), p.name, str(p.file_size), str(p.memory_size),
                  str(p.stack_size), f"{p.entry:#x}", f"{p.image_end:#x}",
-                 _ms(p.timer_period_ns) if p.timer_period_ns else "-")
+                 _ms(p.timer_period_ns) if p.timer_period_ns else "-",
+                 "yes" if p.system else "no")
                 for p in manifest.partitions
             ],
         ),

@@ -59,6 +59,7 @@ class PartitionEntry:
     period_ns: int = 0  # ARINC PERIOD and DURATION (0: an image from before they were recorded)
     duration_ns: int = 0
     warm_start_keeps: tuple[KeptRange, ...] = ()  # in address order; none: a warm start reloads all
+    system: bool = False  # a SystemPartition: it may make the calls that act on the module
 
 
 @dataclass(frozen=True)

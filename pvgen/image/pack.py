@@ -60,6 +60,7 @@ def build_manifest(
                 entry=elf.entry,
                 image_end=elf.image_end,
                 timer_period_ns=part.timer_period_ns,
+                system=part.system,
                 ports=tuple(
                     PortEntry(
                         name=port.name,

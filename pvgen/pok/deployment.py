@@ -65,6 +65,7 @@ class PokDeployment:
     periods_ns: tuple[int, ...]
     durations_ns: tuple[int, ...]
     timer_periods_ns: tuple[int, ...]  # 0: no timer at boot
+    system_partitions: tuple[int, ...]  # 1: a SystemPartition, which may shut the module down
     tick_ns: int = MODULE_TICK_NS
 
     @property
@@ -158,6 +159,7 @@ def deployment(module: Module, iface: Interface) -> PokDeployment:
         durations_ns=tuple(module.schedule.period_of(p.identifier).duration_ns
                            for p in module.partitions),
         timer_periods_ns=tuple(p.timer_period_ns or 0 for p in module.partitions),
+        system_partitions=tuple(int(p.system) for p in module.partitions),
     )
 
 

@@ -31,6 +31,7 @@
  *   26  raise_application_error with a message that would forge a line, then calm
  *   27  a console line with control characters that would forge a line
  *   28  a line of 10000 bytes
+ *   29  shuts the module down (a SystemPartition may)
  *   41  spins in its window               42  disables virtual interrupts and spins
  *
  * Every run first prints its count of runs, kept in .data from 40, with the mode
@@ -122,6 +123,7 @@ static void misbehave(unsigned behaviour)
         }
         console_puts("\n");
         break;
+    case 29: pv_shutdown();
     case 24: pv_irq_return();
     case 19: pv_stop(7);
     case 20:

@@ -29,7 +29,8 @@
 #error "this POK tree was patched for interface pv (fingerprint 162793174ee3be5a); the system is built for another: run pvgen pok-patch with its definition"
 #endif
 #if !defined(POK_CONFIG_PV_TICK_NS) || !defined(POK_CONFIG_PV_PARTITIONS_IDENTIFIER) || \
-    !defined(POK_CONFIG_PV_PARTITIONS_PERIOD) || !defined(POK_CONFIG_PV_PARTITIONS_DURATION)
+    !defined(POK_CONFIG_PV_PARTITIONS_PERIOD) || !defined(POK_CONFIG_PV_PARTITIONS_DURATION) || \
+    !defined(POK_CONFIG_PV_SYSTEM_PARTITIONS)
 #error "deployment.h lacks the POK_CONFIG_PV_* macros that a pvgen system (NAME.pok/kernel/deployment.h) defines"
 #endif
 
@@ -721,6 +722,13 @@ pok_pv_status_t pok_hypercall_partition_get_status(const pok_hypercall_info_t *i
 void pok_hypercall_shutdown(const pok_hypercall_info_t *infos)
 {
     (void)infos;
+    static const uint8_t system[POK_CONFIG_NB_PARTITIONS] = POK_CONFIG_PV_SYSTEM_PARTITIONS;
+
+    if (system[infos->partition] == 0u) { /* only a SystemPartition acts on the module */
+        pok_hypercall_health(infos->partition,
+                             "ILLEGAL_REQUEST: shutdown from a partition that is not a SystemPartition", FALSE);
+        return;
+    }
     pok_shutdown();
     pok_hypercall_halt(infos->partition, POK_PARTITION_MODE_STOPPED); /* if the machine did not stop */
 }

@@ -40,7 +40,8 @@
 #error "this POK tree was patched for interface mini (fingerprint 9b0be9a7efd35ac9); the system is built for another: run pvgen pok-patch with its definition"
 #endif
 #if !defined(POK_CONFIG_PV_TICK_NS) || !defined(POK_CONFIG_PV_PARTITIONS_IDENTIFIER) || \
-    !defined(POK_CONFIG_PV_PARTITIONS_PERIOD) || !defined(POK_CONFIG_PV_PARTITIONS_DURATION)
+    !defined(POK_CONFIG_PV_PARTITIONS_PERIOD) || !defined(POK_CONFIG_PV_PARTITIONS_DURATION) || \
+    !defined(POK_CONFIG_PV_SYSTEM_PARTITIONS)
 #error "deployment.h lacks the POK_CONFIG_PV_* macros that a pvgen system (NAME.pok/kernel/deployment.h) defines"
 #endif
 
