@@ -25,6 +25,10 @@ class Location:
         return f"{self.file}:{self.line}:{self.column}"
 
 
+# The most of a source line a diagnostic shows: a hand-made file may be one line of megabytes.
+EXCERPT = 120
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     """One error, with enough context to print it like a compiler."""
@@ -38,8 +42,13 @@ class Diagnostic:
         if self.source_line is None:
             return text
         line = self.source_line.expandtabs(1)
-        caret = " " * max(self.location.column - 1, 0) + "^"
-        return f"{text}\n    {line}\n    {caret}"
+        column = max(self.location.column - 1, 0)
+        if len(line) > EXCERPT:  # a long line: the part around the column, marked as cut
+            start = max(0, min(column - EXCERPT // 2, len(line) - EXCERPT))
+            head, tail = ("..." if start else ""), ("..." if start + EXCERPT < len(line) else "")
+            line = head + line[start:start + EXCERPT] + tail
+            column += len(head) - start
+        return f"{text}\n    {line}\n    {' ' * column}^"
 
 
 class PvgenError(Exception):

@@ -14,6 +14,9 @@ MAX_PARTITIONS = 64
 MAX_WINDOWS = 4096  # in the major frame, all partitions together
 MAX_PORTS = 1024  # all partitions together
 MAX_MODULE_MEMORY = 1 << 30  # the partitions' memory together, in bytes
+# A configuration's XML: what reading it may cost is bounded before any check runs.
+MAX_ELEMENTS = 16_384  # a module within the limits below has fewer than 8000
+MAX_ATTRIBUTES = 64  # on one element
 
 
 def too_short(what: str, ns: int) -> str | None:

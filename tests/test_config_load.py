@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from importlib import resources
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from pvgen.config import load_module
+from pvgen.config.errors import ConfigError
 from pvgen.config.model import (
     ErrorCode,
     ErrorLevel,
@@ -396,3 +398,28 @@ def test_reading_the_model_does_not_need_xmlschema() -> None:
     """The emulator reads the model; only loading XML needs the image extra's xmlschema."""
     code = "import sys, pvgen.config.model, pvgen.config; assert 'xmlschema' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+HUGE = {  # 100 000 siblings, or attributes, on one line
+    "elements": ("".join(f'<Partition PartitionIdentifier="{i}" PartitionName="p{i}"/>'
+                         for i in range(1, 100_001)), "more than 16384 elements"),
+    "attributes": ('<Toolchain Arch="x86" ' + " ".join(f'a{i}="x"' for i in range(100_000))
+                   + "/>", "more than 64 attributes on one element"),
+}
+
+
+@pytest.mark.parametrize("kind", list(HUGE))
+def test_a_huge_configuration_is_refused_at_once(tmp_path: Path, kind: str) -> None:
+    """Refused in well under 2 s, with the line, the column and an excerpt of the line
+    around it."""
+    body, message = HUGE[kind]
+    path = tmp_path / "huge.xml"
+    path.write_text(f'<ARINC_653_Module ModuleName="huge">{body}</ARINC_653_Module>\n',
+                    encoding="utf-8")
+    started = time.monotonic()
+    with pytest.raises(ConfigError) as caught:
+        load_module(path)
+    assert time.monotonic() - started < 2.0
+    rendered = caught.value.render()
+    assert message in rendered and rendered.startswith(f"{path}:1:"), rendered[:300]
+    assert max(len(line) for line in rendered.splitlines()) < 400  # an excerpt of the line

@@ -18,6 +18,7 @@ from xml.parsers import expat
 
 from pvgen.config.errors import ConfigError
 from pvgen.diagnostics import Diagnostic, Location, SourceText
+from pvgen.limits import MAX_ATTRIBUTES, MAX_ELEMENTS
 
 _ATTRIBUTE = re.compile(rb"\s+([^\s=/>]+)\s*=\s*(?:\"[^\"]*\"|'[^']*')")
 _TAG_NAME = re.compile(rb"</?([^\s/>]+)")
@@ -61,6 +62,14 @@ class _Doctype(Exception):
     """Raised from expat's handler to stop at a DOCTYPE."""
 
 
+class _TooLarge(Exception):
+    """Raised from expat's handler to stop at the element past the limits."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
 class _Builder:
     """One expat run over one text, building located elements."""
 
@@ -70,6 +79,11 @@ class _Builder:
         self._line_starts = [0] + [m.end() for m in re.finditer(b"\n", self._data)]
         self._stack: list[XmlElement] = []
         self._root: XmlElement | None = None
+        self._elements = 0
+        # the last location computed, (line, byte offset, column): expat reads forward, so the
+        # next column is counted on from it, and a long line costs its length once, not for
+        # every element and attribute on it
+        self._last = (0, 0, 1)
         # The encoding is fixed: the text was read as UTF-8, whatever its declaration says.
         self._parser = expat.ParserCreate(encoding="UTF-8", namespace_separator="}")
         self._parser.StartElementHandler = self._start
@@ -82,6 +96,8 @@ class _Builder:
             self._parser.Parse(self._data, True)
         except expat.ExpatError as exc:
             raise ConfigError([self._syntax_error(exc.code)]) from None
+        except _TooLarge as exc:
+            raise ConfigError([exc.diagnostic]) from None
         except _Doctype:
             offset = self._parser.CurrentByteIndex
             start = self._data.rfind(b"<!DOCTYPE", 0, offset + 1)
@@ -94,8 +110,13 @@ class _Builder:
     def _location(self, offset: int) -> Location:
         """The line and character column of a byte offset into the UTF-8 text."""
         line = bisect_right(self._line_starts, offset)
-        start = self._line_starts[line - 1]
-        column = len(self._data[start:offset].decode("utf-8", errors="replace")) + 1
+        last_line, last_offset, last_column = self._last
+        if line == last_line and offset >= last_offset:
+            start, column = last_offset, last_column
+        else:
+            start, column = self._line_starts[line - 1], 1
+        column += len(self._data[start:offset].decode("utf-8", errors="replace"))
+        self._last = (line, offset, column)
         return self._source.location(line, column)
 
     def _diagnostic(self, offset: int, message: str) -> Diagnostic:
@@ -103,6 +124,13 @@ class _Builder:
 
     def _start(self, name: str, attributes: dict[str, str]) -> None:
         offset = self._parser.CurrentByteIndex
+        self._elements += 1
+        too_many = (f"more than {MAX_ELEMENTS} elements" if self._elements > MAX_ELEMENTS else
+                    f"more than {MAX_ATTRIBUTES} attributes on one element"
+                    if len(attributes) > MAX_ATTRIBUTES else None)
+        if too_many:  # the checks after parsing need not scale: no module has as many
+            raise _TooLarge(self._diagnostic(offset, f"{too_many}: more than a module "
+                                                     "configuration has (pvgen.limits)"))
         keys = [_qualified(key) for key in attributes]
         element = XmlElement(
             _qualified(name),
