@@ -6,6 +6,7 @@ artifact (guest, kernel, RTEMS layer) agrees on type names, casts and checks.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -117,14 +118,25 @@ def c_value_ok(check: m.ValueCheck, expr: str) -> str:
     return " || ".join(terms)
 
 
+# Unicode's bidirectional controls, which C compilers warn of (-Wbidi-chars) wherever they are.
+_BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _without_bidi(text: str) -> str:
+    return _BIDI.sub(lambda found: f"U+{ord(found[0]):04X}", text)
+
+
 def c_comment(text: str) -> str:
-    """Text that is safe inside a /* */ comment."""
-    return text.replace("*/", "* /")
+    """Text that is safe inside a /* */ comment, whatever a doc string holds: no end of the
+    comment, no nested start (-Wcomment), no trigraph (-Wtrigraphs; ISO C modes replace
+    them), no bidirectional control."""
+    return _without_bidi(text.replace("*/", "* /").replace("/*", "/ *").replace("??", "? ?"))
 
 
 def c_string(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
+    """A C string literal of the text: no trigraph ("?\\?"), no bidirectional control."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("??", "?\\?")
+    return f'"{_without_bidi(escaped)}"'
 
 
 def c_abi_macro(abi: m.Abi, prefix: str) -> str:

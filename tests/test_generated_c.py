@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pvgen.definition import load
+from pvgen.definition import load, load_text
 from pvgen.generate import render_all, write_artifacts
 from pvgen.lang_c import c_abi_macro
 from pvgen.model import Interface
@@ -75,3 +75,43 @@ def test_selecting_an_abi_of_another_architecture_is_an_error(
             probe, tmp_path / "probe.o", includes=(gen_dir / "guest",),
             defines=(c_abi_macro(arm, interface.prefix),),
         )
+
+
+# Doc strings a user may write that would break a C comment or string: the end and the start
+# of a comment, trigraphs (ISO C modes replace them; ??/ is a backslash) and a bidirectional
+# override (-Wbidi-chars).
+NASTY = """interface nasty version 1 "An interface /* nested */ with ??/ and ??= and \u202e.";
+status {
+    OK = 0 "Fine */ or /* ??/";
+    BAD = 1 "Bad \u2066 isolate.";
+}
+reject unknown_call = BAD;
+reject bad_pointer = BAD;
+reject bad_arg_count = BAD;
+reject bad_value = BAD;
+abi regs for x86 "Registers ??( /* and ??) */." {
+    trap int 46;
+    number eax;
+    arguments registers ebx ecx edx esi edi;
+    return eax;
+    word 32;
+    split64 low_first;
+}
+hypercall poke = 1 "Poke */ /* ??' \u202d." {
+    value: u32 "A value ??! /*.";
+}
+"""
+
+
+def test_doc_strings_never_break_the_generated_c(tmp_path: Path) -> None:
+    """Whatever a doc string holds, the guest header compiles with -std=c99 -pedantic
+    -Werror, and the comment still says what the definition says, made safe."""
+    iface = load_text(NASTY, "nasty.def")
+    write_artifacts(render_all(iface), tmp_path)
+    header = tmp_path / "guest" / "nasty_hypercalls.h"
+    probe = tmp_path / "probe.c"
+    probe.write_text('#include "nasty_hypercalls.h"\nint probe_unused;\n', encoding="utf-8")
+    FOR_ARCH["x86"].compile(probe, tmp_path / "probe.o", includes=(tmp_path / "guest",))
+    text = header.read_text(encoding="utf-8")
+    assert "Poke * / / * ? ?' U+202D." in text
+    assert "\u202e" not in text and "??" not in text
