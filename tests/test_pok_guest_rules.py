@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from pvgen.definition import load
-from pvgen.pok.check import check_system
+from pvgen.pok.check import SystemCheck, check_system
 from pvgen.pok.cli import report
 from pvgen.pok.tree import work_tree
 from tests.conftest import DEFINITION, ROOT, pok_source
@@ -44,6 +44,12 @@ def builder(tmp_path_factory: pytest.TempPathFactory) -> Builder:
                    programs=[RULES / f"{name}.c" for name in (*PROGRAMS, "bystander")])
 
 
+def on_pok(builder: Builder, name: str, parts: list[Part], work: Path, tree: Path) -> SystemCheck:
+    """The module of these partitions built, run in the emulator and on POK, compared."""
+    builder.image(name, parts)
+    return check_system(builder.root / f"{name}.xml", DEFINITION, work, tree)
+
+
 @pytest.mark.parametrize("name", PROGRAMS)
 def test_on_real_pok_the_rule_holds_as_in_the_emulator(
     patched: Path, builder: Builder, tmp_path: Path, name: str,
@@ -52,8 +58,7 @@ def test_on_real_pok_the_rule_holds_as_in_the_emulator(
     if name == "descheduled_ticks":  # its module, as tests/test_vcpu_rules.py boots it
         parts = [Part(1, name, {}, window_ms=1, program=name),
                  Part(2, "bystander", {}, window_ms=9, program="bystander")]
-    builder.image(name, parts)
-    result = check_system(builder.root / f"{name}.xml", DEFINITION, tmp_path, patched)
+    result = on_pok(builder, name, parts, tmp_path, patched)
     assert result.same, report(result)
     assert result.qemu.ended_by == "done", report(result)
     console = result.partitions[0].pok
@@ -73,8 +78,7 @@ def test_on_real_pok_a_partition_restarts_itself_cold(patched: Path, tmp_path: P
     with a new virtual CPU, and a cold start cannot become a warm one (INVALID_MODE)."""
     builder = Builder(tmp_path_factory.mktemp("mode_rules_x86"), "x86",
                       programs=[ROOT / "tests" / "mode_rules" / "cold.c"])
-    builder.image("cold", [Part(1, "cold", {}, program="cold")])
-    result = check_system(builder.root / "cold.xml", DEFINITION, tmp_path, patched)
+    result = on_pok(builder, "cold", [Part(1, "cold", {}, program="cold")], tmp_path, patched)
     assert result.same and result.qemu.ended_by == "done", report(result)
     assert result.partitions[0].pok[1] == "Test result: SUCCESS"
 
@@ -91,8 +95,8 @@ def test_on_real_pok_a_partition_s_life_goes_as_in_the_emulator(
     # the warm restart last: POK starts a partition that restarts itself again at once, in
     # the same window, where the emulator starts it at its next window
     behaviours = (18, 19, 20, 29, 31, 33)
-    builder.image("behaviours", [Part(n, f"b{n}") for n in behaviours])
-    result = check_system(builder.root / "behaviours.xml", DEFINITION, tmp_path, patched)
+    result = on_pok(builder, "behaviours", [Part(n, f"b{n}") for n in behaviours], tmp_path,
+                    patched)
     assert result.same and result.qemu.ended_by == "done", report(result)
     consoles = {p.name: p.pok for p in result.partitions}
     assert consoles["b18"][1:] == ("hypercall 9999 returned 7", "resumed")  # ILLEGAL_REQUEST
@@ -115,8 +119,7 @@ def test_on_real_pok_a_system_partition_shuts_the_module_down(
 ) -> None:
     """shutdown from a SystemPartition: POK powers the machine off, and QEMU exits."""
     builder = Builder(tmp_path_factory.mktemp("shutdown_x86"), "x86")
-    builder.image("shutdown", [Part(129, "owner", system=True)])
-    result = check_system(builder.root / "shutdown.xml", DEFINITION, tmp_path, patched)
+    result = on_pok(builder, "shutdown", [Part(129, "owner", system=True)], tmp_path, patched)
     assert result.same and result.qemu.ended_by == "exited", report(result)
     assert result.partitions[0].pok == ("run 41 mode 1 start 0",)
     assert result.kernel_lines == ()
@@ -131,7 +134,6 @@ def test_on_real_pok_the_privilege_rule_holds(patched: Path, tmp_path: Path, nam
     sources = tmp_path_factory.mktemp("privilege_sources")
     programs = [p for p in write_programs(sources, "x86") if p.stem == name]
     builder = Builder(tmp_path_factory.mktemp("privilege_x86"), "x86", programs=programs)
-    builder.image(name, [Part(1, name, {}, program=name)])
-    result = check_system(builder.root / f"{name}.xml", DEFINITION, tmp_path, patched)
+    result = on_pok(builder, name, [Part(1, name, {}, program=name)], tmp_path, patched)
     assert result.same and result.qemu.ended_by == "done", report(result)
     assert result.partitions[0].pok[1] == "Test result: SUCCESS"

@@ -154,6 +154,16 @@ static pok_pv_status_t port_status(pok_ret_t ret)
         return POK_PV_INVALID_PARAM;
     }
 }
+
+/* A call that creates or looks up a port: its status, and the port's identifier if it has one. */
+static pok_pv_status_t __attribute__((unused)) port_named(pok_ret_t ret, pok_port_id_t port,
+                                                           pok_pv_port_id_t *id)
+{
+    if (ret == POK_ERRNO_OK) {
+        *id = port;
+    }
+    return port_status(ret);
+}
 #endif
 
 #if defined(POK_NEEDS_CONSOLE)
@@ -472,10 +482,7 @@ pok_pv_status_t pok_hypercall_sampling_port_id(const pok_hypercall_info_t *infos
     pok_port_id_t port;
     const pok_ret_t ret = pok_port_sampling_id((char *)name, &port);
 
-    if (ret == POK_ERRNO_OK) {
-        *id = port;
-    }
-    return port_status(ret);
+    return port_named(ret, port, id);
 }
 #endif
 
@@ -541,10 +548,7 @@ pok_pv_status_t pok_hypercall_sampling_create(const pok_hypercall_info_t *infos,
                                                    port_direction(direction),
                                                    (uint64_t)*refresh_period, &port);
 
-    if (ret == POK_ERRNO_OK) {
-        *id = port;
-    }
-    return port_status(ret);
+    return port_named(ret, port, id);
 }
 #endif
 
@@ -559,10 +563,7 @@ pok_pv_status_t pok_hypercall_queuing_create(const pok_hypercall_info_t *infos, 
                                                    port_direction(direction), POK_QUEUEING_DISCIPLINE_FIFO,
                                                    &port);
 
-    if (ret == POK_ERRNO_OK) {
-        *id = port;
-    }
-    return port_status(ret);
+    return port_named(ret, port, id);
 }
 #endif
 
@@ -596,10 +597,7 @@ pok_pv_status_t pok_hypercall_queuing_port_id(const pok_hypercall_info_t *infos,
     pok_port_id_t port;
     const pok_ret_t ret = pok_port_queueing_id((char *)name, &port);
 
-    if (ret == POK_ERRNO_OK) {
-        *id = port;
-    }
-    return port_status(ret);
+    return port_named(ret, port, id);
 }
 #endif
 

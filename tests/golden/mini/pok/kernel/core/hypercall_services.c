@@ -165,5 +165,15 @@ static pok_mini_status_t port_status(pok_ret_t ret)
         return POK_MINI_INVALID_PARAM;
     }
 }
+
+/* A call that creates or looks up a port: its status, and the port's identifier if it has one. */
+static pok_mini_status_t __attribute__((unused)) port_named(pok_ret_t ret, pok_port_id_t port,
+                                                           pok_mini_port_id_t *id)
+{
+    if (ret == POK_ERRNO_OK) {
+        *id = port;
+    }
+    return port_status(ret);
+}
 #endif
 #endif /* POK_NEEDS_PARAVIRT */
