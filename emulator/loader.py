@@ -9,7 +9,6 @@ and no Python file is imported but the one that matches.
 from __future__ import annotations
 
 import importlib.util
-import re
 from pathlib import Path
 from types import ModuleType
 
@@ -19,14 +18,9 @@ from pvgen.image.read import Image, read_image
 DEFAULT_GEN_DIR = Path("build/gen")
 
 
-_FINGERPRINT = re.compile(r"[0-9a-f]{16}")
-
-
 def dispatcher_path(image: Image, gen_dir: Path) -> Path:
-    """The generated dispatcher in ``gen_dir/python`` made for the image's fingerprint."""
-    if not _FINGERPRINT.fullmatch(image.fingerprint):
-        raise EmulatorError(f"{image.path}: error: the image's interface fingerprint is not 16 "
-                            "hexadecimal digits: the image is corrupt")
+    """The generated dispatcher in ``gen_dir/python`` made for the image's fingerprint (16
+    hexadecimal digits, which reading the image has checked)."""
     directory = gen_dir / "python"
     line = f"\nFINGERPRINT = '{image.fingerprint}'\n"
     candidates = sorted(directory.glob("*_dispatch.py")) if directory.is_dir() else []

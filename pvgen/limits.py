@@ -14,6 +14,10 @@ MAX_PARTITIONS = 64
 MAX_WINDOWS = 4096  # in the major frame, all partitions together
 MAX_PORTS = 1024  # all partitions together
 MAX_MODULE_MEMORY = 1 << 30  # the partitions' memory together, in bytes
+# What the ports may hold together: for each, its message size times the messages it holds
+# (one for a sampling port), in bytes. The emulator's memory for messages stays under it.
+MAX_PORT_MEMORY = 1 << 26
+MAX_TIME_NS = (1 << 63) - 1  # any time, period or duration: what a signed 64-bit count holds
 # A configuration's XML: what reading it may cost is bounded before any check runs.
 MAX_ELEMENTS = 16_384  # a module within the limits below has fewer than 8000
 MAX_ATTRIBUTES = 64  # on one element
@@ -26,7 +30,13 @@ def too_short(what: str, ns: int) -> str | None:
     return None
 
 
-def beyond_limits(partitions: int, windows: int, ports: int, memory: int) -> list[str]:
+def port_memory(max_message_size: int, max_nb_messages: int | None) -> int:
+    """What a port may hold, in bytes (a sampling port has no message count: it holds one)."""
+    return max_message_size * (max_nb_messages or 1)
+
+
+def beyond_limits(partitions: int, windows: int, ports: int, memory: int,
+                  port_bytes: int) -> list[str]:
     """What of a module's size is beyond the limits, a sentence each (none: within them)."""
     problems = [f"{count} {what}, more than a module may have ({most})"
                 for what, count, most in (("partitions", partitions, MAX_PARTITIONS),
@@ -36,4 +46,7 @@ def beyond_limits(partitions: int, windows: int, ports: int, memory: int) -> lis
     if memory > MAX_MODULE_MEMORY:
         problems.append(f"the partitions' memory adds up to {memory} bytes, more than a module "
                         f"may have ({MAX_MODULE_MEMORY})")
+    if port_bytes > MAX_PORT_MEMORY:
+        problems.append(f"the ports may hold {port_bytes} bytes together, more than a module's "
+                        f"may ({MAX_PORT_MEMORY})")
     return problems

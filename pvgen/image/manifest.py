@@ -11,11 +11,10 @@ for lief or the configuration tooling.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict, dataclass
-from typing import Any
 
-from pvgen.limits import beyond_limits, too_short
+from pvgen.image.manifest_rules import broken_rules
+from pvgen.image.typed_json import ShapeError, decode
 
 MANIFEST_FORMAT = 1
 
@@ -99,80 +98,23 @@ class Manifest:
 
     @classmethod
     def from_json(cls, data: bytes) -> Manifest:
+        """The manifest in ``data``, every field of the type and in the range it must be, and
+        every reference leading somewhere: else a ManifestError saying what is wrong."""
         try:
             document = json.loads(data)
-            if document.pop("format") != MANIFEST_FORMAT:
-                raise ManifestError(f"manifest format is not {MANIFEST_FORMAT}")
-            return _build(document)
-        except ManifestError:
-            raise
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise ManifestError(f"manifest is corrupt ({exc.__class__.__name__}: {exc})") from None
+        except (ValueError, RecursionError) as exc:  # not JSON, not UTF-8, nested too deep
+            raise ManifestError(f"manifest is not JSON ({exc})") from None
+        if not isinstance(document, dict) or document.pop("format", None) != MANIFEST_FORMAT:
+            raise ManifestError(f"manifest format is not {MANIFEST_FORMAT}")
+        try:
+            manifest = decode(Manifest, document)
+        except ShapeError as exc:
+            raise ManifestError(f"manifest is corrupt: {exc}") from None
+        problems = broken_rules(manifest)
+        if problems:
+            raise ManifestError("manifest is corrupt: " + "; ".join(problems[:_SHOWN]) + (
+                f"; and {len(problems) - _SHOWN} more" if len(problems) > _SHOWN else ""))
+        return manifest
 
 
-# What `pvgen image` writes for names (pvgen/config/module.xsd's Name; the definition's and the
-# module's identifiers): an image is untrusted input, and its names become file names
-# (--console-dir) and C identifiers, so a name that is not one of these is a corrupt manifest.
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,29}")
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
-
-
-def _check_names(manifest: Manifest) -> Manifest:
-    named = [("module", manifest.module, _IDENTIFIER), ("interface", manifest.interface,
-                                                          _IDENTIFIER),
-             ("ABI", manifest.abi, _IDENTIFIER),
-             *(("partition", p.name, _NAME) for p in manifest.partitions),
-             *(("port", port.name, _NAME) for p in manifest.partitions for port in p.ports)]
-    for what, name, pattern in named:
-        if not pattern.fullmatch(name):
-            raise ManifestError(f"the {what} name {name[:64]!r} is not a name (a letter or _, "
-                                "then letters, digits and _)")
-    return manifest
-
-
-def _check_limits(manifest: Manifest) -> Manifest:
-    """A manifest within pvgen.limits, and whose windows lie in its major frame."""
-    problems = beyond_limits(
-        len(manifest.partitions), len(manifest.windows),
-        sum(len(p.ports) for p in manifest.partitions),
-        sum(p.memory_size for p in manifest.partitions))
-    problems += [short for short in (too_short("the major frame", manifest.major_frame_ns),
-                                     *(too_short(f"window {w.identifier}", w.duration_ns)
-                                       for w in manifest.windows)) if short]
-    problems += [f"window {w.identifier} does not lie in the major frame"
-                 for w in manifest.windows
-                 if w.start_ns < 0 or w.start_ns + w.duration_ns > manifest.major_frame_ns]
-    if problems:
-        raise ManifestError("; ".join(problems))
-    return manifest
-
-
-def _build(d: dict[str, Any]) -> Manifest:
-    return _check_limits(_check_names(Manifest(
-        module=str(d["module"]),
-        arch=str(d["arch"]),
-        interface=str(d["interface"]),
-        interface_version=int(d["interface_version"]),
-        fingerprint=str(d["fingerprint"]),
-        abi=str(d["abi"]),
-        major_frame_ns=int(d["major_frame_ns"]),
-        partitions=tuple(
-            PartitionEntry(
-                **{**p, "ports": tuple(PortEntry(**port) for port in p["ports"]),
-                   "warm_start_keeps": tuple(KeptRange(**kept)
-                                             for kept in p.get("warm_start_keeps", ()))}
-            )
-            for p in d["partitions"]
-        ),
-        windows=tuple(WindowEntry(**w) for w in d["windows"]),
-        channels=tuple(
-            ChannelEntry(
-                identifier=int(c["identifier"]),
-                source=(int(c["source"][0]), str(c["source"][1])),
-                destinations=tuple((int(p), str(n)) for p, n in c["destinations"]),
-            )
-            for c in d["channels"]
-        ),
-        hm_levels=dict(d["hm_levels"]),
-        module_hm_actions=dict(d["module_hm_actions"]),
-    )))
+_SHOWN = 8  # broken rules shown in one error: a hand-made manifest may break thousands

@@ -111,6 +111,9 @@ def _parse(path: Path, data: bytes) -> Image:
     if elf["e_machine"] != machine:
         raise _fail(path, f"ELF machine {elf['e_machine']} does not match arch {manifest.arch}")
     fingerprint = _section(elf, path, FINGERPRINT_SECTION).decode("ascii", "replace")
+    if fingerprint != manifest.fingerprint:
+        raise _fail(path, f"the {FINGERPRINT_SECTION} section does not hold the manifest's "
+                    "interface fingerprint")
     archive = _section(elf, path, ARCHIVE_SECTION)
     sizes_blob = _section(elf, path, ".data")
     count = len(manifest.partitions)
