@@ -150,7 +150,6 @@ class Cpu:
         # emu_start's arguments but the handle: where to begin, no end, no timeout, no count
         self._start = (ctypes.c_uint64(), ctypes.c_uint64(NO_END), ctypes.c_uint64(0),
                        ctypes.c_size_t(0))
-        self._code = (0, 0)  # [first, last) of the code loaded: a write there drops translations
         lib = library()
         self._serve, self._fault, self._trap_interrupt = serve, fault, trap.interrupt
         self._error: BaseException | None = None
@@ -159,10 +158,15 @@ class Cpu:
         self._trap_handle: int | None = lib.pv_trap_new(
             trap.interrupt, ids, len(trap.registers), trap.result,
             ctypes.cast(_reg_read, ctypes.c_void_p), ctypes.cast(_reg_write, ctypes.c_void_p),
-            ctypes.cast(self._callback, ctypes.c_void_p))
+            ctypes.cast(self._callback, ctypes.c_void_p),
+            ctypes.cast(uclib.uc_ctl, ctypes.c_void_p))
         if not self._trap_handle:
             raise MemoryError("no memory for a partition's trap hook, or too many trap registers")
         self._trap = TrapHeader.from_address(self._trap_handle)
+        # [first, last) of what the hypervisor wrote since translations were last dropped
+        self.written_address = self._trap_handle + TrapHeader.written_first.offset
+        self._written = memoryview((ctypes.c_uint32 * 2).from_address(
+            self.written_address)).cast("B").cast("I")
         values = (ctypes.c_uint32 * len(trap.registers)).from_address(self._trap_handle)
         # the trap registers' values as the hypercall being served left them (a memoryview:
         # iterating a ctypes array is slow)
@@ -178,8 +182,8 @@ class Cpu:
         self.budget: BudgetHeader | None = None
         if hypercall_cost is not None:
             self._budget_handle = lib.pv_budget_new(
-                ctypes.cast(uclib.uc_ctl, ctypes.c_void_p), ctypes.cast(_emu_stop, ctypes.c_void_p)
-            )
+                ctypes.cast(uclib.uc_ctl, ctypes.c_void_p), ctypes.cast(_emu_stop, ctypes.c_void_p),
+                size)
             if not self._budget_handle:
                 raise MemoryError("no memory for a partition's instruction budget")
             self.budget = BudgetHeader.from_address(self._budget_handle)
@@ -212,11 +216,6 @@ class Cpu:
         assert functions[0] is not None and functions[1] is not None
         return functions[0], functions[1]
 
-    @property
-    def code_span(self) -> tuple[int, int]:
-        """[first, last) of the code loaded (0, 0 if none)."""
-        return self._code
-
     def close(self) -> None:
         """Release Unicorn, the budget and the trap hook now rather than at collection
         (the memory goes with this object)."""
@@ -227,16 +226,14 @@ class Cpu:
             self.budget = None
         if self._trap_handle is not None:
             self.trap_view.release()
+            self._written.release()
             library().pv_trap_free(self._trap_handle)
             self._trap_handle = None
 
     # -- loading -----------------------------------------------------------------------
-    def load(self, address: int, data: bytes, code_bytes: int = 0) -> None:
-        """Copy bytes in before the CPU first runs; `code_bytes` from `address` hold code."""
+    def load(self, address: int, data: bytes) -> None:
+        """Copy bytes in before the CPU first runs (nothing is translated yet)."""
         self.ram[address : address + len(data)] = data
-        if code_bytes:  # one span over all code: a write is checked with two comparisons
-            first, last = self._code if self._code[1] else (address, address)
-            self._code = (min(first, address), max(last, address + code_bytes))
 
     # -- registers -----------------------------------------------------------------------
     def read(self, register: int) -> int:
@@ -263,23 +260,30 @@ class Cpu:
 
     # -- memory, as the hypervisor writes it ------------------------------------------------
     def write_memory(self, address: int, data: bytes) -> None:
-        """Write guest memory as the hypervisor; a write over code drops its translations.
+        """Write guest memory as the hypervisor: the guest executes what is written.
 
         Writing the mapping directly costs a tenth of Unicorn's uc_mem_write, which would
-        look for translations to drop on every write; code is where the ELF says it is.
+        look for translations to drop on every write. Instead the written span grows here,
+        and the native trap hook (or the next run) drops the translations in it, wherever
+        the guest's code lies, at most once per call and only where a block has run.
         """
         end = address + len(data)
         if end == address:
             return  # nothing written, nothing to drop (Unicorn cannot drop an empty range)
         self.ram[address:end] = data
-        if address < self._code[1] and self._code[0] < end:
-            self._uc.ctl_remove_cache(address, end)
+        written = self._written
+        if address < written[0]:
+            written[0] = address
+        if end > written[1]:
+            written[1] = end
 
     # -- running -----------------------------------------------------------------------------
     def run(self, begin: int) -> int:
         """Run from `begin` until stopped; Unicorn's error code (0: none)."""
         start = self._start
         start[0].value = begin
+        if self._written[0] < self._written[1]:  # written between runs (an upcall's frame)
+            library().pv_trap_drop_written(self._trap_handle, self.handle)
         status: int = _emu_start(self.handle, *start)
         if self._error is not None:
             error, self._error = self._error, None

@@ -74,7 +74,7 @@ class FastPath:
             raise ValueError(f"{convention.arch}: an upcall frame of {len(frame)} registers")
         h.timer_line, h.mips = TIMER_LINE, mips
         h.ram, h.memory_size = cpu.ram_address, cpu.size
-        h.code_first, h.code_last = cpu.code_span
+        h.written = cpu.written_address
         h.ack_number, h.return_number = (numbers[name] for name in self.CALLS)
         h.ok = ok
         if abi.convention == "block":
@@ -118,10 +118,8 @@ class FastPath:
         h.handler, h.ticks = vcpu.handler, vcpu.ticks & 0xFFFFFFFF
         h.area_enabled, h.area_pending, h.area_ticks = area.enabled, area.pending, area.ticks
         h.period, h.next_due = timer.period, due
-        # the area's words are written directly: never where code is
-        words = (area.enabled, area.pending, area.ticks)
-        self.armed = max(words) + 4 <= h.code_first or min(words) >= h.code_last
-        h.armed = int(self.armed)
+        self.armed = True
+        h.armed = 1
 
     def reconcile(self, vcpu: VirtualCpu, timer: VirtualTimer) -> None:
         """Take what the native side did since the last look into the vCPU and the timer,

@@ -35,8 +35,6 @@ from pvgen.image.elfview import ElfError, read_view
 from pvgen.image.manifest import PartitionEntry
 from pvgen.upcall import CONVENTIONS
 
-PF_X = 1  # an ELF segment's executable flag
-
 
 class Mode(Enum):
     """ARINC 653 operating modes; IDLE is for good (nothing here restarts an idle partition)."""
@@ -61,12 +59,11 @@ class Segment:
     address: int
     data: bytes
     memsz: int
-    executable: bool
 
 
 def load_segments(entry: PartitionEntry, elf: bytes) -> list[Segment]:
-    """The PT_LOAD segments of a partition ELF, checked against the partition's size (and
-    so are the ranges a warm start keeps)."""
+    """The PT_LOAD segments of a partition ELF, checked against the partition's size (the
+    manifest's reader has checked the ranges a warm start keeps)."""
     try:
         view = read_view(entry.name, elf)
     except ElfError as exc:
@@ -82,14 +79,7 @@ def load_segments(entry: PartitionEntry, elf: bytes) -> list[Segment]:
                 f"error: partition '{entry.name}': a segment at {seg.vaddr:#x} does not fit its "
                 f"{entry.memory_size} bytes"
             )
-        segments.append(Segment(seg.vaddr, elf[seg.offset : seg.offset + seg.filesz], seg.memsz,
-                                bool(seg.flags & PF_X)))
-    for kept in entry.warm_start_keeps:
-        if min(kept.address, kept.size) < 0 or kept.address + kept.size > entry.memory_size:
-            raise EmulatorError(
-                f"error: partition '{entry.name}': the section '{kept.section}' a warm start "
-                f"keeps, at {kept.address:#x}, does not fit its {entry.memory_size} bytes"
-            )
+        segments.append(Segment(seg.vaddr, elf[seg.offset : seg.offset + seg.filesz], seg.memsz))
     return segments
 
 
@@ -166,7 +156,7 @@ class Partition:
                   self._on_fault, self.hypercall_cost)
         for segment in self.segments:
             # the rest of the memory is zero
-            cpu.load(segment.address, segment.data, segment.memsz if segment.executable else 0)
+            cpu.load(segment.address, segment.data)
         cpu.write(self._pc, self.entry.entry)
         cpu.write(self.arch.register(self.arch.sp), self.entry.memory_size)
         if self._fast_path is not None:

@@ -42,7 +42,7 @@ def cpu_with(code: bytes, serve: object = None, *, cost: int | None = 100,
     seen = faults if faults is not None else []
     cpu = Cpu(X86, SIZE, TrapRegisters(TRAP, (EAX, ECX), EAX),
               serve if callable(serve) else (lambda: NO_RESULT), seen.append, cost)
-    cpu.load(0, code, len(code))
+    cpu.load(0, code)
     cpu.write(X86.register("esp"), SIZE)
     return cpu
 
@@ -94,23 +94,75 @@ def test_no_result_leaves_the_registers_alone_and_other_interrupts_are_faults() 
     assert cpu.hypercalls == 0
 
 
-def test_a_hypervisor_write_over_code_is_executed_next_time() -> None:
-    """The written immediate is seen: the translation of the old bytes is dropped."""
+# Where a guest's code may lie: where its ELF put it, in its data, on its stack (the top of
+# its memory). A write by the hypervisor is executed wherever it lands.
+CODE_PLACES = {"text": 0, "data": 0x8000, "stack": SIZE - 0x40}
+
+
+def _trap_immediate_at(place: int) -> bytes:
+    """TRAP_IMMEDIATE moved to `place` (its jmp is relative: the same bytes run anywhere)."""
+    return bytes(place) + TRAP_IMMEDIATE
+
+
+@pytest.mark.parametrize("cost", [100, None], ids=["deterministic", "free"])
+@pytest.mark.parametrize("place", CODE_PLACES.values(), ids=CODE_PLACES.keys())
+def test_a_hypervisor_write_over_code_is_executed_next_time(place: int, cost: int | None) -> None:
+    """The written immediate is seen: the translation of the old bytes is dropped, wherever
+    the code lies, with the instruction budget (which knows where blocks ran) or without."""
     values: list[int] = []
 
     def serve() -> int:
         values.append(cpu.trap_view[0])
         if len(values) == 1:
-            cpu.write_memory(1, (2).to_bytes(4, "little"))
+            cpu.write_memory(place + 1, (2).to_bytes(4, "little"))
         else:
+            cpu.stop()
+        return NO_RESULT
+
+    cpu = cpu_with(_trap_immediate_at(place), serve, cost=cost)
+    if cpu.budget is not None:
+        cpu.budget.left = 1000
+    cpu.run(place)
+    assert values == [1, 2]
+
+
+@pytest.mark.parametrize("place", CODE_PLACES.values(), ids=CODE_PLACES.keys())
+def test_a_write_between_runs_is_executed_by_the_next_run(place: int) -> None:
+    """What the hypervisor writes while the CPU is stopped (an upcall's frame, a warm
+    start's kept bytes) is dropped from the translations before the CPU runs again."""
+    values: list[int] = []
+
+    def serve() -> int:
+        values.append(cpu.trap_view[0])
+        cpu.stop()
+        return NO_RESULT
+
+    cpu = cpu_with(_trap_immediate_at(place), serve)
+    assert cpu.budget is not None
+    cpu.budget.left = 1000
+    cpu.run(place)
+    cpu.write_memory(place + 1, (7).to_bytes(4, "little"))
+    cpu.run(place)
+    assert values == [1, 7]
+
+
+def test_a_zero_length_write_is_harmless() -> None:
+    """Nothing written, nothing dropped: the call a guest makes with a length of 0 (which
+    once crashed the emulator inside Unicorn) changes nothing and the CPU goes on."""
+    values: list[int] = []
+
+    def serve() -> int:
+        values.append(cpu.trap_view[0])
+        cpu.write_memory(1, b"")
+        if len(values) == 2:
             cpu.stop()
         return NO_RESULT
 
     cpu = cpu_with(TRAP_IMMEDIATE, serve)
     assert cpu.budget is not None
     cpu.budget.left = 1000
-    cpu.run(0)
-    assert values == [1, 2]
+    assert cpu.run(0) == 0
+    assert values == [1, 1]
 
 
 def test_an_exception_in_a_handler_is_raised_by_run_not_lost_in_ctypes() -> None:

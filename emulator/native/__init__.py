@@ -48,7 +48,9 @@ class TrapHeader(ctypes.Structure):
     """The fields of ``struct pv_trap`` Python reads and writes."""
 
     _fields_ = (("values", ctypes.c_uint32 * TRAP_REGISTERS), ("served", ctypes.c_uint64),
-                ("budget", ctypes.c_void_p), ("cost", ctypes.c_int64), ("fast", ctypes.c_void_p))
+                ("budget", ctypes.c_void_p), ("cost", ctypes.c_int64), ("fast", ctypes.c_void_p),
+                # struct pv_written: what the hypervisor wrote since translations were dropped
+                ("written_first", ctypes.c_uint32), ("written_last", ctypes.c_uint32))
 
 
 class UnraisedHeader(ctypes.Structure):
@@ -71,9 +73,8 @@ class FastHeader(ctypes.Structure):
         ("ticks", ctypes.c_uint32), ("handler", ctypes.c_uint32),
         ("area_enabled", ctypes.c_uint32), ("area_pending", ctypes.c_uint32),
         ("area_ticks", ctypes.c_uint32),
-        ("timer_line", ctypes.c_uint32), ("ram", ctypes.c_void_p),
-        ("memory_size", ctypes.c_uint32), ("code_first", ctypes.c_uint32),
-        ("code_last", ctypes.c_uint32), ("ack_number", ctypes.c_uint32),
+        ("timer_line", ctypes.c_uint32), ("ram", ctypes.c_void_p), ("written", ctypes.c_void_p),
+        ("memory_size", ctypes.c_uint32), ("ack_number", ctypes.c_uint32),
         ("return_number", ctypes.c_uint32), ("ok", ctypes.c_uint32),
         ("arguments_in_block", ctypes.c_int32), ("block_bytes", ctypes.c_int32),
         ("block_counted", ctypes.c_int32),
@@ -131,7 +132,7 @@ def library() -> ctypes.CDLL:
         _compile(path)
     lib = ctypes.CDLL(str(path))
     lib.pv_budget_new.restype = ctypes.c_void_p
-    lib.pv_budget_new.argtypes = (ctypes.c_void_p, ctypes.c_void_p)
+    lib.pv_budget_new.argtypes = (ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint32)
     lib.pv_budget_free.argtypes = (ctypes.c_void_p,)
     lib.pv_watchdog_new.restype = ctypes.c_void_p
     lib.pv_watchdog_new.argtypes = (ctypes.c_void_p,)
@@ -141,7 +142,9 @@ def library() -> ctypes.CDLL:
     lib.pv_watchdog_fired.argtypes = (ctypes.c_void_p,)
     lib.pv_trap_new.restype = ctypes.c_void_p
     lib.pv_trap_new.argtypes = (ctypes.c_uint32, ctypes.c_void_p, ctypes.c_int32, ctypes.c_int32,
-                                ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
+                                ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                                ctypes.c_void_p)
     lib.pv_trap_free.argtypes = (ctypes.c_void_p,)
+    lib.pv_trap_drop_written.argtypes = (ctypes.c_void_p, ctypes.c_void_p)
     lib.pv_fast_size.restype = ctypes.c_size_t
     return lib

@@ -16,6 +16,10 @@
  * 3. The interrupt hook: for the hypercall trap it reads the ABI's trap registers
  *    before calling Python, and writes the result register after, so that a
  *    hypercall costs one call into Python and none back into Unicorn for them.
+ *    Then it drops the translations of guest memory the call wrote (struct
+ *    pv_written), so that the guest executes what the hypervisor wrote, wherever
+ *    its code lies; the budget's record of the pages blocks ran in keeps that free
+ *    for writes to data.
  *
  * 4. Hooks for the instructions Unicorn lets through where the CPU, at the partition's
  *    privilege level, raises an exception (x86 port I/O, sysenter, syscall): they
@@ -30,23 +34,76 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "pvnative.h"
 
-struct pv_budget *pv_budget_new(pv_ctl_fn ctl, pv_stop_fn stop)
+struct pv_budget *pv_budget_new(pv_ctl_fn ctl, pv_stop_fn stop, uint32_t memory_size)
 {
     struct pv_budget *budget = calloc(1, sizeof *budget);
-    if (budget != NULL) {
-        budget->ctl = ctl;
-        budget->stop = stop;
+    if (budget == NULL)
+        return NULL;
+    budget->pages = (uint32_t)(((uint64_t)memory_size + (1u << PV_PAGE_SHIFT) - 1) >>
+                               PV_PAGE_SHIFT);
+    budget->ran = calloc(budget->pages ? budget->pages : 1, 1);
+    if (budget->ran == NULL) {
+        free(budget);
+        return NULL;
     }
+    budget->ctl = ctl;
+    budget->stop = stop;
     return budget;
 }
 
 void pv_budget_free(struct pv_budget *budget)
 {
+    free(budget->ran);
     free(budget);
+}
+
+/* A block of `size` bytes at `address` runs: its pages may hold translations from now on. */
+static void pv_budget_ran(struct pv_budget *budget, uint64_t address, uint32_t size)
+{
+    uint64_t last = (address + (size ? size - 1 : 0)) >> PV_PAGE_SHIFT;
+    for (uint64_t page = address >> PV_PAGE_SHIFT; page <= last && page < budget->pages; page++)
+        budget->ran[page] = 1;
+}
+
+/* Whether a block ran in [first, last) (first < last). */
+static int pv_budget_has_run(const struct pv_budget *budget, uint32_t first, uint32_t last)
+{
+    uint32_t end = (last - 1) >> PV_PAGE_SHIFT;
+    for (uint32_t page = first >> PV_PAGE_SHIFT; page <= end && page < budget->pages; page++) {
+        if (budget->ran[page])
+            return 1;
+    }
+    return 0;
+}
+
+void pv_written_add(struct pv_written *written, uint32_t address, uint32_t size)
+{
+    if (address < written->first)
+        written->first = address;
+    if (address + size > written->last)
+        written->last = address + size;
+}
+
+/* Drop the translations of what the hypervisor wrote, if any can be there: with a budget,
+ * only where a block ran (and then the budget's counts of rewritten blocks too); without
+ * one, Unicorn is asked every time. */
+void pv_written_drop(struct pv_written *written, struct pv_budget *budget, pv_ctl_fn ctl,
+                     uc_engine *uc)
+{
+    if (written->first < written->last &&
+        (budget == NULL || pv_budget_has_run(budget, written->first, written->last))) {
+        ctl(uc, UC_CTL_WRITE(UC_CTL_TB_REMOVE_CACHE, 2), (uint64_t)written->first,
+            (uint64_t)written->last);
+        if (budget != NULL)
+            memset(budget->cache, 0, sizeof budget->cache);
+    }
+    written->first = UINT32_MAX;
+    written->last = 0;
 }
 
 /* A UC_HOOK_BLOCK callback; user_data is the budget. */
@@ -62,6 +119,7 @@ void pv_budget_block(uc_engine *uc, uint64_t address, uint32_t size, void *user_
         block->pc = address;
         block->size = size;
         block->icount = 1;
+        pv_budget_ran(budget, address, size);
         if (budget->ctl(uc, UC_CTL_READ_WRITE(UC_CTL_TB_REQUEST_CACHE, 2), address, &tb) ==
                 UC_ERR_OK &&
             tb.icount > 0)
@@ -72,6 +130,8 @@ void pv_budget_block(uc_engine *uc, uint64_t address, uint32_t size, void *user_
         if (budget->fast == NULL || !pv_fast_tick(budget->fast, budget, uc)) {
             budget->exhausted = 1;
             budget->stop(uc);
+        } else {
+            pv_written_drop(budget->fast->written, budget, budget->ctl, uc);
         }
         return;
     }
@@ -188,7 +248,7 @@ void pv_watchdog_free(struct pv_watchdog *dog)
 
 struct pv_trap *pv_trap_new(uint32_t trap, const int32_t *registers, int32_t count,
                             int32_t result_register, pv_reg_fn read, pv_reg_fn write,
-                            int64_t (*serve)(uint32_t interrupt))
+                            int64_t (*serve)(uint32_t interrupt), pv_ctl_fn ctl)
 {
     struct pv_trap *hook;
     if (count < 0 || count > PV_TRAP_REGISTERS)
@@ -204,7 +264,15 @@ struct pv_trap *pv_trap_new(uint32_t trap, const int32_t *registers, int32_t cou
     hook->read = read;
     hook->write = write;
     hook->serve = serve;
+    hook->ctl = ctl;
+    hook->written.first = UINT32_MAX;
     return hook;
+}
+
+/* What Python wrote between runs (an upcall's frame, a restart's kept sections). */
+void pv_trap_drop_written(struct pv_trap *hook, uc_engine *uc)
+{
+    pv_written_drop(&hook->written, hook->budget, hook->ctl, uc);
 }
 
 void pv_trap_free(struct pv_trap *hook)
@@ -237,6 +305,7 @@ void pv_trap_interrupt(uc_engine *uc, uint32_t interrupt, void *user_data)
         uint32_t word = (uint32_t)result;
         hook->write(uc, hook->result_register, &word);
     }
+    pv_written_drop(&hook->written, hook->budget, hook->ctl, uc);
     /* Charged after serving: the time a hypercall reads does not include its own cost. */
     hook->served++;
     if (hook->budget != NULL)

@@ -17,6 +17,15 @@ typedef uc_err (*pv_stop_fn)(uc_engine *uc);
 typedef uc_err (*pv_reg_fn)(uc_engine *uc, int regid, void *value);
 
 #define PV_BLOCK_CACHE 4096 /* a power of two */
+#define PV_PAGE_SHIFT 12
+
+/* [first, last) of guest memory the hypervisor wrote since the translations there were last
+ * dropped (first > last: none). Python and the fast path write guest memory directly, which
+ * Unicorn does not see; the trap hook and the next run drop what it had translated there. */
+struct pv_written {
+    uint32_t first;
+    uint32_t last;
+};
 
 struct pv_block {
     uint64_t pc;
@@ -39,6 +48,10 @@ struct pv_budget {
     struct pv_fast *fast; /* the upcall fast path, or NULL */
     pv_ctl_fn ctl;
     pv_stop_fn stop;
+    /* a byte per page of the partition: 1 once a block there ran (a write there may have
+     * to drop translations; one elsewhere never does) */
+    uint8_t *ran;
+    uint32_t pages;
     struct pv_block cache[PV_BLOCK_CACHE];
 };
 
@@ -51,6 +64,7 @@ struct pv_trap {
     struct pv_budget *budget;           /* charged `cost` instructions per hypercall, or NULL */
     int64_t cost;
     struct pv_fast *fast; /* the upcall fast path, or NULL */
+    struct pv_written written;
     int32_t registers[PV_TRAP_REGISTERS];
     int32_t count;
     int32_t result_register;
@@ -59,6 +73,7 @@ struct pv_trap {
     pv_reg_fn read;
     pv_reg_fn write;
     int64_t (*serve)(uint32_t interrupt); /* Python: the result word, or -1 for none */
+    pv_ctl_fn ctl;
 };
 
 /* An instruction Unicorn lets through where the CPU would raise an exception at the
@@ -95,9 +110,8 @@ struct pv_fast {
     uint32_t timer_line;
     /* Fixed for the partition's CPU. */
     uint8_t *ram; /* the partition's memory, [0, memory_size) */
+    struct pv_written *written; /* the trap's: what the fast path writes is added */
     uint32_t memory_size;
-    uint32_t code_first; /* [first, last): a write there would need translations dropped */
-    uint32_t code_last;
     uint32_t ack_number; /* irq_ack and irq_return, in the ABI's numbering */
     uint32_t return_number;
     uint32_t ok;         /* the definition's OK status */
@@ -127,7 +141,7 @@ enum { PV_FAST_IDLE = 0, PV_FAST_DELIVERED = 1, PV_FAST_ACKED = 2 };
 
 /* pvclock.c: the entry points Python calls (emulator.native.library) */
 struct pv_watchdog;
-struct pv_budget *pv_budget_new(pv_ctl_fn ctl, pv_stop_fn stop);
+struct pv_budget *pv_budget_new(pv_ctl_fn ctl, pv_stop_fn stop, uint32_t memory_size);
 void pv_budget_free(struct pv_budget *budget);
 void pv_budget_block(uc_engine *uc, uint64_t address, uint32_t size, void *user_data);
 struct pv_watchdog *pv_watchdog_new(pv_stop_fn stop);
@@ -137,8 +151,12 @@ void pv_watchdog_free(struct pv_watchdog *dog);
 int pv_watchdog_fired(struct pv_watchdog *dog);
 struct pv_trap *pv_trap_new(uint32_t trap, const int32_t *registers, int32_t count,
                             int32_t result_register, pv_reg_fn read, pv_reg_fn write,
-                            int64_t (*serve)(uint32_t interrupt));
+                            int64_t (*serve)(uint32_t interrupt), pv_ctl_fn ctl);
 void pv_trap_free(struct pv_trap *hook);
+void pv_trap_drop_written(struct pv_trap *hook, uc_engine *uc);
+void pv_written_add(struct pv_written *written, uint32_t address, uint32_t size);
+void pv_written_drop(struct pv_written *written, struct pv_budget *budget, pv_ctl_fn ctl,
+                     uc_engine *uc);
 void pv_trap_interrupt(uc_engine *uc, uint32_t interrupt, void *user_data);
 uint32_t pv_unraised_in(uc_engine *uc, uint32_t port, int size, void *user_data);
 void pv_unraised_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *user_data);

@@ -15,7 +15,7 @@
  *   ends at that tick) with the area's level enabled, it raises the tick and enters the
  *   handler exactly as VirtualCpu.deliver does, then starts the next segment as the
  *   module's window loop would. Anything else (interrupts disabled, a cycle in
- *   progress, a frame that would not fit or would cover code) stops the CPU, as
+ *   progress, a frame that would not fit) stops the CPU, as
  *   without the fast path, and Python decides.
  * - During the cycle it serves the handler's irq_ack of the timer line and then its
  *   irq_return, as the dispatcher and VirtualCpu.resume would; any other call, or those
@@ -41,10 +41,11 @@ static uint32_t pv_word(const struct pv_fast *fast, uint32_t address)
 static void pv_set_word(struct pv_fast *fast, uint32_t address, uint32_t word)
 {
     memcpy(fast->ram + address, &word, sizeof word);
+    pv_written_add(fast->written, address, sizeof word);
 }
 
 /* Where a delivery puts the frame and the handler's stack (UpcallConvention.enter);
- * 0 if they would leave the partition or cover its code. */
+ * 0 if they would leave the partition. */
 static int pv_place(const struct pv_fast *fast, uint32_t interrupted_sp, int64_t *sp,
                     int64_t *frame)
 {
@@ -56,9 +57,7 @@ static int pv_place(const struct pv_fast *fast, uint32_t interrupted_sp, int64_t
 
     *sp = (top & -(int64_t)fast->stack_alignment) - fast->call_bias;
     *frame = *sp + call_bytes;
-    if (*sp < 0 || *frame + frame_size > fast->memory_size)
-        return 0;
-    return *frame + frame_size <= fast->code_first || *sp >= fast->code_last;
+    return *sp >= 0 && *frame + frame_size <= fast->memory_size;
 }
 
 /* A tick falls at the end of the budget's segment: take it here if the steady state
@@ -88,6 +87,7 @@ int pv_fast_tick(struct pv_fast *fast, struct pv_budget *budget, uc_engine *uc)
     if (fast->level_bit_enables)
         context[status] |= fast->level_bit;
     memcpy(fast->ram + frame, context, 4 * (size_t)fast->frame_count);
+    pv_written_add(fast->written, (uint32_t)frame, 4 * (uint32_t)fast->frame_count);
     if (fast->argument_registers[0] < 0) {
         pv_set_word(fast, (uint32_t)sp, fast->return_address);
         pv_set_word(fast, (uint32_t)sp + 4, fast->timer_line);
