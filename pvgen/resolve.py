@@ -65,6 +65,18 @@ def resolve(items: Sequence[s.Item], source: SourceText) -> m.Interface:
     return interface
 
 
+# How many aliases may stand between a type and what it finally is: the model walks the chain
+# on each question (size, alignment, the resolved type), and no real interface needs more.
+MAX_ALIAS_DEPTH = 32
+
+
+def _alias_depth(t: m.Type) -> int:
+    depth = 0
+    while isinstance(t, m.Alias):
+        t, depth = t.target, depth + 1
+    return depth
+
+
 class _Resolver:
     def __init__(self, source: SourceText) -> None:
         self.source = source
@@ -98,6 +110,9 @@ class _Resolver:
         hypercalls = self._hypercalls(
             [i for i in items if isinstance(i, s.HypercallDecl)], reserved, abis
         )
+        if decl is not None and not any(isinstance(i, s.HypercallDecl) for i in items):
+            self.errors.error(decl.name.location, "the interface has no hypercall: declare at "
+                              "least one ('hypercall NAME = NUMBER \"what it does\" { }')")
         if decl is None or status is None or rejects is None:
             return None
         user_types = tuple(
@@ -288,6 +303,10 @@ class _Resolver:
         if isinstance(decl, s.TypeAliasDecl):
             target = self._lookup_type(decl.target)
             if target is None or (decl.unit is not None and not self._time_unit(decl, target)):
+                return None
+            if _alias_depth(target) >= MAX_ALIAS_DEPTH:
+                self.errors.error(decl.target.location, f"an alias of an alias more than "
+                                  f"{MAX_ALIAS_DEPTH} deep; name a type nearer the built-in one")
                 return None
             unit = decl.unit.text if decl.unit is not None else None
             return m.Alias(decl.name.text, target, decl.doc, unit)

@@ -38,7 +38,7 @@
 extern uint64_t pok_sched_next_deadline;
 
 /* Stop running a partition: POK's scheduler runs only its idle thread in mode IDLE or STOPPED. */
-static void pok_hypercall_halt(uint8_t pid, pok_partition_mode_t mode)
+static void pok_hypercall_stop_partition(uint8_t pid, pok_partition_mode_t mode)
 {
     pok_partitions[pid].mode = mode;
     pok_global_sched();
@@ -48,8 +48,8 @@ static void pok_hypercall_halt(uint8_t pid, pok_partition_mode_t mode)
  * The calling partition starts again from its ELF, with a new paravirtual CPU: POK reloads
  * it (pok_partition_reinit) and the call returns to its entry point.
  */
-static void __attribute__((unused)) pok_hypercall_restart(const pok_hypercall_info_t *infos,
-                                                          pok_partition_mode_t mode)
+static void __attribute__((unused))
+pok_hypercall_restart_partition(const pok_hypercall_info_t *infos, pok_partition_mode_t mode)
 {
     const uint8_t pid = infos->partition;
 
@@ -102,7 +102,7 @@ void pok_hypercall_health(uint8_t pid, const char *event, bool_t resumable)
     log_event(pid, event);
     log_text("\n");
     if (!resumable) {
-        pok_hypercall_halt(pid, POK_PARTITION_MODE_STOPPED);
+        pok_hypercall_stop_partition(pid, POK_PARTITION_MODE_STOPPED);
     }
 }
 
@@ -457,7 +457,7 @@ void pok_hypercall_stop(const pok_hypercall_info_t *infos, int32_t code)
     log_event(infos->partition, "APPLICATION_ERROR: stopped with error code ");
     log_number(code);
     log_text("\n");
-    pok_hypercall_halt(infos->partition, POK_PARTITION_MODE_STOPPED);
+    pok_hypercall_stop_partition(infos->partition, POK_PARTITION_MODE_STOPPED);
 }
 
 #if defined(POK_NEEDS_X86_VMM)
@@ -665,16 +665,16 @@ pok_pv_status_t pok_hypercall_partition_set_mode(const pok_hypercall_info_t *inf
         partition->mode = POK_PARTITION_MODE_NORMAL; /* its program goes on */
         return POK_PV_OK;
     case POK_PV_PARTITION_MODE_IDLE:
-        pok_hypercall_halt(infos->partition, POK_PARTITION_MODE_IDLE);
+        pok_hypercall_stop_partition(infos->partition, POK_PARTITION_MODE_IDLE);
         return POK_PV_OK;
     case POK_PV_PARTITION_MODE_WARM_START:
         if (partition->mode != POK_PARTITION_MODE_NORMAL && !pok_hypercall_vcpus[infos->partition].started_warm) {
             return POK_PV_INVALID_MODE; /* ARINC 653: a cold start cannot become a warm one */
         }
-        pok_hypercall_restart(infos, POK_PARTITION_MODE_INIT_WARM);
+        pok_hypercall_restart_partition(infos, POK_PARTITION_MODE_INIT_WARM);
         return POK_PV_OK;
     default:
-        pok_hypercall_restart(infos, POK_PARTITION_MODE_INIT_COLD);
+        pok_hypercall_restart_partition(infos, POK_PARTITION_MODE_INIT_COLD);
         return POK_PV_OK;
     }
 }
@@ -728,7 +728,7 @@ void pok_hypercall_shutdown(const pok_hypercall_info_t *infos)
         return;
     }
     pok_shutdown();
-    pok_hypercall_halt(infos->partition, POK_PARTITION_MODE_STOPPED); /* if the machine did not stop */
+    pok_hypercall_stop_partition(infos->partition, POK_PARTITION_MODE_STOPPED); /* if the machine did not stop */
 }
 #endif
 #endif /* POK_NEEDS_PARAVIRT */

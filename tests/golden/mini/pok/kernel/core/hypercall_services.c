@@ -49,7 +49,7 @@
 extern uint64_t pok_sched_next_deadline;
 
 /* Stop running a partition: POK's scheduler runs only its idle thread in mode IDLE or STOPPED. */
-static void pok_hypercall_halt(uint8_t pid, pok_partition_mode_t mode)
+static void pok_hypercall_stop_partition(uint8_t pid, pok_partition_mode_t mode)
 {
     pok_partitions[pid].mode = mode;
     pok_global_sched();
@@ -59,8 +59,8 @@ static void pok_hypercall_halt(uint8_t pid, pok_partition_mode_t mode)
  * The calling partition starts again from its ELF, with a new paravirtual CPU: POK reloads
  * it (pok_partition_reinit) and the call returns to its entry point.
  */
-static void __attribute__((unused)) pok_hypercall_restart(const pok_hypercall_info_t *infos,
-                                                          pok_partition_mode_t mode)
+static void __attribute__((unused))
+pok_hypercall_restart_partition(const pok_hypercall_info_t *infos, pok_partition_mode_t mode)
 {
     const uint8_t pid = infos->partition;
 
@@ -113,7 +113,7 @@ void pok_hypercall_health(uint8_t pid, const char *event, bool_t resumable)
     log_event(pid, event);
     log_text("\n");
     if (!resumable) {
-        pok_hypercall_halt(pid, POK_PARTITION_MODE_STOPPED);
+        pok_hypercall_stop_partition(pid, POK_PARTITION_MODE_STOPPED);
     }
 }
 
