@@ -65,6 +65,9 @@ def resolve(items: Sequence[s.Item], source: SourceText) -> m.Interface:
     return interface
 
 
+# C's enum constants are ints (C99 6.7.2.2): the generated headers spell members as them.
+C_INT_MIN, C_INT_MAX = -(1 << 31), (1 << 31) - 1
+
 # How many aliases may stand between a type and what it finally is: the model walks the chain
 # on each question (size, alignment, the resolved type), and no real interface needs more.
 MAX_ALIAS_DEPTH = 32
@@ -205,6 +208,12 @@ class _Resolver:
                     d.value.location,
                     f"{what} value {d.value.value} does not fit in {base.name} "
                     f"({base.min}..{base.max})",
+                )
+            elif not C_INT_MIN <= d.value.value <= C_INT_MAX:
+                self.errors.error(
+                    d.value.location,
+                    f"{what} value {d.value.value} does not fit C's int "
+                    f"({C_INT_MIN}..{C_INT_MAX}), the type of the generated enum constants",
                 )
             else:
                 values[d.value.value] = d.name.text
