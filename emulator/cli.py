@@ -85,8 +85,8 @@ def summary(result: RunResult) -> str:
         ended = " (its program ended)" if p.ended and p.mode != "IDLE" else ""
         lines.append(f"  {p.name}: {p.verdict}, mode {p.mode}{ended}, {p.hypercalls} hypercalls, "
                      f"{p.restarts} restart(s){ticks}")
-    if result.hm_log:  # a run without events says nothing about the health monitor
-        lines += log_lines(result.hm_log)
+    if result.hm_events:  # a run without events says nothing about the health monitor
+        lines += log_lines(result.hm_log, result.hm_events)
     return "\n".join(lines)
 
 

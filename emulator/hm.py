@@ -7,7 +7,8 @@ the table says MODULE); a module error takes the Module_HM_Table's action
 ignored. A partition cannot go on after a CPU fault (the faulting instruction
 would run again) or a stop, so there IGNORE, at either level, idles it; a
 refused hypercall can be ignored (the guest has its error status). Every event
-is logged.
+is counted, and the first KEPT_EVENTS are kept for the run's report: a guest that raises
+errors as fast as it can holds a bounded part of the emulator's memory.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 
 from emulator.console import printable
 from pvgen.image.manifest import Manifest
+
+KEPT_EVENTS = 1000
 
 
 @dataclass(frozen=True)
@@ -29,16 +32,19 @@ class HmEvent:
     action: str
 
 
-def log_lines(log: Sequence[HmEvent]) -> list[str]:
+def log_lines(log: Sequence[HmEvent], count: int | None = None) -> list[str]:
     """The HM log as a run prints it under its summary and `pvgen inspect` prints it from the
-    run's trace: a heading, then one line per event. One rendering, so that the two agree
-    to the letter and a log read from a trace can be compared with the one printed at exit.
+    run's trace: a heading, then one line per event kept (`count`: the events there were, if
+    more). One rendering, so that the two agree to the letter and a log read from a trace can
+    be compared with the one printed at exit.
     """
-    if not log:
+    count = len(log) if count is None else count
+    if not count:
         return ["  health monitor: no events"]
-    return [f"  health monitor: {len(log)} event(s)",
+    unkept = [f"    ... and {count - len(log)} more, not kept (the first {len(log)} are)"]
+    return [f"  health monitor: {count} event(s)",
             *(f"    {e.at_ns / 1e9:.6f} s {e.partition}: {e.error} ({printable(e.detail)}) -> "
-              f"{e.level} {e.action}" for e in log)]
+              f"{e.level} {e.action}" for e in log), *(unkept if count > len(log) else [])]
 
 
 class HealthMonitor:
@@ -48,7 +54,8 @@ class HealthMonitor:
         self.manifest = manifest
         self._actions = {p.name: p.hm_actions for p in manifest.partitions} if tables else {}
         self._levels = manifest.hm_levels if tables else {}
-        self.log: list[HmEvent] = []
+        self.log: list[HmEvent] = []  # the first KEPT_EVENTS
+        self.count = 0  # every event
 
     def decide(
         self, at_ns: int, partition: str, error: str, detail: str, resumable: bool
@@ -62,5 +69,7 @@ class HealthMonitor:
         if action == "IGNORE" and not resumable:
             action = "IDLE"  # IGNORE cannot resume a faulting instruction or a stop
         event = HmEvent(at_ns, partition, error, detail, level, action)
-        self.log.append(event)
+        self.count += 1
+        if len(self.log) < KEPT_EVENTS:
+            self.log.append(event)
         return event

@@ -97,7 +97,8 @@ class RunResult:
     now_ns: int
     frames: int
     partitions: tuple[PartitionSummary, ...]
-    hm_log: tuple[HmEvent, ...]
+    hm_log: tuple[HmEvent, ...]  # the first KEPT_EVENTS (emulator.hm)
+    hm_events: int  # every event, kept or not
 
     @property
     def exit_status(self) -> int:
@@ -142,8 +143,8 @@ class Module:
             for p in self.partitions
         }
         self.hm = HealthMonitor(self.manifest, tables=not options.like_pok)
-        self.trace = Trace(self.manifest.module, [(p.entry.identifier, p.name)
-                                                  for p in self.partitions])
+        self.trace = Trace(options.trace, self.manifest.module,
+                           [(p.entry.identifier, p.name) for p in self.partitions])
         self._clock = WallClock() if options.wall_clock else InstructionClock(options.mips)
         self._now = 0  # the time between windows
         # what reads the time: the clock in a window (both bound once: a window is short)
@@ -501,8 +502,7 @@ class Module:
             console.flush()
             if console.file is not None:
                 console.file.close()
-        if self.options.trace:
-            self.trace.write(self.options.trace)
+        self.trace.close()
         return RunResult(
             ended_by=ended_by,
             now_ns=self.now_ns(),
@@ -514,4 +514,5 @@ class Module:
                 for p in self.partitions
             ),
             hm_log=tuple(self.hm.log),
+            hm_events=self.hm.count,
         )

@@ -3,6 +3,10 @@
 The JSON object format (``traceEvents``) opens in ui.perfetto.dev and
 chrome://tracing. Timestamps are virtual microseconds; each partition is a
 thread of the module's process, so its windows line up on one track.
+
+Events go to the file as they happen, through its buffer: a run that makes millions of
+hypercalls keeps none of them in the emulator's memory, and the file is opened before the
+run, so a path that cannot be written is said at once.
 """
 
 from __future__ import annotations
@@ -13,23 +17,35 @@ from typing import Any
 
 
 class Trace:
-    def __init__(self, module: str, partitions: list[tuple[int, str]]) -> None:
-        self.events: list[dict[str, Any]] = [
-            {"ph": "M", "name": "process_name", "pid": 1, "tid": 0, "args": {"name": module}}
-        ]
+    def __init__(self, path: Path | None, module: str, partitions: list[tuple[int, str]]
+                 ) -> None:
+        """`path` None: a run without a trace (its callers ask for none: nothing is written)."""
+        self._file = None if path is None else path.open("w", encoding="utf-8")
+        if self._file is not None:
+            self._file.write('{"displayTimeUnit":"ns","traceEvents":[')
+        self._first = True
+        self._event({"ph": "M", "name": "process_name", "pid": 1, "tid": 0,
+                     "args": {"name": module}})
         for tid, name in partitions:
-            self.events.append(
-                {"ph": "M", "name": "thread_name", "pid": 1, "tid": tid, "args": {"name": name}}
-            )
+            self._event({"ph": "M", "name": "thread_name", "pid": 1, "tid": tid,
+                         "args": {"name": name}})
+
+    def _event(self, event: dict[str, Any]) -> None:
+        if self._file is None:
+            return
+        self._file.write(("" if self._first else ",") + json.dumps(event, separators=(",", ":")))
+        self._first = False
 
     def window(self, tid: int, start_ns: int, end_ns: int, name: str) -> None:
-        self.events.append({"ph": "X", "cat": "window", "name": name, "pid": 1, "tid": tid,
-                            "ts": start_ns / 1000, "dur": (end_ns - start_ns) / 1000})
+        self._event({"ph": "X", "cat": "window", "name": name, "pid": 1, "tid": tid,
+                     "ts": start_ns / 1000, "dur": (end_ns - start_ns) / 1000})
 
     def instant(self, tid: int, at_ns: int, category: str, name: str, **args: Any) -> None:
-        self.events.append({"ph": "i", "s": "t", "cat": category, "name": name, "pid": 1,
-                            "tid": tid, "ts": at_ns / 1000, "args": args})
+        self._event({"ph": "i", "s": "t", "cat": category, "name": name, "pid": 1,
+                     "tid": tid, "ts": at_ns / 1000, "args": args})
 
-    def write(self, path: Path) -> None:
-        document = {"traceEvents": self.events, "displayTimeUnit": "ns"}
-        path.write_text(json.dumps(document, separators=(",", ":")) + "\n", encoding="utf-8")
+    def close(self) -> None:
+        """End the document (a trace whose run broke off is not valid JSON)."""
+        if self._file is not None:
+            self._file.write("]}\n")
+            self._file.close()

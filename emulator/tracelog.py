@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from emulator.hm import HmEvent, log_lines
+from emulator.hm import KEPT_EVENTS, HmEvent, log_lines
 from pvgen.diagnostics import InputError
 
 _T = TypeVar("_T")
@@ -49,7 +49,8 @@ class RunLog:
 
     module: str
     partitions: tuple[str, ...]  # in the trace's order
-    hm_log: tuple[HmEvent, ...]  # in the order the run logged them
+    hm_log: tuple[HmEvent, ...]  # in the order the run logged them, the first KEPT_EVENTS
+    hm_events: int  # all the trace holds
     ports: dict[str, PortTraffic] = field(default_factory=dict)  # partitions with port events
 
 
@@ -96,6 +97,7 @@ def parse_trace(document: object) -> RunLog:
     if module is None:
         raise _NotATrace("no 'process_name' event naming the module")
     hm_log: list[HmEvent] = []
+    hm_events = 0
     traffic: dict[str, PortTraffic] = {}
     for index, event in enumerate(events):
         if event.get("ph") != "i" or event.get("cat") not in ("hm", "port"):
@@ -106,6 +108,9 @@ def parse_trace(document: object) -> RunLog:
             raise _NotATrace(f"{where} is on thread {tid}, which no 'thread_name' event names")
         args = _get(event, "args", dict, where)
         if event["cat"] == "hm":
+            hm_events += 1
+            if len(hm_log) == KEPT_EVENTS:
+                continue  # kept as the run keeps them, so the two logs agree
             hm_log.append(HmEvent(
                 _ns(event, where), names[tid], _get(event, "name", str, where),
                 *(_get(args, key, str, f"{where}'s args") for key in ("detail", "level",
@@ -118,7 +123,7 @@ def parse_trace(document: object) -> RunLog:
             elif call in _MOVES:
                 setattr(count, _MOVES[call], getattr(count, _MOVES[call]) + 1)
     partitions = tuple(names.values())
-    return RunLog(module, partitions, tuple(hm_log),
+    return RunLog(module, partitions, tuple(hm_log), hm_events,
                   {name: traffic[name] for name in partitions if name in traffic})
 
 
@@ -126,7 +131,7 @@ def format_run_log(path: Path, log: RunLog) -> str:
     """`pvgen inspect TRACE`'s report: a header, the HM log as the run printed it at exit, and
     each partition's port traffic if it had any."""
     lines = [f"trace {path}: module {log.module}, {len(log.partitions)} partition(s)",
-             *log_lines(log.hm_log)]
+             *log_lines(log.hm_log, log.hm_events)]
     if log.ports:
         lines.append("  port traffic:")
         lines += [f"    {name}: {count}" for name, count in log.ports.items()]

@@ -14,11 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from emulator.hm import HmEvent, log_lines
+from emulator.hm import KEPT_EVENTS, HealthMonitor, HmEvent, log_lines
 from emulator.trace import Trace
 from pvgen.cli import main as pvgen_main
+from pvgen.image.manifest import Manifest
 from tests.conftest import DEFINITION, ROOT
 from tests.emulator_harness import Builder, Part, Run
+from tests.test_manifest_rules import GOOD
 
 # Behaviours of tests/harness/behaviours.c (a partition's identifier modulo 100); the
 # hundreds are its window.
@@ -137,7 +139,7 @@ def test_the_port_traffic_of_each_partition_is_counted_from_the_trace(
 def test_refused_port_calls_of_any_kind_are_counted_and_creations_are_not_moves(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    trace = Trace("m", [(1, "a"), (2, "b"), (3, "quiet")])
+    trace = Trace(tmp_path / "t.json", "m", [(1, "a"), (2, "b"), (3, "quiet")])
     for tid, name, status in [(1, "sampling_create out", "OK"), (1, "sampling_write out", "OK"),
                               (1, "sampling_write out", "INVALID_CONFIG"),
                               (2, "queuing_port_id nope", "INVALID_CONFIG"),
@@ -145,7 +147,7 @@ def test_refused_port_calls_of_any_kind_are_counted_and_creations_are_not_moves(
                               (2, "queuing_receive in", "NOT_AVAILABLE"),
                               (2, "sampling_read temp", "OK"), (2, "queuing_send cmd", "OK")]:
         trace.instant(tid, 1000, "port", name, port=name.split()[1], length=4, status=status)
-    trace.write(tmp_path / "t.json")
+    trace.close()
     assert inspect(tmp_path / "t.json", capsys)[1][2:] == [
         "  port traffic:",
         "    a: 1 written, 0 read, 0 sent, 0 received, 1 refused",
@@ -161,11 +163,30 @@ def test_times_come_back_from_the_trace_to_the_nanosecond(
     """The trace keeps microseconds as doubles; the log is printed from nanoseconds, so a
     time read back a nanosecond off could round to another printed microsecond."""
     event = HmEvent(at_ns, "p", "NUMERIC_ERROR", "CPU exception 0 at 0x10", "MODULE", "IDLE")
-    trace = Trace("m", [(7, "p")])
+    trace = Trace(tmp_path / "t.json", "m", [(7, "p")])
     trace.instant(7, at_ns, "hm", event.error, detail=event.detail, level=event.level,
                   action=event.action)
-    trace.write(tmp_path / "t.json")
+    trace.close()
     assert inspect(tmp_path / "t.json", capsys)[1][1:] == log_lines([event])
+
+
+def test_a_flood_of_hm_events_is_counted_and_the_first_kept_in_the_run_and_the_trace(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The health monitor keeps KEPT_EVENTS events and counts every one; `pvgen inspect`
+    reads the trace (which has them all) back to the same report."""
+    monitor = HealthMonitor(Manifest.from_json(json.dumps(GOOD).encode()), tables=False)
+    trace = Trace(tmp_path / "t.json", "m", [(7, "p")])
+    for n in range(KEPT_EVENTS + 3):
+        event = monitor.decide(n, "p", "APPLICATION_ERROR", f"error {n}", resumable=True)
+        trace.instant(7, n, "hm", event.error, detail=event.detail, level=event.level,
+                      action=event.action)
+    trace.close()
+    assert (len(monitor.log), monitor.count) == (KEPT_EVENTS, KEPT_EVENTS + 3)
+    printed = log_lines(monitor.log, monitor.count)
+    assert printed[0] == f"  health monitor: {KEPT_EVENTS + 3} event(s)"
+    assert printed[-1] == f"    ... and 3 more, not kept (the first {KEPT_EVENTS} are)"
+    assert inspect(tmp_path / "t.json", capsys)[1][1:] == printed
 
 
 NOT_A_TRACE = "not a trace of `pvgen boot --trace`: "
