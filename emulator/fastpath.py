@@ -34,7 +34,7 @@ from emulator.native import (
 )
 from emulator.timer import VirtualTimer
 from emulator.vcpu import TIMER_LINE, VirtualCpu
-from pvgen.upcall import RETURN_ADDRESS, UpcallConvention
+from pvgen.upcall import MAX_NESTING, RETURN_ADDRESS, UpcallConvention
 
 
 class AbiLayout(Protocol):
@@ -109,7 +109,7 @@ class FastPath:
         steady = (timer.period >= self._min_period and area is not None
                   and area.ticks is not None and vcpu.handler is not None and not vcpu.pending
                   and TIMER_LINE in vcpu.unmasked and TIMER_LINE in vcpu.requested
-                  and TIMER_LINE not in vcpu.in_service)
+                  and TIMER_LINE not in vcpu.in_service and len(vcpu.frames) < MAX_NESTING)
         if not steady:
             return
         assert area is not None and area.ticks is not None and vcpu.handler is not None

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Protocol
 
-from pvgen.upcall import WORD, UpcallConvention, UpcallEntry
+from pvgen.upcall import MAX_NESTING, WORD, UpcallConvention, UpcallEntry
 
 TIMER_LINE = 0  # the virtual timer's line (hypercalls.def: "line 0 is the virtual timer")
 WORD_MASK = 0xFFFFFFFF  # the shared area's words are 32 bits wide: its tick count wraps
@@ -238,8 +238,9 @@ class VirtualCpu:
         return self._deliverable()
 
     def _deliverable(self) -> int | None:
-        """The line enabling would deliver: the lowest pending, unmasked one not in service."""
-        if self.handler is None:
+        """The line enabling would deliver: the lowest pending, unmasked one not in service,
+        unless MAX_NESTING frames are live."""
+        if self.handler is None or len(self.frames) >= MAX_NESTING:
             return None
         lowest = None
         for line in self.pending:  # most often none or one: no list, no min()

@@ -90,6 +90,7 @@ def _new_environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
     for module in (lang_c, lang_md, lang_py, layers, upcall):
         filters.update(module.FILTERS)
     env.filters.update(filters)
+    env.globals["UPCALL_NESTING"] = upcall.MAX_NESTING
     env.tests.update(lang_c.TESTS)
     return env
 

@@ -28,6 +28,12 @@ WORD = 4  # every architecture with a convention is 32-bit
 # hears of it) rather than running on from some address of the partition.
 RETURN_ADDRESS = 0xFFFFFFF0
 
+# The live upcall frames a partition may have, on every hypervisor: a handler that
+# acknowledges its line and enables interrupts without returning nests the next upcall, and
+# the frames it never returns from would otherwise be kept without bound. One more line stays
+# pending until a frame is returned from.
+MAX_NESTING = 8
+
 
 @dataclass(frozen=True)
 class UpcallEntry:
