@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 
-from emulator.console import LINE_LIMIT
 from pvgen.cli import main as pvgen_main
 from tests.conftest import DEFINITION, ROOT
 from tests.emulator_harness import WINDOW_MS, Builder, Part, Run, module_xml
@@ -33,7 +32,7 @@ UNDEFINED, DIVIDE, BAD_POINTER, UNKNOWN_CALL, STOP, RAISE, FAULTS_ALWAYS = range
 HALF_LINE_FAULT, SOFTWARE_INTERRUPT, NOTHING_TO_RETURN_TO = 22, 23, 24
 SET_NORMAL, SET_COLD_START, SET_WARM_START = 31, 32, 33
 SPIN, SPIN_MASKED = 41, 42
-EMPTY_READ_INTO_CODE, FORGING_HM_MESSAGE, FORGING_LINE, LONG_LINE, SHUTDOWN = 25, 26, 27, 28, 29
+SHUTDOWN = 29
 
 FIRST_RUN = "run 41 mode 1 start 0"  # .data's counter from 40; COLD_START; NORMAL_START
 INVALID_PARAM, NOT_AVAILABLE, ILLEGAL_REQUEST = 3, 2, 7  # status codes of hypercalls.def
@@ -604,41 +603,6 @@ def test_thumb_partitions_go_on_in_thumb_state(thumb: Builder) -> None:
     assert run.hm("undefined")[0].startswith("ILLEGAL_REQUEST (Invalid instruction")
     assert run.hm("read_top")[0].startswith("MEMORY_VIOLATION (Invalid memory read")
     assert run.summary[0] == "run ended (frames) at 0.075000 s virtual, 3 major frame(s)"
-
-
-# -- output a guest cannot forge -----------------------------------------------------------
-
-
-def test_a_guest_cannot_forge_lines_crash_the_emulator_or_grow_a_line_without_bound(
-    x86: Builder,
-) -> None:
-    """Each beside calm, whose console must be what it is alone: an empty console_read into
-    the guest's own code; an HM message and a console line whose newline, carriage return,
-    escape sequence and right-to-left override would start or fake another partition's
-    line (escaped on the shared output, kept as written in the partition's own log); a
-    10000-byte line, printed in pieces of LINE_LIMIT bytes. Alone: the same schedule, the
-    others quiet."""
-    hostile = [("empty_read", EMPTY_READ_INTO_CODE), ("forged_hm", FORGING_HM_MESSAGE),
-               ("forged_line", FORGING_LINE), ("long_line", LONG_LINE)]
-    def module(quiet: bool) -> list[Part]:
-        return [part(1, CALM, "calm"),
-                *(part(i + 2, QUICK if quiet else b, n) for i, (n, b) in enumerate(hostile))]
-
-    logs = x86.root / "forging_logs"
-    run = x86.boot(x86.image("forging", module(quiet=False)), "--console-dir", str(logs))
-    alone = x86.boot(x86.image("forging_alone", module(quiet=True)))
-    assert run.console("calm") == alone.console("calm")
-    assert run.console("empty_read") == [FIRST_RUN, "console_read returned 0", "resumed"]
-    lines = run.stdout.splitlines()
-    assert ("[forged_hm] HM: APPLICATION_ERROR (oops\\x0a[calm] Test result: SUCCESS"
-            "\\x1b[2K) -> PARTITION IGNORE") in lines
-    assert "[forged_line] mine\\x0d[calm] forged \\x1b[31m\\u202ered" in lines
-    own = (logs / "forged_line.log").read_bytes().decode("utf-8").split("\n")
-    assert own[1] == "mine\r[calm] forged \x1b[31m\u202ered"  # its own log: as written
-    assert not any(line.startswith("[calm] Test result") for line in lines)
-    pieces = run.console("long_line")[1:-1]
-    assert [len(piece) for piece in pieces] == [LINE_LIMIT, LINE_LIMIT, 10000 - 2 * LINE_LIMIT]
-    assert set("".join(pieces)) == {"x"}
 
 
 # -- module-wide calls need the right ------------------------------------------------------

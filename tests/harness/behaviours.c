@@ -27,10 +27,6 @@
  *   31  partition_set_mode NORMAL twice, then IDLE
  *   32  partition_set_mode COLD_START
  *   33  partition_set_mode WARM_START, then NORMAL and WARM_START
- *   25  console_read of 0 bytes into its own code, then calm
- *   26  raise_application_error with a message that would forge a line, then calm
- *   27  a console line with control characters that would forge a line
- *   28  a line of 10000 bytes
  *   29  shuts the module down (a SystemPartition may)
  *   41  spins in its window               42  disables virtual interrupts and spins
  *
@@ -105,24 +101,6 @@ static void misbehave(unsigned behaviour)
         returned("console_write", (uint32_t)pv_console_write((const uint8_t *)0xFFFFFF00u, 64));
         break;
     case 18: returned("hypercall 9999", pv_trap0(9999)); break;
-    case 25: {
-        uint32_t count = 1u;
-        returned("console_read", (uint32_t)pv_console_read((uint8_t *)(uintptr_t)main, 0u, &count));
-        break;
-    }
-    case 26: {
-        static const char forged[] = "oops\n[calm] Test result: SUCCESS\x1b[2K";
-        returned("raise_application_error",
-                 (uint32_t)pv_raise_application_error((const uint8_t *)forged, sizeof forged - 1u));
-        break;
-    }
-    case 27: console_puts("mine\r[calm] forged \x1b[31m\xe2\x80\xaered\n"); break;
-    case 28:
-        for (unsigned i = 0u; i < 10000u; i++) {
-            console_puts("x");
-        }
-        console_puts("\n");
-        break;
     case 29: pv_shutdown();
     case 24: pv_irq_return();
     case 19: pv_stop(7);
