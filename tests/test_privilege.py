@@ -77,6 +77,9 @@ X86_RULES = (
     Rule("rdpmc", "xorl %%ecx, %%ecx\nrdpmc", ILLEGAL, UNDEFINED),  # Unicorn's CPU has none
     # segments: a null stack segment, a return to privilege level 0
     Rule("null_stack_segment", "xorl %%eax, %%eax\nmovw %%ax, %%ss", ILLEGAL, GP),
+    # every descriptor is the partition's own (DPL 3): none past them may be loaded or called
+    Rule("segment_beyond_table", "movl $0x23, %%eax\nmovw %%ax, %%ds", ILLEGAL, GP),
+    Rule("far_call_beyond_table", "lcall $0x2b, $0", ILLEGAL, GP),
     Rule("iret_to_ring_0", "pushl %%ss\npushl %%esp\npushfl\npushl $0x08\n"
          "pushl $1f\niret\n1:", ILLEGAL, GP),
     # the hypervisor's own pages above the partition (its descriptor table)
@@ -92,6 +95,7 @@ ARM_RULES = (
     Rule("srs", "srsdb sp!, #0x13", ILLEGAL, UNDEFINED),
     Rule("rfe", "rfeia sp", ILLEGAL, UNDEFINED),
     Rule("smc", ".arch_extension sec\nsmc #0", ILLEGAL, UNDEFINED),
+    Rule("hvc", ".arch_extension virt\nhvc #0", ILLEGAL, UNDEFINED),
     Rule("fpexc_read", ".fpu vfpv4\nvmrs r0, fpexc", ILLEGAL, UNDEFINED),
     Rule("wfi", "wfi", ILLEGAL, r"wait for interrupt \(the CPU halted\) at 0x[0-9a-f]+"),
 )
