@@ -3,6 +3,8 @@
 The verdict is the RTEMS tester's reading of the lines (``pvgen.tester``: BEGIN OF TEST,
 END OF TEST, the test's own TEST STATE), with one rule of the emulator's own: a line
 ``*** FATAL`` (what the bare-metal runtime prints of a fatal error) makes it "fatal".
+The reading is taken line by line as they come, so a console keeps no lines at all: what
+a guest writes holds at most LINE_LIMIT bytes of the emulator's memory, however much it is.
 """
 
 from __future__ import annotations
@@ -12,14 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from pvgen.tester import Verdict, judge, read
+from pvgen.tester import Reading, Verdict, judge
 
 # The bytes of a line without a newline kept before they are printed as a line of their own:
 # a guest that never ends its line holds no more than this of the emulator's memory.
 LINE_LIMIT = 4096
-# The lines a console keeps for its verdict and its run's result; past them only the tester's
-# "***" lines are kept (the others are printed, and counted).
-KEPT_LINES = 100_000
 # What a partition's bytes may not put on the run's shared output as they are: control
 # characters (a carriage return or an escape sequence could overwrite or fake another
 # partition's line, a newline start one) and Unicode's bidirectional controls.
@@ -40,8 +39,7 @@ class Console:
     out: TextIO
     file: TextIO | None = None
     pending: bytearray = field(default_factory=bytearray)
-    lines: list[str] = field(default_factory=list)
-    unkept: int = 0  # lines printed but not kept (KEPT_LINES)
+    reading: Reading = field(default_factory=Reading)  # the tester's, of every line so far
 
     def write(self, data: bytes) -> None:
         self.pending += data
@@ -60,10 +58,7 @@ class Console:
 
     def _line(self, text: str) -> None:
         text = text.rstrip("\r")
-        if len(self.lines) < KEPT_LINES or text.startswith("***"):
-            self.lines.append(text)
-        else:
-            self.unkept += 1
+        self.reading = self.reading.line(text)
         self.out.write(f"[{self.name}] {printable(text)}\n")
         if self.file is not None:
             self.file.write(text + "\n")
@@ -73,7 +68,7 @@ class Console:
         (a silent test, RTEMS's minimum, passes by ending): passed, failed, expected-fail,
         user-input, indeterminate or benchmark as the tester says, "no test" when none
         began, "fatal" after a FATAL line."""
-        reading = read(self.lines)
+        reading = self.reading
         if reading.fatal:
             return "fatal"
         verdict = judge(reading, timed_out=False, name=self.name, ended=ended)
