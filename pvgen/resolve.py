@@ -17,6 +17,8 @@ from pvgen.diagnostics import DefinitionError, Diagnostic, Location, SourceText
 from pvgen.resolve_rules import resolve_rules
 
 _MAX_NUMBER = 0xFFFF_FFFF
+# A hypercall number is a constant of the generated C's enum of calls: an int (C99 6.7.2.2).
+_MAX_CALL_NUMBER = (1 << 31) - 1
 # Names become C and Python identifiers in the generated code, where these
 # words would not compile.
 _C_KEYWORDS = (
@@ -449,9 +451,10 @@ class _Resolver:
     # -- reserved numbers -------------------------------------------------------
     def _reserved(self, decl: s.ReservedDecl) -> m.ReservedRange:
         for bound in dict.fromkeys((decl.first, decl.last)):
-            if bound.value > _MAX_NUMBER:
+            if bound.value > _MAX_CALL_NUMBER:
                 self.errors.error(
-                    bound.location, f"reserved number {bound.value} exceeds 32 bits"
+                    bound.location, f"reserved number {bound.value} is beyond the largest "
+                    f"hypercall number ({_MAX_CALL_NUMBER}, C's largest int)"
                 )
         if decl.last.value < decl.first.value:
             self.errors.error(
@@ -489,8 +492,10 @@ class _Resolver:
                     f"duplicate hypercall number {number} (already used by '{numbers[number]}')",
                 )
                 continue
-            if number > _MAX_NUMBER:
-                self.errors.error(d.number.location, f"hypercall number {number} exceeds 32 bits")
+            if number > _MAX_CALL_NUMBER:
+                self.errors.error(d.number.location, f"hypercall number {number} does not "
+                                  f"fit C's int (at most {_MAX_CALL_NUMBER}), the type of the "
+                                  "generated call numbers")
                 continue
             blocked = next((r for r in reserved if number in r), None)
             if blocked is not None:
