@@ -115,3 +115,45 @@ def test_doc_strings_never_break_the_generated_c(tmp_path: Path) -> None:
     text = header.read_text(encoding="utf-8")
     assert "Poke * / / * ? ?' U+202D." in text
     assert "\u202e" not in text and "??" not in text
+
+
+# A definition at every edge the generator accepts: the largest call number, enum and status
+# values at both ends of C's int, an alias chain as deep as allowed.
+EDGES = """interface edges version 4294967295 "Every limit, reached.";
+status {
+    OK = 0 "Fine.";
+    LOWEST = -2147483648 "The lowest status.";
+    HIGHEST = 2147483647 "The highest status.";
+}
+reject unknown_call = LOWEST;
+reject bad_pointer = HIGHEST;
+reject bad_arg_count = HIGHEST;
+reject bad_value = HIGHEST;
+abi regs for x86 "Registers." {
+    trap int 46;
+    number eax;
+    arguments registers ebx ecx edx esi edi;
+    return eax;
+    word 32;
+    split64 low_first;
+}
+enum extremes : i32 "Both ends of int." {
+    MIN = -2147483648;
+    MAX = 2147483647;
+}
+type deep0 = u32 "The start of the chain.";
+""" + "".join(f'type deep{i} = deep{i - 1} "One more.";\n' for i in range(1, 32)) + """
+reserved 2147483646 "The one below the last.";
+hypercall last = 2147483647 "The largest call number." {
+    value: deep31 "Through every alias.";
+    which: extremes "An enum.";
+}
+"""
+
+
+def test_a_definition_at_every_limit_generates_c_that_compiles(tmp_path: Path) -> None:
+    iface = load_text(EDGES, "edges.def")
+    write_artifacts(render_all(iface), tmp_path)
+    probe = tmp_path / "probe.c"
+    probe.write_text('#include "edges_hypercalls.h"\nint probe_unused;\n', encoding="utf-8")
+    FOR_ARCH["x86"].compile(probe, tmp_path / "probe.o", includes=(tmp_path / "guest",))
