@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from functools import cache
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -88,17 +89,26 @@ def _dict(arguments: tuple[Any, ...], value: object, where: str) -> dict[str, ob
     return {key: _decode(arguments[1], item, f"{where}.{key}") for key, item in value.items()}
 
 
+@cache
+def _fields(cls: Any) -> tuple[dict[str, Any], frozenset[str]]:
+    """A dataclass's fields with their types, and those without a default (looked up once
+    per class: a manifest has thousands of windows)."""
+    hints = typing.get_type_hints(cls)
+    fields = dataclasses.fields(cls)
+    required = frozenset(f.name for f in fields if f.default is dataclasses.MISSING
+                         and f.default_factory is dataclasses.MISSING)
+    return {f.name: hints[f.name] for f in fields}, required
+
+
 def _object(cls: Any, value: object, where: str) -> object:
     if not isinstance(value, dict):
         raise ShapeError(f"{where}: an object expected, not {_describe(value)}")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(value) - set(fields))
+    kinds, required = _fields(cls)
+    unknown = sorted(set(value) - set(kinds))
     if unknown:
         raise ShapeError(f"{where}: no field named {unknown[0][:40]!r}")
-    missing = [name for name, f in fields.items() if name not in value
-               and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    missing = sorted(required - set(value))
     if missing:
         raise ShapeError(f"{where}: the field '{missing[0]}' is missing")
-    return cls(**{name: _decode(hints[name], item, f"{where}.{name}")
+    return cls(**{name: _decode(kinds[name], item, f"{where}.{name}")
                   for name, item in value.items()})
