@@ -34,7 +34,6 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include "pvnative.h"
@@ -90,18 +89,17 @@ void pv_written_add(struct pv_written *written, uint32_t address, uint32_t size)
 }
 
 /* Drop the translations of what the hypervisor wrote, if any can be there: with a budget,
- * only where a block ran (and then the budget's counts of rewritten blocks too); without
- * one, Unicorn is asked every time. */
+ * only where a block ran; without one, Unicorn is asked every time. Unicorn drops only the
+ * blocks the bytes overlap. The budget's cache tells a rewritten block by its size, as it
+ * does when the guest rewrites its own code (emptying it here would cost every call that
+ * writes near code its cache). */
 void pv_written_drop(struct pv_written *written, struct pv_budget *budget, pv_ctl_fn ctl,
                      uc_engine *uc)
 {
     if (written->first < written->last &&
-        (budget == NULL || pv_budget_has_run(budget, written->first, written->last))) {
+        (budget == NULL || pv_budget_has_run(budget, written->first, written->last)))
         ctl(uc, UC_CTL_WRITE(UC_CTL_TB_REMOVE_CACHE, 2), (uint64_t)written->first,
             (uint64_t)written->last);
-        if (budget != NULL)
-            memset(budget->cache, 0, sizeof budget->cache);
-    }
     written->first = UINT32_MAX;
     written->last = 0;
 }
