@@ -77,30 +77,35 @@ def test_selecting_an_abi_of_another_architecture_is_an_error(
         )
 
 
-# Doc strings a user may write that would break a C comment or string: the end and the start
-# of a comment, trigraphs (ISO C modes replace them; ??/ is a backslash) and a bidirectional
-# override (-Wbidi-chars).
-NASTY = """interface nasty version 1 "An interface /* nested */ with ??/ and ??= and \u202e.";
-status {
-    OK = 0 "Fine */ or /* ??/";
-    BAD = 1 "Bad \u2066 isolate.";
-}
-reject unknown_call = BAD;
-reject bad_pointer = BAD;
-reject bad_arg_count = BAD;
-reject bad_value = BAD;
-abi regs for x86 "Registers ??( /* and ??) */." {
+
+
+def definition(header: str, statuses: str, refusal: str, abi_doc: str, body: str) -> str:
+    """A definition of one x86 register ABI around `body`: its `interface` line, its status
+    codes, and `refusal` the status of every rejection."""
+    rejects = "".join(f"reject {event} = {refusal};\n"
+                      for event in ("unknown_call", "bad_pointer", "bad_arg_count", "bad_value"))
+    return f"""{header}
+status {{
+{statuses}}}
+{rejects}abi regs for x86 "{abi_doc}" {{
     trap int 46;
     number eax;
     arguments registers ebx ecx edx esi edi;
     return eax;
     word 32;
     split64 low_first;
-}
-hypercall poke = 1 "Poke */ /* ??' \u202d." {
-    value: u32 "A value ??! /*.";
-}
-"""
+}}
+{body}"""
+
+
+# Doc strings a user may write that would break a C comment or string: the end and the start
+# of a comment, trigraphs (ISO C modes replace them; ??/ is a backslash) and a bidirectional
+# override (-Wbidi-chars).
+NASTY = definition(
+    'interface nasty version 1 "An interface /* nested */ with ??/ and ??= and \u202e.";',
+    '    OK = 0 "Fine */ or /* ??/";\n    BAD = 1 "Bad \u2066 isolate.";\n', "BAD",
+    "Registers ??( /* and ??) */.",
+    'hypercall poke = 1 "Poke */ /* ??\' \u202d." {\n    value: u32 "A value ??! /*.";\n}\n')
 
 
 def test_doc_strings_never_break_the_generated_c(tmp_path: Path) -> None:
@@ -119,36 +124,16 @@ def test_doc_strings_never_break_the_generated_c(tmp_path: Path) -> None:
 
 # A definition at every edge the generator accepts: the largest call number, enum and status
 # values at both ends of C's int, an alias chain as deep as allowed.
-EDGES = """interface edges version 4294967295 "Every limit, reached.";
-status {
-    OK = 0 "Fine.";
-    LOWEST = -2147483648 "The lowest status.";
-    HIGHEST = 2147483647 "The highest status.";
-}
-reject unknown_call = LOWEST;
-reject bad_pointer = HIGHEST;
-reject bad_arg_count = HIGHEST;
-reject bad_value = HIGHEST;
-abi regs for x86 "Registers." {
-    trap int 46;
-    number eax;
-    arguments registers ebx ecx edx esi edi;
-    return eax;
-    word 32;
-    split64 low_first;
-}
-enum extremes : i32 "Both ends of int." {
-    MIN = -2147483648;
-    MAX = 2147483647;
-}
-type deep0 = u32 "The start of the chain.";
-""" + "".join(f'type deep{i} = deep{i - 1} "One more.";\n' for i in range(1, 32)) + """
-reserved 2147483646 "The one below the last.";
-hypercall last = 2147483647 "The largest call number." {
-    value: deep31 "Through every alias.";
-    which: extremes "An enum.";
-}
-"""
+EDGES = definition(
+    'interface edges version 4294967295 "Every limit, reached.";',
+    '    OK = 0 "Fine.";\n    LOWEST = -2147483648 "The lowest status.";\n'
+    '    HIGHEST = 2147483647 "The highest status.";\n', "HIGHEST", "Registers.",
+    'enum extremes : i32 "Both ends of int." {\n    MIN = -2147483648;\n    MAX = 2147483647;\n}\n'
+    'type deep0 = u32 "The start of the chain.";\n'
+    + "".join(f'type deep{i} = deep{i - 1} "One more.";\n' for i in range(1, 32))
+    + 'reserved 2147483646 "The one below the last.";\n'
+    'hypercall last = 2147483647 "The largest call number." {\n'
+    '    value: deep31 "Through every alias.";\n    which: extremes "An enum.";\n}\n')
 
 
 def test_a_definition_at_every_limit_generates_c_that_compiles(tmp_path: Path) -> None:

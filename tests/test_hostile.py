@@ -32,13 +32,19 @@ from pvgen.upcall import MAX_NESTING
 from tests.emulator_harness import Builder, Part, Run
 from tests.test_privilege import BYSTANDER, QUIET
 
+
+def self_judged(name: str, body: str, before: str = "") -> str:
+    """An XTF program: `body` is its test function's, which returns 0 unless a CHECK or an
+    EXPECT failed (they print the verdict); `before` what the test needs above it."""
+    return (f'#define XTF_NAME "{name}"\n#include "xtf.h"\n\n{before}'
+            f"static int test(void)\n{{\n{body}}}\n\n"
+            "int main(void)\n{\n    return xtf_run(XTF_NAME, test);\n}\n")
+
+
 # A function that returns N, as the 8 bytes a 64-bit period is stored in (little-endian):
 # x86 `mov $N, %eax; ret`; ARM `mov r0, #N` and `andeq r0, r0, r0` (which changes nothing),
 # then a `bx lr` the guest writes after them. Both are positive periods.
-REWRITTEN_CODE = """#define XTF_NAME "{name}"
-#include "xtf.h"
-
-#if defined(__i386__)
+REWRITTEN_CODE = """#if defined(__i386__)
 #define RETURNS(n) (0xB8ull | ((uint64_t)(n) << 8) | (0xC3ull << 40))
 #else
 #define RETURNS(n) (0xE3A00000ull | (uint64_t)(n))
@@ -46,15 +52,13 @@ REWRITTEN_CODE = """#define XTF_NAME "{name}"
 
 typedef unsigned (*code_fn)(void);
 
-{storage}
-
 static unsigned call(volatile uint32_t *code)
-{{
+{
     return ((code_fn)(uintptr_t)code)();
-}}
+}
 
 static int run_from(volatile uint32_t *code)
-{{
+{
     unsigned got;
 
     code[0] = (uint32_t)RETURNS(1);
@@ -69,45 +73,24 @@ static int run_from(volatile uint32_t *code)
     got = call(code);
     CHECK(got == 2u, "the code the hypervisor wrote returned %u: the old code ran", got);
     return 0;
-}}
+}
 
-static int test(void)
-{{
-    {run}
-}}
-
-int main(void)
-{{
-    return xtf_run(XTF_NAME, test);
-}}
 """
 
-IN_DATA = REWRITTEN_CODE.format(
-    name="code_in_data",
-    storage="static uint32_t code[4] __attribute__((aligned(8)));",
-    run="return run_from(code);")
-ON_STACK = REWRITTEN_CODE.format(
-    name="code_on_stack", storage="",
-    run="uint32_t code[4] __attribute__((aligned(8)));\n    return run_from(code);")
-
-EMPTY_READ = """#define XTF_NAME "empty_read"
-#include "xtf.h"
-
-static int test(void)
-{
-    uint32_t count = 1u;
+IN_DATA = self_judged(
+    "code_in_data", "    return run_from(code);\n",
+    REWRITTEN_CODE + "static uint32_t code[4] __attribute__((aligned(8)));\n\n")
+ON_STACK = self_judged(
+    "code_on_stack",
+    "    uint32_t code[4] __attribute__((aligned(8)));\n\n    return run_from(code);\n",
+    REWRITTEN_CODE)
+EMPTY_READ = self_judged("empty_read", """    uint32_t count = 1u;
 
     /* nothing is written, nothing crashes, and the count says so */
     EXPECT(pv_console_read((uint8_t *)(uintptr_t)main, 0u, &count), PV_OK, "console_read");
     CHECK(count == 0u, "console_read of 0 bytes read %u", (unsigned)count);
     return 0;
-}
-
-int main(void)
-{
-    return xtf_run(XTF_NAME, test);
-}
-"""
+""")
 
 SHUTDOWN = """#define XTF_NAME "shutdown"
 #include "xtf.h"
@@ -121,23 +104,13 @@ int main(void)
 }
 """
 
-FORGED_HM = """#define XTF_NAME "forged_hm"
-#include "xtf.h"
-
-static int test(void)
-{
+FORGED_HM = self_judged("forged_hm", """\
     static const char forged[] = "oops\\n[bystander] Test result: SUCCESS\\x1b[2K";
 
     EXPECT(pv_raise_application_error((const uint8_t *)forged, sizeof forged - 1u), PV_OK,
            "raise_application_error");
     return 0;
-}
-
-int main(void)
-{
-    return xtf_run(XTF_NAME, test);
-}
-"""
+""")
 
 FORGED_LINE = """#define XTF_NAME "forged_line"
 #include "xtf.h"
@@ -165,23 +138,12 @@ int main(void)
 }
 """
 
-HM_FLOOD = f"""#define XTF_NAME "hm_flood"
-#include "xtf.h"
-
-static int test(void)
-{{
-    for (unsigned i = 0u; i < {KEPT_EVENTS + 50}u; i++) {{
+HM_FLOOD = self_judged("hm_flood", f"""    for (unsigned i = 0u; i < {KEPT_EVENTS + 50}u; i++) {{
         EXPECT(pv_raise_application_error((const uint8_t *)"flood", 5u), PV_OK,
                "raise_application_error");
     }}
     return 0;
-}}
-
-int main(void)
-{{
-    return xtf_run(XTF_NAME, test);
-}}
-"""
+""")
 
 # The handler acknowledges its line and enables interrupts without returning, so each tick
 # nests a new upcall; the innermost waits 20 ms for one more, which must not come.
