@@ -15,12 +15,17 @@ import json
 from pathlib import Path
 from typing import Any
 
+from emulator.errors import EmulatorError
+
 
 class Trace:
     def __init__(self, path: Path | None, module: str, partitions: list[tuple[int, str]]
                  ) -> None:
         """`path` None: a run without a trace (its callers ask for none: nothing is written)."""
-        self._file = None if path is None else path.open("w", encoding="utf-8")
+        try:
+            self._file = None if path is None else path.open("w", encoding="utf-8")
+        except OSError as exc:
+            raise EmulatorError(f"{path}: error: cannot write the trace: {exc.strerror}") from None
         if self._file is not None:
             self._file.write('{"displayTimeUnit":"ns","traceEvents":[')
         self._first = True

@@ -247,3 +247,13 @@ def test_a_corrupt_image_is_refused_before_anything_runs(tmp_path: Path) -> None
     assert result.returncode == 2
     assert "bad.img: error:" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_trace_that_cannot_be_written_is_said_before_the_run(images: dict[str, Path],
+                                                               tmp_path: Path) -> None:
+    """The trace goes to its file as the run makes it, so the file is opened first."""
+    result = boot(images["hello"], "--trace", str(tmp_path / "missing" / "t.json"))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"{tmp_path / 'missing' / 't.json'}: error: cannot write "
+                                     "the trace: No such file or directory")
+    assert "BEGIN OF TEST" not in result.stdout

@@ -57,7 +57,7 @@ struct pv_budget {
 
 #define PV_TRAP_REGISTERS 8
 
-/* The fields up to `fast` are read and written from Python (TrapHeader). */
+/* The fields up to `written` are read and written from Python (TrapHeader). */
 struct pv_trap {
     uint32_t values[PV_TRAP_REGISTERS]; /* the trap registers, read at each hypercall */
     uint64_t served;                    /* hypercalls served */
