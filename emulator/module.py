@@ -39,6 +39,7 @@ from emulator.console import Console, open_console_file, printable
 from emulator.cpu import NO_RESULT
 from emulator.fastpath import FastPath
 from emulator.hm import HealthMonitor, HmEvent
+from emulator.interruption import Interruption
 from emulator.partition import Mode, Partition, Stop, Trap, Waiting
 from emulator.services import PartitionServices, check_definition, window_ended
 from emulator.timer import VirtualTimer
@@ -99,12 +100,15 @@ class RunResult:
     partitions: tuple[PartitionSummary, ...]
     hm_log: tuple[HmEvent, ...]  # the first KEPT_EVENTS (emulator.hm)
     hm_events: int  # every event, kept or not
+    signal: int | None = None  # the signal that interrupted the run ("interrupted")
 
     @property
     def exit_status(self) -> int:
         """The RTEMS tester's rules (``pvgen.tester``): a test that began and did not end
         fails, and a partition that began no test is not a pass; an expected failure, a
         test waiting for its user and the like are what their test state says; FATAL fails."""
+        if self.signal is not None:
+            return 128 + self.signal  # as a shell reports a process a signal ended
         bad = [p for p in self.partitions if p.verdict in ("failed", "fatal", "no test")]
         return 1 if bad else 0
 
@@ -150,7 +154,11 @@ class Module:
         # what reads the time: the clock in a window (both bound once: a window is short)
         self._clock_now, self._between_now = self._clock.now, self._between_windows
         self.now_ns = self._between_now
-        self._shutdown = False
+        # why the run ends before its time: "shutdown" (the module shut down) or
+        # "interrupted" (SIGINT or SIGTERM); the clock stays where it happened
+        self._ending: str | None = None
+        self._running: Partition | None = None  # whose CPU runs now
+        self.interruption = Interruption(self._stop_running)
         self._pending: dict[str, HmEvent] = {}  # HM actions waiting for the CPU to stop
 
     # -- what services and partitions call --------------------------------------------
@@ -264,7 +272,7 @@ class Module:
             warm = action == "WARM_START" and partition.mode is not Mode.COLD_START
             self._restart(partition, warm, "HM_PARTITION_RESTART")
         elif action == "SHUTDOWN":
-            self._shutdown = True
+            self._ending = "shutdown"
         elif action == "RESET":
             for each in self.partitions:
                 self._restart(each, False, "HM_MODULE_RESTART")
@@ -374,7 +382,7 @@ class Module:
         elif stop.reason == "stop":
             self.health_event(partition, "APPLICATION_ERROR", stop.detail, resumable=False)
         elif stop.reason == "shutdown":
-            self._shutdown = True
+            self._ending = "shutdown"
         elif stop.reason == "end":
             self._consoles[partition.name].flush()  # a line left unfinished ends here
             partition.program_ended = True
@@ -419,6 +427,9 @@ class Module:
                 fast.arm(partition.vcpu, timer)
                 stop = clock.run(until)
                 fast.reconcile(partition.vcpu, timer)
+            if self.interruption.notice():
+                stop = None  # the run ends here: the stop was not the partition's doing
+                break
             if stop is None:  # the segment's time is over: a tick is due, or the window ends
                 now = clock.ended()
                 if now >= end:
@@ -466,35 +477,46 @@ class Module:
         frame, ended_by = 0, ""
         schedule = [(w.start_ns, w.duration_ns, self._by_id[w.partition])
                     for w in self.manifest.windows]
-        while not ended_by:
-            base = frame * frame_ns
-            for offset, duration, partition in schedule:
-                start = base + offset
-                end = min(start + duration, limit)
-                if start >= limit:
-                    break
-                if partition.runnable:
-                    self._run_window(partition, start, end)
-                if self.options.like_pok:
-                    window_ended(self, partition, end)
-                if self._shutdown:
-                    end = self._now  # the window ends with the module
-                if self._tracing:
-                    self.trace.window(partition.entry.identifier, start, end, partition.name)
-                if self._shutdown:
-                    break
-            frame += 1
-            if self._shutdown:
-                ended_by = "shutdown"  # the clock stays where the module shut down
-                break
-            self._now = min(base + frame_ns, limit)
-            if not any(p.runnable for p in self.partitions):
-                ended_by = "all stopped"
-            elif self.options.frames is not None and frame >= self.options.frames:
-                ended_by = "frames"
-            elif self._now >= limit:
-                ended_by = "time"
+        with self.interruption:
+            while not ended_by:
+                ended_by = self._frame(schedule, frame * frame_ns, limit)
+                frame += 1
         return self._finish(ended_by, frame)
+
+    def _frame(self, schedule: list[tuple[int, int, Partition]], base: int, limit: int) -> str:
+        """Run one major frame from `base`; why the run ends after it ("" if it goes on)."""
+        frame_ns = self.manifest.major_frame_ns
+        for offset, duration, partition in schedule:
+            start = base + offset
+            end = min(start + duration, limit)
+            if start >= limit:
+                break
+            if partition.runnable:
+                self._running = partition
+                self._run_window(partition, start, end)
+                self._running = None
+            if self.options.like_pok:
+                window_ended(self, partition, end)
+            if self.interruption.notice():
+                self._ending = self._ending or "interrupted"
+            if self._ending:
+                end = self._now  # the window ends with the module
+            if self._tracing:
+                self.trace.window(partition.entry.identifier, start, end, partition.name)
+            if self._ending:
+                return self._ending
+        self._now = min(base + frame_ns, limit)
+        if not any(p.runnable for p in self.partitions):
+            return "all stopped"
+        if self.options.frames is not None and base // frame_ns + 1 >= self.options.frames:
+            return "frames"
+        return "time" if self._now >= limit else ""
+
+    def _stop_running(self) -> None:
+        """Stop the CPU that runs now, if one does (the interruption's thread calls this)."""
+        running = self._running
+        if running is not None:
+            running.cpu.stop()
 
     def _finish(self, ended_by: str, frames: int) -> RunResult:
         self._clock.close()
@@ -515,4 +537,5 @@ class Module:
             ),
             hm_log=tuple(self.hm.log),
             hm_events=self.hm.count,
+            signal=self.interruption.requested if ended_by == "interrupted" else None,
         )

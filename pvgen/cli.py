@@ -8,6 +8,8 @@ exit status (2 for definition errors); they never show a traceback.
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -236,12 +238,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         status: int = args.run(args)
+        sys.stdout.flush()  # a reader gone away is found here, not at the interpreter's exit
     except PvgenError as exc:
         print(exc.render(), file=sys.stderr)
         return exc.exit_status
+    except BrokenPipeError:  # `pvgen ... | head`: the reader has gone, and so do we, quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except OSError as exc:  # writing the outputs or the lock: a message, not a traceback
         print(f"pvgen: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C outside a run (a run ends itself, with its summary)
+        print("pvgen: interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
     return status
 
 
