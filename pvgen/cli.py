@@ -137,6 +137,16 @@ def _add_definition_options(command: argparse.ArgumentParser) -> None:
     )
 
 
+def _version() -> str:
+    """The installed distribution's version (a checkout run in place has none installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pvgen")
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     from emulator.cli import add_run_options
 
@@ -144,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="pvgen",
         description="Generate and run paravirtualized RTEMS partitions on POK.",
     )
+    parser.add_argument("--version", action="version", version=f"pvgen {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     gen = commands.add_parser(
