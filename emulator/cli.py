@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from emulator.hm import log_lines
-from emulator.loader import DEFAULT_GEN_DIR, load
+from pvgen.defaults import GEN_DIR as DEFAULT_GEN_DIR
 from pvgen.diagnostics import PvgenError
 
 if TYPE_CHECKING:
@@ -62,8 +62,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
 
 
 def boot(image: Path, args: argparse.Namespace) -> int:
-    # Unicorn only when booting: `pvgen` builds its parser with add_run_options for every
-    # command, and `pvgen inspect` or `pvgen gen` must not pay for the emulator
+    # Unicorn and pyelftools only when booting: `pvgen` builds its parser with add_run_options
+    # for every command, and `pvgen --help` or `pvgen gen` must work without the extras
+    from emulator.loader import load
     from emulator.module import Module, RunOptions
 
     loaded, dispatcher = load(image, args.gen)

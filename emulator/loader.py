@@ -13,9 +13,8 @@ from pathlib import Path
 from types import ModuleType
 
 from emulator.errors import EmulatorError
+from pvgen.defaults import GEN_DIR as DEFAULT_GEN_DIR
 from pvgen.image.read import Image, read_image
-
-DEFAULT_GEN_DIR = Path("build/gen")
 
 
 def dispatcher_path(image: Image, gen_dir: Path) -> Path:

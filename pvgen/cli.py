@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pvgen import defaults
 from pvgen.diagnostics import InputError, PvgenError
 
 if TYPE_CHECKING:
@@ -23,11 +24,23 @@ if TYPE_CHECKING:
 # Each command imports what it needs when it runs: booting an image must not pay for
 # lark, jinja2 or lief.
 
-DEFAULT_DEFINITION = Path("hypercalls.def")
-DEFAULT_GEN_DIR = Path("build/gen")
-DEFAULT_CONFIG = Path("examples/hello/module.xml")
-DEFAULT_IMAGE = Path("build/hello.img")
-DEFAULT_BSP_DIR = Path("build/rtems-bsp")
+DEFAULT_DEFINITION, DEFAULT_GEN_DIR = defaults.DEFINITION, defaults.GEN_DIR
+DEFAULT_CONFIG, DEFAULT_IMAGE, DEFAULT_BSP_DIR = defaults.CONFIG, defaults.IMAGE, defaults.BSP_DIR
+
+
+# The modules pyproject.toml's extras install (top-level names): a command that needs one
+# says which extra to install, instead of a traceback; the extra a command needs first when
+# a module is in more than one.
+EXTRAS = {"image": ("lief", "elftools", "xmlschema"), "emulator": ("unicorn", "elftools"),
+          "arm": ("ziglang",)}
+FIRST_EXTRA = {"boot": "emulator"}
+
+
+def _extra_with(module: str, command: str) -> str | None:
+    """The extra to install for `module`, which `pvgen COMMAND` found missing."""
+    holding = [extra for extra, modules in EXTRAS.items() if module in modules]
+    first = FIRST_EXTRA.get(command)
+    return first if first in holding else next(iter(holding), None)
 
 
 def _report(generated: Generated) -> None:
@@ -259,6 +272,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # writing the outputs or the lock: a message, not a traceback
         print(f"pvgen: error: {exc}", file=sys.stderr)
         return 1
+    except ModuleNotFoundError as exc:
+        extra = _extra_with((exc.name or "").split(".")[0], args.command)
+        if extra is None:
+            raise  # not a part an extra installs: a bug, with its traceback
+        print(f"pvgen: error: `pvgen {args.command}` needs the '{extra}' extra (the module "
+              f"{exc.name} is missing): pip install 'pvgen[{extra}]'", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:  # Ctrl-C outside a run (a run ends itself, with its summary)
         print("pvgen: interrupted", file=sys.stderr)
         return 128 + signal.SIGINT

@@ -81,7 +81,7 @@ def test_ctrl_c_outside_a_run_is_one_line(tmp_path: Path) -> None:
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(1.0)  # it has started and waits on the FIFO
     process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=10)
+    _, err = process.communicate(timeout=10)
     assert process.returncode == 128 + signal.SIGINT
     assert err == "pvgen: interrupted\n"
 
