@@ -1,5 +1,5 @@
 # mypy: disallow-untyped-calls=False
-# (unicorn is untyped; the project allows its calls in emulator.partition the same way)
+# (unicorn is untyped; the project allows its calls in pvgen.emulator.partition the same way)
 """How fast the bundled emulator runs partitions, against bare Unicorn in the same run.
 
 Figures of issue 4, each printed with its ratio and its target:
@@ -28,7 +28,7 @@ interrupt 2) until it returns, after setting the loop's bound in memory. Guest
 instructions are counted exactly once, with a code hook on short runs (the loop's cost
 per round and its fixed cost); the measured runs have no hooks but the one under test,
 and the emulator's work is read back from the counter the loop stores. Emulator runs are
-driven in process (``emulator.loader.load``, ``Module``, ``RunOptions``) and timed
+driven in process (``pvgen.emulator.loader.load``, ``Module``, ``RunOptions``) and timed
 around ``Module.run``; every figure is the best of a few runs, bare and emulated alike,
 the runs compared in a ratio taking turns.
 """
@@ -50,9 +50,9 @@ from typing import Any
 
 from unicorn import UC_HOOK_CODE, UC_HOOK_INTR, Uc
 
-from emulator.arch import backend
-from emulator.loader import load
-from emulator.module import Module, RunOptions, RunResult
+from pvgen.emulator.arch import backend
+from pvgen.emulator.loader import load
+from pvgen.emulator.module import Module, RunOptions, RunResult
 from pvgen.image.builder import build_image
 from pvgen.image.elfview import read_view
 from pvgen.image.read import read_image
@@ -265,7 +265,7 @@ def build_images(work: Path) -> Images:
 class BareProgram:
     """A partition's ELF on a plain Unicorn: its main run to its return, nothing else.
 
-    The CPU is the emulator's back-end for the image's architecture (``emulator.arch``); main
+    The CPU is the emulator's back-end for the image's architecture (``pvgen.emulator.arch``); main
     is called as that architecture's ABI calls a function, with its return address on the
     stack (x86) or in ``lr`` (ARM), so that it returns to where ``emu_start`` stops.
     """

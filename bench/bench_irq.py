@@ -55,8 +55,8 @@ from bench_emulator import (
     symbol_table,
 )
 
-from emulator.loader import load
-from emulator.module import Module, RunOptions, RunResult
+from pvgen.emulator.loader import load
+from pvgen.emulator.module import Module, RunOptions, RunResult
 
 TARGET_DELIVERIES = 100_000  # per second of host time
 TARGET_PAIR_RATIO = 5.0  # a disable/enable pair, in guest instructions, against a call pair

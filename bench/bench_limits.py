@@ -24,11 +24,11 @@ import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
-from emulator.console import Console
-from emulator.hm import KEPT_EVENTS, HealthMonitor
-from emulator.trace import Trace
 from pvgen.config import load_module
 from pvgen.diagnostics import PvgenError
+from pvgen.emulator.console import Console
+from pvgen.emulator.hm import KEPT_EVENTS, HealthMonitor
+from pvgen.emulator.trace import Trace
 from pvgen.image.manifest import Manifest, ManifestError
 from pvgen.image.read import MAX_IMAGE_BYTES, read_image
 from pvgen.limits import MAX_PARTITIONS, MAX_PORTS, MAX_WINDOWS

@@ -72,9 +72,9 @@ from bench_emulator import (
     symbol_table,
 )
 
-from emulator.loader import load
-from emulator.module import Module, RunOptions, RunResult
 from pvgen.config import load_module
+from pvgen.emulator.loader import load
+from pvgen.emulator.module import Module, RunOptions, RunResult
 from pvgen.image.toolchain import ENV_VARIABLE, resolve_compiler
 
 TARGET_MESSAGES = 100_000  # a second of host time

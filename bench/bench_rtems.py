@@ -31,9 +31,9 @@ from collections.abc import Callable
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-from emulator.module import HYPERCALL_NS, RunOptions
 from pvgen.definition import load
 from pvgen.emulated import boot_module
+from pvgen.emulator.module import HYPERCALL_NS, RunOptions
 from pvgen.image.builder import build_image
 from pvgen.pipeline import generate
 from pvgen.rtems import SUITES

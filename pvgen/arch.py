@@ -4,7 +4,7 @@ An architecture is a fact about the CPU (its registers, word size, trap
 instructions, the macro its C compiler predefines); a hypervisor ABI, written
 in the definition file, picks among these. Adding an architecture here lets a
 definition target it; running it in the emulator additionally needs an
-``emulator.arch`` back-end.
+``pvgen.emulator.arch`` back-end.
 """
 
 from __future__ import annotations

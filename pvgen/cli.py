@@ -78,12 +78,12 @@ def _cmd_image(args: argparse.Namespace) -> int:
 
 
 def _cmd_boot(args: argparse.Namespace) -> int:
-    from emulator.cli import boot
+    from pvgen.emulator.cli import boot
 
     image = args.image
     if image is None:  # the bundled example, end to end
-        from emulator.arch import require_emulated
         from pvgen.definition import load
+        from pvgen.emulator.arch import require_emulated
         from pvgen.image.builder import build_image
 
         require_emulated({abi.arch.name for abi in load(args.definition).abis}, args.definition)
@@ -112,7 +112,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         print(f"image {path}: {len(image.archive)} bytes of partitions")
         print(format_manifest(image.manifest), end="")
     elif head.lstrip()[:1] in (b"{", b"["):  # JSON: an object, or Chrome's bare array
-        from emulator.tracelog import format_run_log, read_trace
+        from pvgen.emulator.tracelog import format_run_log, read_trace
 
         print(format_run_log(path, read_trace(path)), end="")
     else:
@@ -161,7 +161,7 @@ def _version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from emulator.cli import add_run_options
+    from pvgen.emulator.cli import add_run_options
 
     parser = argparse.ArgumentParser(
         prog="pvgen",

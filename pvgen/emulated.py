@@ -56,8 +56,8 @@ def boot_image(image: Path, gen: Path, limit_ns: int | None = None,
     """Boot a built image in the emulator, in this process, until every partition has
     stopped or `limit_ns` of virtual time (None: the emulator's own limit); served as real
     POK serves it with `like_pok` (``RunOptions.like_pok``)."""
-    from emulator.loader import load
-    from emulator.module import Module, RunOptions
+    from pvgen.emulator.loader import load
+    from pvgen.emulator.module import Module, RunOptions
 
     loaded, dispatcher = load(image, gen)
     out = io.StringIO()

@@ -6,10 +6,10 @@ can compile other programs too (``programs``), and a partition names the one it
 runs (``Part.program``). They are compiled once per architecture, through
 ``pvgen image``, and then packed as prebuilt ELFs (``<Guest Elf=...>``) into as
 many images as the tests need. Images are built and booted through the
-commands' own entry points (``pvgen.cli.main`` and ``emulator.cli.main``, what
-``python -m pvgen.cli image`` and ``python -m emulator`` run) in the test's
+commands' own entry points (``pvgen.cli.main`` and ``pvgen.emulator.cli.main``, what
+``python -m pvgen.cli image`` and ``python -m pvgen.emulator`` run) in the test's
 process, which costs a fraction of a subprocess; ``Builder.run`` boots through
-``emulator.module.Module`` itself, for what only its ``RunResult`` says.
+``pvgen.emulator.module.Module`` itself, for what only its ``RunResult`` says.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from xml.sax.saxutils import quoteattr
 
 import pytest
 
-from emulator.cli import main as emulator_main
-from emulator.cli import summary
-from emulator.loader import load
-from emulator.module import Module, RunOptions, RunResult
 from pvgen.cli import main as pvgen_main
+from pvgen.emulator.cli import main as emulator_main
+from pvgen.emulator.cli import summary
+from pvgen.emulator.loader import load
+from pvgen.emulator.module import Module, RunOptions, RunResult
 from pvgen.image.builder import build_image
 from pvgen.image.read import read_image
 from pvgen.pipeline import generate
@@ -211,7 +211,7 @@ class Builder:
                            guests)
 
     def boot(self, image: Path, *options: str) -> Run:
-        """``python -m emulator IMAGE --gen GEN OPTIONS...``, in this process."""
+        """``python -m pvgen.emulator IMAGE --gen GEN OPTIONS...``, in this process."""
         out, err = io.StringIO(), io.StringIO()
         with redirect_stdout(out), redirect_stderr(err):
             status = emulator_main([str(image), "--gen", str(self.gen), *options])
@@ -219,7 +219,7 @@ class Builder:
 
     def run(self, image: Path, frames: int | None = None, trace: Path | None = None,
             wall_clock: bool = False) -> Run:
-        """Boot the image with ``emulator.module.Module`` in this process, as ``boot`` does
+        """Boot the image with ``pvgen.emulator.module.Module`` in this process, as ``boot`` does
         with ``--frames``, ``--trace`` and ``--wall-clock``; its stdout ends with the same
         summary, and the Run carries the RunResult (ticks due and raised, the HM log)."""
         loaded, dispatcher = load(image, self.gen)

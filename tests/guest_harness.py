@@ -7,7 +7,7 @@ masked, pending and in service. Upcalls are delivered exactly as pvgen.upcall
 (and bsp_templates/README.md) says: the interrupted context goes as a frame on
 the guest's stack, the handler is entered with the line, and ``irq_return``
 restores the context from the frame. The interrupt state and the upcall itself
-are the emulator's own (``emulator.vcpu``), so this harness and the emulator
+are the emulator's own (``pvgen.emulator.vcpu``), so this harness and the emulator
 cannot disagree about them.
 """
 
@@ -24,8 +24,8 @@ from unicorn import (
     Uc,
 )
 
-from emulator.arch import backend
-from emulator.vcpu import VirtualCpu
+from pvgen.emulator.arch import backend
+from pvgen.emulator.vcpu import VirtualCpu
 from pvgen.model import Abi
 from pvgen.upcall import CONVENTIONS, WORD, UpcallEntry
 
@@ -66,7 +66,7 @@ class PartitionRun:
         self.uc.mem_map(0, memory_size)
         self.uc.mem_write(0, bytes([GARBAGE]) * memory_size)
         self.memory = UnicornMemory(self.uc, memory_size)
-        self.memory_size = memory_size  # emulator.vcpu.GuestCpu
+        self.memory_size = memory_size  # pvgen.emulator.vcpu.GuestCpu
         self.entry, self.symbols = self._load(elf)
         # What the guest did
         self.console = bytearray()
@@ -142,7 +142,7 @@ class PartitionRun:
         if line is not None:
             self.deliveries.append((line, self.vcpu.deliver(self, line)))
 
-    # GuestCpu, for emulator.vcpu
+    # GuestCpu, for pvgen.emulator.vcpu
     def read_registers(self, names: tuple[str, ...]) -> list[int]:
         return [self.reg(name) for name in names]
 

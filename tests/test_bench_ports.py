@@ -16,8 +16,8 @@ from types import ModuleType
 
 import pytest
 
-from emulator.loader import load
-from emulator.module import Module, RunOptions
+from pvgen.emulator.loader import load
+from pvgen.emulator.module import Module, RunOptions
 from tests.conftest import ROOT
 
 ROUNDS = 3

@@ -47,7 +47,7 @@ def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def boot(image: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return run("-m", "emulator", str(image), "--gen", str(image.parent / "gen"), *extra)
+    return run("-m", "pvgen.emulator", str(image), "--gen", str(image.parent / "gen"), *extra)
 
 
 def test_hello_prints_exactly_its_banners_and_passes(images: dict[str, Path]) -> None:
@@ -220,7 +220,7 @@ def test_a_dispatcher_of_another_interface_is_refused(
     source = (images["hello"].parent / "gen" / "python" / "pv_dispatch.py").read_text()
     fingerprint = source.split("FINGERPRINT = '")[1][:16]
     (gen / "pv_dispatch.py").write_text(source.replace(fingerprint, "0123456789abcdef"))
-    result = run("-m", "emulator", str(images["hello"]), "--gen", str(tmp_path / "gen"))
+    result = run("-m", "pvgen.emulator", str(images["hello"]), "--gen", str(tmp_path / "gen"))
     assert result.returncode == 2
     assert f"no generated dispatcher for interface fingerprint {fingerprint}" in result.stderr
     assert "Traceback" not in result.stderr
@@ -243,7 +243,7 @@ def test_an_image_s_fingerprint_never_becomes_a_path(images: dict[str, Path],
 
 def test_a_corrupt_image_is_refused_before_anything_runs(tmp_path: Path) -> None:
     (tmp_path / "bad.img").write_bytes(b"\x7fELF" + bytes(40))
-    result = run("-m", "emulator", str(tmp_path / "bad.img"))
+    result = run("-m", "pvgen.emulator", str(tmp_path / "bad.img"))
     assert result.returncode == 2
     assert "bad.img: error:" in result.stderr
     assert "Traceback" not in result.stderr

@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import tracemalloc
 
-from emulator.console import LINE_LIMIT, Console, printable
+from pvgen.emulator.console import LINE_LIMIT, Console, printable
 
 
 def test_a_line_that_never_ends_holds_at_most_line_limit_bytes() -> None:

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from emulator import native
-from emulator.arch.x86 import X86
-from emulator.cpu import NO_RESULT, Cpu, TrapRegisters, Watchdog
-from emulator.errors import EmulatorError
+from pvgen.emulator import native
+from pvgen.emulator.arch.x86 import X86
+from pvgen.emulator.cpu import NO_RESULT, Cpu, TrapRegisters, Watchdog
+from pvgen.emulator.errors import EmulatorError
 
 SIZE = 0x10000
 TRAP = 45

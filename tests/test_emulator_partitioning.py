@@ -451,7 +451,7 @@ def test_a_partition_that_began_no_test_beside_a_passing_one_is_not_a_pass(
 
 def test_the_process_exits_with_the_status_and_prints_the_same(x86: Builder) -> None:
     image = x86.image("process", [part(1, UNFINISHED, "test"), part(2, QUICK, "quiet")])
-    process = subprocess.run([sys.executable, "-m", "emulator", str(image), "--gen",
+    process = subprocess.run([sys.executable, "-m", "pvgen.emulator", str(image), "--gen",
                               str(x86.gen)], capture_output=True, text=True, check=False, cwd=ROOT)
     assert process.returncode == 1, process.stderr
     assert process.stdout == x86.boot(image).stdout

@@ -24,9 +24,9 @@ from typing import Any
 
 import pytest
 
-from emulator.loader import load
-from emulator.ports import ModulePorts, PortCalls
 from pvgen.cli import main as pvgen_main
+from pvgen.emulator.loader import load
+from pvgen.emulator.ports import ModulePorts, PortCalls
 from tests.conftest import DEFINITION
 from tests.emulator_harness import MEMORY, Builder, Run, rule_suite
 

@@ -24,8 +24,9 @@ from xml.etree import ElementTree
 
 import pytest
 
-from emulator.loader import load
-from emulator.module import (
+from pvgen.cli import main as pvgen_main
+from pvgen.emulator.loader import load
+from pvgen.emulator.module import (
     HYPERCALL_NS,
     MIN_SEGMENT_NS,
     Module,
@@ -33,7 +34,6 @@ from emulator.module import (
     RunOptions,
     RunResult,
 )
-from pvgen.cli import main as pvgen_main
 from pvgen.image.read import read_image
 from tests import emulator_harness as harness
 from tests.conftest import DEFINITION

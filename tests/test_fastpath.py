@@ -1,4 +1,4 @@
-"""The upcall fast path (emulator.fastpath, pvupcall.c) changes nothing but the host time.
+"""The upcall fast path (pvgen.emulator.fastpath, pvupcall.c) changes nothing but the host time.
 
 One program (tests/harness/fastcycle.c) takes a tick every 40 virtual microseconds and
 leaves the steady state in every way the fast path must hand over to Python: calls in the
@@ -27,9 +27,9 @@ from typing import Any
 
 import pytest
 
-from emulator.loader import load
-from emulator.module import Module, RunOptions, RunResult
-from emulator.native import PHASE_ACKED, PHASE_DELIVERED, FastHeader, library
+from pvgen.emulator.loader import load
+from pvgen.emulator.module import Module, RunOptions, RunResult
+from pvgen.emulator.native import PHASE_ACKED, PHASE_DELIVERED, FastHeader, library
 from pvgen.image.elfview import read_view
 from tests.emulator_harness import PROGRAM, Builder, Part
 

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from emulator.console import LINE_LIMIT
-from emulator.hm import KEPT_EVENTS
+from pvgen.emulator.console import LINE_LIMIT
+from pvgen.emulator.hm import KEPT_EVENTS
 from pvgen.upcall import MAX_NESTING
 from tests.emulator_harness import Builder, Part, Run
 from tests.test_privilege import BYSTANDER, QUIET

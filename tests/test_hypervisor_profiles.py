@@ -21,10 +21,10 @@ from types import ModuleType
 
 import pytest
 
-from emulator.arch import EMULATED
-from emulator.errors import EmulatorError
-from emulator.services import REQUIRED_STATUS, check_definition
 from pvgen.definition import load
+from pvgen.emulator.arch import EMULATED
+from pvgen.emulator.errors import EmulatorError
+from pvgen.emulator.services import REQUIRED_STATUS, check_definition
 from pvgen.generate import render_all
 from pvgen.layers import APEX, VIRTUAL_INTERRUPTS, Layer
 from pvgen.model import Interface

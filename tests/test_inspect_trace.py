@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from emulator.hm import KEPT_EVENTS, HealthMonitor, HmEvent, log_lines
-from emulator.trace import Trace
 from pvgen.cli import main as pvgen_main
+from pvgen.emulator.hm import KEPT_EVENTS, HealthMonitor, HmEvent, log_lines
+from pvgen.emulator.trace import Trace
 from pvgen.image.manifest import Manifest
 from tests.conftest import DEFINITION, ROOT
 from tests.emulator_harness import Builder, Part, Run

@@ -32,7 +32,7 @@ def spinner(tmp_path_factory: pytest.TempPathFactory) -> tuple[Builder, Path]:
 
 def _boot(builder: Builder, image: Path, tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "emulator", str(image), "--gen", str(builder.gen),
+        [sys.executable, "-m", "pvgen.emulator", str(image), "--gen", str(builder.gen),
          "--trace", str(tmp_path / "trace.json"), "--console-dir", str(tmp_path / "consoles"),
          *extra],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

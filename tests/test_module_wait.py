@@ -1,4 +1,4 @@
-"""A partition blocked in a queuing call with a timeout (emulator/module.py: wait, _end_wait),
+"""A partition blocked in a queuing call with a timeout (pvgen/emulator/module.py: wait, _end_wait),
 driven without a CPU: the module's own methods on a clock, a caller and a service that stand
 in for them. Real runs of every wait case are in tests/test_pok_profile.py; what those
 cannot time exactly is here: a deadline at the very end of the caller's window."""
@@ -8,7 +8,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from emulator.module import Module
+from pvgen.emulator.module import Module
 
 MS = 1_000_000
 OK, TIMED_OUT = 0, 250

@@ -24,8 +24,8 @@ from unicorn import (
     Uc,
 )
 
-from emulator.arch import backend
 from pvgen.definition import load
+from pvgen.emulator.arch import backend
 from pvgen.generate import render_all, write_artifacts
 from pvgen.lang_c import c_abi_macro
 from tests.cc import CLANG_ARM, GCC_X86, STRICT, Compiler

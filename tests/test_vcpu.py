@@ -1,4 +1,4 @@
-"""emulator.vcpu's rules on a CPU made of dictionaries: the decisions, without a guest.
+"""pvgen.emulator.vcpu's rules on a CPU made of dictionaries: the decisions, without a guest.
 
 The guest-level tests (tests/test_vcpu_rules.py) run the same rules through real
 partitions; these pin the decisions a guest cannot easily provoke alone, such as
@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from emulator.vcpu import TIMER_LINE, UpcallDoesNotFit, VirtualCpu
+from pvgen.emulator.vcpu import TIMER_LINE, UpcallDoesNotFit, VirtualCpu
 from pvgen.upcall import CONVENTIONS
 
 AREA = 0x800
@@ -20,7 +20,7 @@ LAYOUT = SimpleNamespace(enabled=0, pending=4, ticks=8)  # as the generated VCPU
 
 
 class DictCpu:
-    """Registers and words of memory in dictionaries (emulator.vcpu.GuestCpu)."""
+    """Registers and words of memory in dictionaries (pvgen.emulator.vcpu.GuestCpu)."""
 
     def __init__(self) -> None:
         self.registers: dict[str, int] = {"esp": 0x1000, "eip": 0x100, "eflags": 0x2}

@@ -1,12 +1,12 @@
 """A run read back from its trace, for `pvgen inspect TRACE`: the HM log and the port traffic.
 
-A trace (``pvgen boot --trace``, written by emulator/trace.py) is what a run leaves behind,
+A trace (``pvgen boot --trace``, written by pvgen/emulator/trace.py) is what a run leaves behind,
 so it is where its health-monitor log can be read again after the console has scrolled
 away. Each ``hm`` instant becomes the HmEvent the run logged (the partition from the
-thread's name, the time back in nanoseconds) and is printed by emulator.hm.log_lines, the
+thread's name, the time back in nanoseconds) and is printed by pvgen.emulator.hm.log_lines, the
 rendering the run used at exit, so the two agree to the letter. The ``port`` instants are
-counted per partition. Only the standard library and emulator.hm: inspecting a trace never
-loads Unicorn. A file that is not what emulator/trace.py writes is an InputError saying why.
+counted per partition. Only the standard library and pvgen.emulator.hm: inspecting a trace never
+loads Unicorn. A file that is not what pvgen/emulator/trace.py writes is an InputError saying why.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from emulator.hm import KEPT_EVENTS, HmEvent, log_lines
 from pvgen.diagnostics import InputError
+from pvgen.emulator.hm import KEPT_EVENTS, HmEvent, log_lines
 
 _T = TypeVar("_T")
 

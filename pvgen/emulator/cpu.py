@@ -1,6 +1,6 @@
 """A partition's CPU on Unicorn, with the fast paths a hypervisor needs.
 
-This is the only module that runs Unicorn (the back-ends of emulator.arch only set up a
+This is the only module that runs Unicorn (the back-ends of pvgen.emulator.arch only set up a
 new CPU's privilege level). It goes below the Python binding's convenience methods where
 they cost more than the guest work they serve: registers move in one batch call through
 buffers made once (the trap registers in the native hook, an upcall's frame with
@@ -8,7 +8,7 @@ buffers made once (the trap registers in the native hook, an upcall's frame with
 hypercall path reads and writes it as a ``memoryview`` without a call into Unicorn; the
 interrupt hook is a bare ctypes callback. The instruction budget (deterministic time) and
 the host-time watchdog (wall-clock windows) come from the native clock
-(``emulator.native``).
+(``pvgen.emulator.native``).
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from unicorn import (
 )
 from unicorn.unicorn_py3.unicorn import uclib
 
-from emulator.arch import Backend, Fault
-from emulator.native import BudgetHeader, TrapHeader, UnraisedHeader, library
+from pvgen.emulator.arch import Backend, Fault
+from pvgen.emulator.native import BudgetHeader, TrapHeader, UnraisedHeader, library
 
 # emu_start's `until`, which the CPU ignores: it runs until stopped. Unicorn probes a
 # stop address after every run; at the partition's privilege level, that probe of an

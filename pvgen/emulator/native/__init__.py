@@ -3,7 +3,7 @@ loaded with ctypes.
 
 Why C: charging an instruction budget per translated block, stopping a CPU from
 a host-time watchdog thread, moving a hypercall's registers in and out, and the
-steady-state timer upcall cycle (emulator.fastpath) all run where Python would
+steady-state timer upcall cycle (pvgen.emulator.fastpath) all run where Python would
 cost more than the guest code they serve. The library is
 compiled on first use with the host's C compiler (``$CC``, else ``cc``; Debian
 package ``gcc``) against the header that ships with the Unicorn wheel, and cached
@@ -24,8 +24,8 @@ from pathlib import Path
 
 import unicorn
 
-from emulator.errors import EmulatorError
 from pvgen.cache import cache_dir
+from pvgen.emulator.errors import EmulatorError
 
 HERE = Path(__file__).parent
 SOURCES = (HERE / "pvclock.c", HERE / "pvupcall.c")
@@ -64,7 +64,8 @@ FRAME_REGISTERS = 20  # PV_FRAME_REGISTERS
 
 
 class FastHeader(ctypes.Structure):
-    """``struct pv_fast``, field for field: Python allocates and fills it (emulator.fastpath)."""
+    """``struct pv_fast``, field for field: Python allocates and fills it
+    (pvgen.emulator.fastpath)."""
 
     _fields_ = (
         ("armed", ctypes.c_int32), ("phase", ctypes.c_int32), ("taken", ctypes.c_uint64),

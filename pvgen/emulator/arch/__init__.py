@@ -9,7 +9,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Literal
 
-from emulator.errors import EmulatorError
+from pvgen.emulator.errors import EmulatorError
 
 if TYPE_CHECKING:
     from unicorn import Uc
@@ -106,11 +106,11 @@ def require_emulated(archs: Collection[str], definition: Path) -> None:
 def backend(name: str) -> Backend:
     """The back-end of an architecture, or a clear error when the emulator has none."""
     if name == "x86":
-        from emulator.arch.x86 import X86
+        from pvgen.emulator.arch.x86 import X86
 
         return X86
     if name == "arm":
-        from emulator.arch.arm import ARM
+        from pvgen.emulator.arch.arm import ARM
 
         return ARM
     raise EmulatorError(

@@ -7,14 +7,14 @@ health monitor hears of. Two instructions do not fault on a v7 CPU in user mode:
 ``cps`` and ``msr`` to the mode or mask bits are ignored there, as the architecture
 says (they change nothing), and ``wfi`` waits for an interrupt; the emulator, which
 sees the CPU halt, reports that wait as the privileged request it is
-(``emulator.partition``).
+(``pvgen.emulator.partition``).
 """
 
 from __future__ import annotations
 
 from unicorn import UC_ARCH_ARM, UC_MODE_ARM, Uc, arm_const
 
-from emulator.arch import Backend, Fault
+from pvgen.emulator.arch import Backend, Fault
 
 USER_MODE = 0x10  # CPSR.M for user mode; ARM state, interrupts (the hypervisor's) unmasked
 

@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from emulator.errors import EmulatorError
+from pvgen.emulator.errors import EmulatorError
 
 
 class Trace:

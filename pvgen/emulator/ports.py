@@ -19,7 +19,7 @@ rest (POK keeps nothing of a partition across a restart, but a channel is the mo
 - ``ModulePorts``: the configuration (which ports each partition has, which channel each is
   in) and the two above, built once per module from the image's manifest.
 - ``PortCalls``: the APEX rules of one partition's port calls, as ``Outcome`` values that name
-  the status; ``emulator.services`` turns them into the definition's numbers and the trace.
+  the status; ``pvgen.emulator.services`` turns them into the definition's numbers and the trace.
 
 Nothing here knows the generated dispatcher or the CPU: statuses, directions and validities
 are names, and callers pass the virtual time and whether the partition is initialising.

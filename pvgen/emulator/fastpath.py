@@ -8,7 +8,7 @@ unmasked and not in service, nothing pending) those four are always the same
 few steps, so the native hooks take them without leaving Unicorn, as seL4's
 fastpath takes the common IPC beside its full kernel path.
 
-emulator.vcpu stays the one statement of the rules. The fast path is armed
+pvgen.emulator.vcpu stays the one statement of the rules. The fast path is armed
 only in the steady state and hands everything else to the full path; whenever
 Python runs for the partition again (a segment or window ends, or any other
 hypercall traps), ``reconcile`` first takes what the native side did into the
@@ -24,16 +24,16 @@ import ctypes
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
-from emulator.cpu import Cpu
-from emulator.native import (
+from pvgen.emulator.cpu import Cpu
+from pvgen.emulator.native import (
     FRAME_REGISTERS,
     PHASE_ACKED,
     PHASE_DELIVERED,
     PHASE_IDLE,
     FastHeader,
 )
-from emulator.timer import VirtualTimer
-from emulator.vcpu import TIMER_LINE, VirtualCpu
+from pvgen.emulator.timer import VirtualTimer
+from pvgen.emulator.vcpu import TIMER_LINE, VirtualCpu
 from pvgen.upcall import MAX_NESTING, RETURN_ADDRESS, UpcallConvention
 
 

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import time
 
-from emulator.cpu import Watchdog
-from emulator.native import BudgetHeader
-from emulator.partition import Partition, Stop
+from pvgen.emulator.cpu import Watchdog
+from pvgen.emulator.native import BudgetHeader
+from pvgen.emulator.partition import Partition, Stop
 
 # What a wall-clock segment that is late before it starts still runs (host nanoseconds).
 LATE_SLICE_NS = 1_000

@@ -6,9 +6,9 @@
  * of bookkeeping, so a partition taking a tick every few microseconds spends most of its
  * time there. seL4 answers the same problem with a fastpath beside the full kernel
  * path: it handles only the common case, checks every precondition first, and hands
- * anything else to the full path. This is that, for emulator.vcpu:
+ * anything else to the full path. This is that, for pvgen.emulator.vcpu:
  *
- * - Python (emulator.fastpath) arms it only when the partition is in the steady
+ * - Python (pvgen.emulator.fastpath) arms it only when the partition is in the steady
  *   state: its upcall handler is registered, its vCPU area is shared, the timer's
  *   line is requested, unmasked and not in service, and nothing at all is pending.
  * - At a tick's due time (the budget cannot pay for the next block and the segment

@@ -3,7 +3,7 @@
 One PartitionServices per partition, so every handler knows its caller. The
 dispatcher has already checked and copied the arguments (see
 docs/dispatch-semantics.md); handlers only act. The port calls (issue #6) follow
-the APEX rules of emulator.ports, whose outcomes name their status; here they
+the APEX rules of pvgen.emulator.ports, whose outcomes name their status; here they
 become the definition's numbers and, with --trace, `port` instants.
 """
 
@@ -15,9 +15,9 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
-from emulator.errors import EmulatorError
-from emulator.partition import Mode, Partition
-from emulator.ports import (
+from pvgen.emulator.errors import EmulatorError
+from pvgen.emulator.partition import Mode, Partition
+from pvgen.emulator.ports import (
     NOT_AVAILABLE,
     OK,
     QUEUING,
@@ -29,7 +29,7 @@ from emulator.ports import (
 )
 
 if TYPE_CHECKING:
-    from emulator.module import Module
+    from pvgen.emulator.module import Module
 
 # The status codes the services answer, by name: a definition numbers them as its hypervisor
 # does (hypercalls.def ARINC's way, an XtratuM profile negative), but must have them all.
@@ -132,7 +132,7 @@ class PartitionServices:
     def console_read(self, len: int) -> tuple[int, bytes, int]:
         return self.ok, b"", 0  # the emulator's consoles have no input
 
-    # -- time (emulator.timer holds the arithmetic, the module raises the ticks) -------------
+    # -- time (pvgen.emulator.timer holds the arithmetic, the module raises the ticks) -------------
     def get_ticks(self) -> tuple[int, int]:
         """The ticks of the partition's virtual timer since its boot or restart, every one
         fallen by now; a partition whose timer never ran reads the module's own ticks."""
@@ -260,7 +260,7 @@ class PartitionServices:
                                  resumable=True)
         return self.ok
 
-    # -- virtual interrupts (emulator.vcpu holds the rules) ----------------------------
+    # -- virtual interrupts (pvgen.emulator.vcpu holds the rules) ----------------------------
     def vcpu_register(self, handler: int) -> int:
         if handler >= self.partition.entry.memory_size:
             return self.invalid_param
@@ -331,7 +331,7 @@ class PartitionServices:
         self.module.health_event(self.partition, "ILLEGAL_REQUEST",
                                  "irq_return with no upcall to return from", resumable=False)
 
-    # -- ports (emulator.ports holds the APEX rules) -------------------------------------
+    # -- ports (pvgen.emulator.ports holds the APEX rules) -------------------------------------
     # A definition may leave out a parameter the services give a default (POK's calls have
     # no queue depth, no read capacity); a timeout other than 0 blocks the caller.
     def sampling_create(self, name: bytes, max_size: int, direction: int,

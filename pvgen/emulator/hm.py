@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from emulator.console import printable
+from pvgen.emulator.console import printable
 from pvgen.image.manifest import Manifest
 
 KEPT_EVENTS = 1000

@@ -3,7 +3,7 @@
 That is the view POK's segments give a partition: an access outside it cannot
 reach another partition (each has its own Unicorn instance) and faults, which
 becomes a health-monitor event for this partition only. The CPU runs at the
-user privilege level, as on POK (``emulator.arch``): a privileged instruction
+user privilege level, as on POK (``pvgen.emulator.arch``): a privileged instruction
 faults the same way. Loading follows POK's loader: each PT_LOAD's file bytes at
 its address, zero fill to p_memsz, the stack at the top, entry e_entry.
 """
@@ -17,8 +17,8 @@ from enum import Enum
 from functools import cache, partial
 from typing import Any
 
-from emulator.arch import Backend, Fault
-from emulator.cpu import (
+from pvgen.emulator.arch import Backend, Fault
+from pvgen.emulator.cpu import (
     Cpu,
     GuestMemory,
     RegisterBatch,
@@ -27,10 +27,10 @@ from emulator.cpu import (
     error_text,
     fault_of,
 )
-from emulator.errors import EmulatorError
-from emulator.fastpath import FastPath
-from emulator.timer import VirtualTimer
-from emulator.vcpu import VirtualCpu
+from pvgen.emulator.errors import EmulatorError
+from pvgen.emulator.fastpath import FastPath
+from pvgen.emulator.timer import VirtualTimer
+from pvgen.emulator.vcpu import VirtualCpu
 from pvgen.image.elfview import ElfError, read_view
 from pvgen.image.manifest import PartitionEntry
 from pvgen.upcall import CONVENTIONS
@@ -273,7 +273,7 @@ class Partition:
     def write_register(self, name: str, value: int) -> None:
         self.cpu.write(self._constant(name), value)
 
-    # emulator.vcpu.GuestCpu: an upcall's registers move in one batch, its frame lives in
+    # pvgen.emulator.vcpu.GuestCpu: an upcall's registers move in one batch, its frame lives in
     # the partition's memory
     @property
     def memory_size(self) -> int:

@@ -2,7 +2,7 @@
  * The structures the emulator's native pieces share with each other and with Python.
  *
  * Python mirrors the fields it reads and writes as ctypes structures
- * (emulator.native); pv_fast_size() lets a test check the two layouts agree.
+ * (pvgen.emulator.native); pv_fast_size() lets a test check the two layouts agree.
  */
 #ifndef PVNATIVE_H
 #define PVNATIVE_H
@@ -39,7 +39,7 @@ struct pv_fast;
 struct pv_budget {
     int64_t left;      /* instructions the CPU may still execute */
     uint64_t executed; /* instructions executed since the budget was made */
-    /* The running segment of deterministic time (emulator.clock.InstructionClock): it
+    /* The running segment of deterministic time (pvgen.emulator.clock.InstructionClock): it
      * began at virtual time `at` with `granted` instructions and ends at `until`. */
     int64_t at;
     int64_t granted;
@@ -77,8 +77,8 @@ struct pv_trap {
 };
 
 /* An instruction Unicorn lets through where the CPU would raise an exception at the
- * partition's privilege level (emulator.arch.Unraised): its hook raises `exception`
- * through the trap hook. Allocated by Python (emulator.native.UnraisedHeader). */
+ * partition's privilege level (pvgen.emulator.arch.Unraised): its hook raises `exception`
+ * through the trap hook. Allocated by Python (pvgen.emulator.native.UnraisedHeader). */
 struct pv_unraised {
     struct pv_trap *trap;
     uint32_t exception;
@@ -88,7 +88,7 @@ struct pv_unraised {
 
 /*
  * The upcall fast path of one partition (pvupcall.c), allocated and filled by Python
- * (emulator.fastpath.FastHeader, field for field).
+ * (pvgen.emulator.fastpath.FastHeader, field for field).
  */
 struct pv_fast {
     /* Python arms it when the partition is in the steady state, and takes back what
@@ -139,7 +139,7 @@ struct pv_fast {
 
 enum { PV_FAST_IDLE = 0, PV_FAST_DELIVERED = 1, PV_FAST_ACKED = 2 };
 
-/* pvclock.c: the entry points Python calls (emulator.native.library) */
+/* pvclock.c: the entry points Python calls (pvgen.emulator.native.library) */
 struct pv_watchdog;
 struct pv_budget *pv_budget_new(pv_ctl_fn ctl, pv_stop_fn stop, uint32_t memory_size);
 void pv_budget_free(struct pv_budget *budget);

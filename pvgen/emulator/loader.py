@@ -12,8 +12,8 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
-from emulator.errors import EmulatorError
 from pvgen.defaults import GEN_DIR as DEFAULT_GEN_DIR
+from pvgen.emulator.errors import EmulatorError
 from pvgen.image.read import Image, read_image
 
 

@@ -1,4 +1,5 @@
-"""`python -m emulator IMAGE` and `pvgen boot IMAGE`: boot an image and report like a tester."""
+"""`pvgen boot IMAGE` and `python -m pvgen.emulator IMAGE`: boot an image, report like a
+tester."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from emulator.hm import log_lines
 from pvgen.defaults import GEN_DIR as DEFAULT_GEN_DIR
 from pvgen.diagnostics import PvgenError
+from pvgen.emulator.hm import log_lines
 
 if TYPE_CHECKING:
-    from emulator.module import RunResult
+    from pvgen.emulator.module import RunResult
 
 
 def _seconds(text: str) -> int:
@@ -64,8 +65,8 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
 def boot(image: Path, args: argparse.Namespace) -> int:
     # Unicorn and pyelftools only when booting: `pvgen` builds its parser with add_run_options
     # for every command, and `pvgen --help` or `pvgen gen` must work without the extras
-    from emulator.loader import load
-    from emulator.module import Module, RunOptions
+    from pvgen.emulator.loader import load
+    from pvgen.emulator.module import Module, RunOptions
 
     loaded, dispatcher = load(image, args.gen)
     options = RunOptions(mips=args.mips, frames=args.frames, time_ns=args.time_ns,
@@ -92,7 +93,7 @@ def summary(result: RunResult) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m pvgen.emulator", description=__doc__)
     parser.add_argument("image", type=Path, help="an image made by `pvgen image`")
     add_run_options(parser)
     args = parser.parse_args(argv)

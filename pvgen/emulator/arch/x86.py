@@ -18,8 +18,8 @@ import struct
 
 from unicorn import UC_ARCH_X86, UC_MODE_32, UC_PROT_READ, UC_PROT_WRITE, Uc, x86_const
 
-from emulator.arch import Backend, Fault, Unraised
-from emulator.errors import EmulatorError
+from pvgen.emulator.arch import Backend, Fault, Unraised
+from pvgen.emulator.errors import EmulatorError
 
 PAGE = 0x1000
 PAGE_TABLE_SPAN = 0x400000  # the memory one page table maps (1024 pages)

@@ -10,7 +10,7 @@ interrupts disabled), its window ends on time, and nothing it does changes
 another partition's run. Wall-clock mode instead gives each window its
 duration in host time, stopped by one watchdog thread.
 
-The virtual timer (``emulator.timer``) is where the module decides *when*: a
+The virtual timer (``pvgen.emulator.timer``) is where the module decides *when*: a
 partition's ticks keep falling while it is out of its window, and are raised
 on its virtual CPU at the start of its next one, before its code runs; inside
 a window, the window runs in segments that end at its ticks' due times, so a
@@ -19,7 +19,7 @@ it (wherever its code was). A partition whose timer is stopped runs its window
 in one piece. ``idle`` gives up the processor until the next event: the next
 tick, if it falls in the window (time jumps to it; nothing runs in between),
 otherwise the partition's next window. In the steady state the upcall fast path
-(``emulator.fastpath``) takes a partition's ticks, and its handler's ``irq_ack`` and
+(``pvgen.emulator.fastpath``) takes a partition's ticks, and its handler's ``irq_ack`` and
 ``irq_return``, inside the native hooks; the window loop arms it before each segment and
 reconciles after, and every hypercall served here reconciles first.
 """
@@ -33,19 +33,19 @@ from pathlib import Path
 from types import ModuleType
 from typing import TextIO
 
-from emulator.arch import backend
-from emulator.clock import InstructionClock, WallClock
-from emulator.console import Console, open_console_file, printable
-from emulator.cpu import NO_RESULT
-from emulator.fastpath import FastPath
-from emulator.hm import HealthMonitor, HmEvent
-from emulator.interruption import Interruption
-from emulator.partition import Mode, Partition, Stop, Trap, Waiting
-from emulator.services import PartitionServices, check_definition, window_ended
-from emulator.timer import VirtualTimer
-from emulator.trace import Trace
-from emulator.vcpu import TIMER_LINE, UpcallDoesNotFit
 from pvgen.config.model import MODULE_TICK_NS
+from pvgen.emulator.arch import backend
+from pvgen.emulator.clock import InstructionClock, WallClock
+from pvgen.emulator.console import Console, open_console_file, printable
+from pvgen.emulator.cpu import NO_RESULT
+from pvgen.emulator.fastpath import FastPath
+from pvgen.emulator.hm import HealthMonitor, HmEvent
+from pvgen.emulator.interruption import Interruption
+from pvgen.emulator.partition import Mode, Partition, Stop, Trap, Waiting
+from pvgen.emulator.services import PartitionServices, check_definition, window_ended
+from pvgen.emulator.timer import VirtualTimer
+from pvgen.emulator.trace import Trace
+from pvgen.emulator.vcpu import TIMER_LINE, UpcallDoesNotFit
 from pvgen.image.read import Image
 from pvgen.upcall import CONVENTIONS
 
@@ -63,7 +63,7 @@ class RunOptions:
     wall_clock: bool = False  # windows last their duration in host time instead
     trace: Path | None = None
     console_dir: Path | None = None  # also write each partition's console to DIR/NAME.log
-    # serve the steady-state timer upcall cycle natively (emulator.fastpath); deterministic
+    # serve the steady-state timer upcall cycle natively (pvgen.emulator.fastpath); deterministic
     # runs without a trace only, as the trace records every tick and hypercall
     fast_upcalls: bool = True
     # the consoles' serial line (bits per second): a console write takes the time it takes to
@@ -98,7 +98,7 @@ class RunResult:
     now_ns: int
     frames: int
     partitions: tuple[PartitionSummary, ...]
-    hm_log: tuple[HmEvent, ...]  # the first KEPT_EVENTS (emulator.hm)
+    hm_log: tuple[HmEvent, ...]  # the first KEPT_EVENTS (pvgen.emulator.hm)
     hm_events: int  # every event, kept or not
     signal: int | None = None  # the signal that interrupted the run ("interrupted")
 
