@@ -1,7 +1,7 @@
-"""Render the guest runtimes of bsp_templates/ for an interface.
+"""Render the guest runtimes of pvgen/bsp_templates/ for an interface.
 
 Two trees come out of the templates, both over the same OS-neutral drivers
-(bsp_templates/shared: console output, the per-line upcall dispatch table with
+(pvgen/bsp_templates/shared: console output, the per-line upcall dispatch table with
 its acknowledge, the clock's tick accounting, the end of the partition, and the
 ARINC 653 APEX calls over the port, partition and time hypercalls):
 
@@ -12,9 +12,9 @@ ARINC 653 APEX calls over the port, partition and time hypercalls):
 
 Both trees carry the files ``pvgen gen`` generates that they compile (the guest
 header and the 2013 virtualization layer), rendered here from pvgen/templates,
-so a tree stands alone. The templates are found relative to this package:
-pvgen is installed editable, and bsp_templates/ sits beside pvgen/ in the
-repository. The upcall convention the trees are built for is pvgen.upcall.
+so a tree stands alone. The templates are package data (pvgen/bsp_templates/), so an
+installed pvgen renders every file. The upcall convention the trees are built for is
+pvgen.upcall.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from pvgen.layers import (
 from pvgen.model import Abi, Interface
 from pvgen.upcall import CONVENTIONS, UpcallConvention
 
-TEMPLATE_ROOT = Path(__file__).resolve().parent.parent / "bsp_templates"
+TEMPLATE_ROOT = Path(__file__).resolve().parent / "bsp_templates"
 
 COPYRIGHT = "Copyright (C) 2026 The pvgen authors"
 
@@ -150,7 +150,7 @@ def render_rtems_bsp(iface: Interface, out_dir: Path) -> list[Path]:
 
 
 def _rtems_path(template: str) -> PurePosixPath:
-    """bsp_templates/rtems mirrors the RTEMS tree."""
+    """pvgen/bsp_templates/rtems mirrors the RTEMS tree."""
     return PurePosixPath(template.removeprefix("rtems/").removesuffix(TEMPLATE_SUFFIX))
 
 
@@ -304,7 +304,7 @@ def _generated(
 def _shared(
     iface: Interface, archs: tuple[str, ...], include: PurePosixPath, src: PurePosixPath
 ) -> list[Artifact]:
-    """bsp_templates/shared: the header into ``include``, the C into ``src``."""
+    """pvgen/bsp_templates/shared: the header into ``include``, the C into ``src``."""
     conventions = [_ConventionView(ARCHITECTURES[a].c_predefine, CONVENTIONS[a]) for a in archs]
     codes = [_ArincCode(arinc, value, status) for arinc, value, status in ARINC_RETURN_CODES]
     translations = [c for c in codes if iface.status.member(c.status) is not None]
@@ -366,7 +366,7 @@ class _ConventionView:
 
 
 def _templates(directory: str) -> list[str]:
-    """The templates below bsp_templates/<directory>, partials (``_*``) left out, sorted."""
+    """The templates below pvgen/bsp_templates/<directory>, partials (``_*``) left out, sorted."""
     root = TEMPLATE_ROOT / directory
     return sorted(
         str(PurePosixPath(directory) / p.relative_to(root).as_posix())

@@ -68,7 +68,7 @@ def _environment() -> jinja2.Environment:
 
 @cache
 def environment_over(root: Path) -> jinja2.Environment:
-    """An environment over another template tree (e.g. ``bsp_templates/``).
+    """An environment over another template tree (e.g. ``pvgen/bsp_templates/``).
 
     It has the filters, tests, whitespace rules and strictness of pvgen/templates,
     so that every C file pvgen writes is spelled by the same code.

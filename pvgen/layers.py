@@ -52,7 +52,7 @@ VIRTUAL_INTERRUPTS = Layer(
     "virtual_interrupts", "the runtime's virtual interrupts (upcalls, lines, clock)",
     (*PARAVIRT_LAYER.calls, "irq_ack", "irq_mask", "irq_unmask", "irq_flash", "vcpu_register",
      "vcpu_share", "irq_return"))
-APEX = Layer(  # bsp_templates/shared/apex.*
+APEX = Layer(  # pvgen/bsp_templates/shared/apex.*
     "apex", "the ARINC 653 APEX layer",
     ("sampling_create", "sampling_write", "sampling_read", "sampling_port_id",
      "sampling_status", "queuing_create", "queuing_send", "queuing_receive", "queuing_port_id",

@@ -4,7 +4,7 @@ A virtual interrupt reaches a guest as an *upcall*: the hypervisor writes the
 interrupted context as a frame on the guest's own stack, enters the handler
 registered with ``vcpu_register`` with the line number (and the frame's
 address), and the handler ends with ``irq_return``, which restores the context
-from that frame. bsp_templates/README.md states the convention in prose; this
+from that frame. pvgen/bsp_templates/README.md states the convention in prose; this
 module is its one executable statement. The C side (the ``pvrt_upcall_frame``
 struct the runtimes are compiled with) is rendered from it, and the test
 harness (later the emulator) delivers upcalls with it, so the two cannot drift.
@@ -47,7 +47,7 @@ class UpcallEntry:
 
 @dataclass(frozen=True)
 class UpcallConvention:
-    """The upcall entry and frame of one architecture (see bsp_templates/README.md)."""
+    """The upcall entry and frame of one architecture (see pvgen/bsp_templates/README.md)."""
 
     arch: str  # a name of pvgen.arch.ARCHITECTURES
     frame_registers: tuple[str, ...]  # the frame's words, lowest address first

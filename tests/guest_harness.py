@@ -4,7 +4,7 @@ Hypercalls trap into the generated dispatcher (``fetch_and_dispatch``) and reach
 the handler methods of ``PartitionRun``, which keep a small virtual machine
 state: console bytes, virtual time and timer, interrupt level, lines requested,
 masked, pending and in service. Upcalls are delivered exactly as pvgen.upcall
-(and bsp_templates/README.md) says: the interrupted context goes as a frame on
+(and pvgen/bsp_templates/README.md) says: the interrupted context goes as a frame on
 the guest's stack, the handler is entered with the line, and ``irq_return``
 restores the context from the frame. The interrupt state and the upcall itself
 are the emulator's own (``pvgen.emulator.vcpu``), so this harness and the emulator

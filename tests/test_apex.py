@@ -1,4 +1,4 @@
-"""The ARINC 653 APEX layer of the guest runtimes (bsp_templates/shared/apex.*).
+"""The ARINC 653 APEX layer of the guest runtimes (pvgen/bsp_templates/shared/apex.*).
 
 The layer is compiled warning-free for every ABI, and its asserts hold the
 generated constants to ARINC's values: a definition that renumbers one does not

@@ -1,4 +1,4 @@
-"""The guest runtimes of bsp_templates/, rendered by pvgen.bsp.
+"""The guest runtimes of pvgen/bsp_templates/, rendered by pvgen.bsp.
 
 The RTEMS tree is checked against every file and symbol that
 ../shared/reference/rtems-bsp.md lists, its build items against the keys
