@@ -24,8 +24,7 @@ if TYPE_CHECKING:
 # Each command imports what it needs when it runs: booting an image must not pay for
 # lark, jinja2 or lief.
 
-DEFAULT_DEFINITION, DEFAULT_GEN_DIR = defaults.DEFINITION, defaults.GEN_DIR
-DEFAULT_CONFIG, DEFAULT_IMAGE, DEFAULT_BSP_DIR = defaults.CONFIG, defaults.IMAGE, defaults.BSP_DIR
+DEFAULT_GEN_DIR, DEFAULT_BSP_DIR = defaults.GEN_DIR, defaults.BSP_DIR
 
 
 # The modules pyproject.toml's extras install (top-level names): a command that needs one
@@ -88,7 +87,8 @@ def _cmd_boot(args: argparse.Namespace) -> int:
 
         require_emulated({abi.arch.name for abi in load(args.definition).abis}, args.definition)
 
-        built = build_image(DEFAULT_CONFIG, DEFAULT_IMAGE, args.definition, args.gen)
+        config = defaults.config()
+        built = build_image(config, defaults.image_for(config), args.definition, args.gen)
         _report(built.generated)
         print(f"pvgen: built {built.image}; booting it")
         image = built.image
@@ -143,10 +143,37 @@ def _cmd_bsp(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_new(args: argparse.Namespace) -> int:
+    from pvgen.scaffold import FIRST_EXAMPLE
+
+    return _copied(FIRST_EXAMPLE, args.directory)
+
+
+def _cmd_examples(args: argparse.Namespace) -> int:
+    from pvgen.scaffold import examples
+
+    if args.name is None:
+        for name, description in examples().items():
+            print(f"{name:10} {description}")
+        return 0
+    return _copied(args.name, args.directory or Path(args.name))
+
+
+def _copied(example: str, directory: Path) -> int:
+    from pvgen.scaffold import copy_example
+
+    written = copy_example(example, directory)
+    print(f"pvgen: wrote {len(written)} files in {directory}: "
+          f"{', '.join(path.name for path in written)}")
+    print(f"pvgen: next: cd {directory} && pvgen boot")
+    return 0
+
+
 def _add_definition_options(command: argparse.ArgumentParser) -> None:
     command.add_argument(
-        "--def", dest="definition", type=Path, default=DEFAULT_DEFINITION,
-        help=f"the hypercall definition (default: {DEFAULT_DEFINITION})",
+        "--def", dest="definition", type=Path, default=None,
+        help=f"the hypercall definition (default: ./{defaults.DEFINITION_NAME}, else the "
+        "bundled one)",
     )
 
 
@@ -193,11 +220,13 @@ def build_parser() -> argparse.ArgumentParser:
         "image", help="build the guests of a module configuration and pack them into an image"
     )
     image.add_argument(
-        "--config", type=Path, default=DEFAULT_CONFIG,
-        help=f"the ARINC 653 module configuration (default: the bundled {DEFAULT_CONFIG})",
+        "--config", type=Path, default=None,
+        help="the ARINC 653 module configuration (default: ./module.xml, else "
+        "./examples/hello/module.xml, else the bundled hello example)",
     )
     image.add_argument(
-        "--out", type=Path, default=DEFAULT_IMAGE, help=f"the image file (default: {DEFAULT_IMAGE})"
+        "--out", type=Path, default=None,
+        help="the image file (default: build/NAME.img, NAME the configuration's directory)"
     )
     _add_definition_options(image)
     image.add_argument(
@@ -219,8 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
         "boot", help="boot an image in the bundled emulator (default: build and boot the example)"
     )
     boot.add_argument("image", type=Path, nargs="?",
-                      help=f"an image made by `pvgen image` (default: build {DEFAULT_IMAGE} "
-                      f"from {DEFAULT_CONFIG})")
+                      help="an image made by `pvgen image` (default: build one from the module "
+                      "`pvgen image` takes by default, and boot it)")
     _add_definition_options(boot)
     add_run_options(boot)
     boot.set_defaults(run=_cmd_boot)
@@ -247,6 +276,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_pok_commands(commands)
 
+    new = commands.add_parser(
+        "new", help="start a project of your own: the bundled hello module (one partition) and "
+        "hypercalls.def, copied into a new directory")
+    new.add_argument("directory", type=Path, help="the project's directory (new, or empty)")
+    new.set_defaults(run=_cmd_new)
+
+    examples = commands.add_parser(
+        "examples", help="list the bundled example modules, or copy one into a new directory")
+    examples.add_argument("name", nargs="?", help="the example to copy")
+    examples.add_argument("directory", type=Path, nargs="?",
+                          help="where to copy it (default: a new directory named after it)")
+    examples.set_defaults(run=_cmd_examples)
+
     inspect = commands.add_parser(
         "inspect", help="print what an image holds, or a run's HM log and port traffic from "
         "its trace"
@@ -261,6 +303,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        # the definition a command reads (booting a given image reads none)
+        booting_an_image = args.command == "boot" and args.image is not None
+        if getattr(args, "definition", False) is None and not booting_an_image:
+            args.definition = defaults.definition()
+        if getattr(args, "config", False) is None:
+            args.config = defaults.config()
+        if args.command == "image" and args.out is None:
+            args.out = defaults.image_for(args.config)
         status: int = args.run(args)
         sys.stdout.flush()  # a reader gone away is found here, not at the interpreter's exit
     except PvgenError as exc:

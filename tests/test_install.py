@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 import venv
 from pathlib import Path
 
@@ -81,3 +82,66 @@ def test_the_readme_shows_two_commands_and_ci_runs_the_second() -> None:
     assert "'.[dev]'" not in setup_and_run  # only what booting needs
     assert tests.startswith("python3 -m venv .venv && ") and "pytest" in tests
     assert f"\n{tests}\n" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def wheel_install(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """pvgen built as a wheel and installed with the image and emulator extras into a fresh
+    environment: the environment's bin directory."""
+    root = tmp_path_factory.mktemp("wheel_install")
+    built = _run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
+                 "-w", root / "dist", ROOT, cwd=root)
+    assert built.returncode == 0, built.stderr
+    [wheel] = (root / "dist").glob("pvgen-*.whl")
+    venv.create(root / "venv", with_pip=True)
+    done = _run(root / "venv" / "bin" / "pip", "install", "-q", "--disable-pip-version-check",
+                f"pvgen[image,emulator] @ {wheel.as_uri()}", cwd=root)
+    if done.returncode != 0 and "Could not find a version" in done.stderr + done.stdout:
+        pytest.skip("the extras' dependencies cannot be fetched from PyPI here")
+    assert done.returncode == 0, done.stderr
+    return root / "venv" / "bin"
+
+
+def test_the_wheel_holds_a_whole_project_gen_image_and_boot(wheel_install: Path,
+                                                             tmp_path: Path) -> None:
+    """Outside the checkout: `pvgen new` from the bundled files, then gen, image and boot."""
+    pvgen = wheel_install / "pvgen"
+    done = _run(pvgen, "new", "project", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    project = tmp_path / "project"
+    for step in (("gen",), ("image",), ("boot", "build/project.img")):
+        done = _run(pvgen, *step, cwd=project)
+        assert done.returncode == 0, (step, done.stdout, done.stderr)
+    assert "[hello] *** END OF TEST hello ***" in done.stdout
+    assert "  hello: passed" in done.stdout
+
+
+def test_the_wheel_renders_every_file_of_the_bsp(wheel_install: Path, tmp_path: Path) -> None:
+    from pvgen.bsp import render_rtems_bsp
+    from pvgen.definition import load
+
+    expected = render_rtems_bsp(load(DEFINITION), tmp_path / "here")
+    done = _run(wheel_install / "pvgen", "bsp", "--def", DEFINITION, "--out", tmp_path / "there",
+                cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    rendered = sorted(p.relative_to(tmp_path / "there") for p in (tmp_path / "there").rglob("*")
+                      if p.is_file())
+    assert rendered == sorted(p.relative_to(tmp_path / "here") for p in expected)
+    assert len(rendered) >= 30
+
+
+def test_examples_are_listed_and_copied_from_the_wheel(wheel_install: Path,
+                                                       tmp_path: Path) -> None:
+    done = _run(wheel_install / "pvgen", "examples", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert [line.split()[0] for line in done.stdout.splitlines()] == [
+        "health", "hello", "multi", "ports", "rtems", "ticker"]
+    done = _run(wheel_install / "pvgen", "examples", "ports", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (tmp_path / "ports").iterdir()) == sorted(
+        ["hypercalls.def", "hypercalls.lock.json", *(p.name for p in (
+            ROOT / "examples" / "ports").iterdir())])
+    again = _run(wheel_install / "pvgen", "examples", "ports", cwd=tmp_path)
+    assert again.returncode == 2
+    assert again.stderr == ("pvgen: error: ports: exists and is not an empty directory; "
+                            "name a new one\n")
