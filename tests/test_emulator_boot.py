@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -11,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from pvgen.emulator.errors import EmulatorError
+from pvgen.emulator.loader import carried_gen_dir
+from pvgen.image.read import read_image
 from tests.conftest import DEFINITION, ROOT
 
 EXAMPLES = ROOT / "examples"
@@ -257,3 +261,39 @@ def test_a_trace_that_cannot_be_written_is_said_before_the_run(images: dict[str,
     assert result.stderr.strip() == (f"{tmp_path / 'missing' / 't.json'}: error: cannot write "
                                      "the trace: No such file or directory")
     assert "BEGIN OF TEST" not in result.stdout
+
+
+def test_an_image_boots_from_any_directory_without_its_generated_directory(
+        images: dict[str, Path], tmp_path: Path) -> None:
+    """It carries its definition: the dispatcher is generated from it, once, in the cache."""
+    environment = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    for _ in range(2):  # generated, then found
+        done = subprocess.run([sys.executable, "-m", "pvgen.cli", "boot", str(images["hello"])],
+                              capture_output=True, text=True, cwd=tmp_path, env=environment,
+                              check=False, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert "  hello: passed" in done.stdout
+    [generated] = (tmp_path / "cache" / "pvgen" / "dispatchers").glob("*/python/*_dispatch.py")
+    built_with = images["hello"].parent / "gen" / "python" / "pv_dispatch.py"
+    # the same file, but for the name of the definition's source its banner gives
+    assert generated.read_text(encoding="utf-8").split("\n")[3:] == built_with.read_text(
+        encoding="utf-8").split("\n")[3:]
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    (lambda text: text.replace(b"interface pv ", b"interface pv{ "),
+     r"the definition the image carries does not load: .*:\d+:\d+: error: "),
+    (lambda text: text.replace(b"interface pv version 1", b"interface pv version 2"),
+     r"the definition the image carries has fingerprint [0-9a-f]{16}, not the image's "
+     r"[0-9a-f]{16}: the image is corrupt"),
+], ids=["unreadable", "another"])
+def test_a_carried_definition_that_is_not_the_image_s_is_refused(
+        images: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        damage: object, message: str) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    image = read_image(images["hello"])
+    assert callable(damage)
+    spoiled = dataclasses.replace(image, definition=damage(image.definition))
+    assert spoiled.definition != image.definition
+    with pytest.raises(EmulatorError, match=message):
+        carried_gen_dir(spoiled)

@@ -58,8 +58,10 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="serve as real POK with pvgen's kernel side does: port messages "
                         "move at the end of the sender's window, and only to destination ports "
                         "created by then; no HM tables (what cannot resume stops the partition)")
-    parser.add_argument("--gen", type=Path, default=DEFAULT_GEN_DIR,
-                        help=f"where the generated dispatcher is (default: {DEFAULT_GEN_DIR})")
+    parser.add_argument("--gen", type=Path, default=None,
+                        help="a directory `pvgen gen` wrote, whose dispatcher to boot with "
+                        "(default: generated from the definition the image carries; for an "
+                        f"image that carries none, {DEFAULT_GEN_DIR})")
 
 
 def boot(image: Path, args: argparse.Namespace) -> int:

@@ -1,20 +1,32 @@
 """Find what boots an image: the image itself and the generated dispatcher it was built for.
 
-The image carries its interface's fingerprint; the dispatcher is the generated
-``*_dispatch.py`` of the chosen directory whose ``FINGERPRINT`` is that one, found by
-reading the files' text. An image is untrusted input: no name it gives becomes a path,
-and no Python file is imported but the one that matches.
+The image carries its interface's fingerprint and the text of its definition. With a
+generated directory named (``--gen``), the dispatcher is that directory's ``*_dispatch.py``
+whose ``FINGERPRINT`` is the image's, found by reading the files' text. Without one, it is
+generated from the definition the image carries, by pvgen's own generator, once per
+definition into pvgen's cache: the definition is data, checked like any other (and its
+fingerprint must be the image's), so an image boots from any directory. An image is
+untrusted input: no name it gives becomes a path, and no Python file is imported but the one
+that matches.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import os
+import shutil
 from pathlib import Path
 from types import ModuleType
 
+from pvgen.cache import cache_dir, locked
 from pvgen.defaults import GEN_DIR as DEFAULT_GEN_DIR
+from pvgen.diagnostics import DefinitionError
 from pvgen.emulator.errors import EmulatorError
+from pvgen.image.container import DEFINITION_SECTION
 from pvgen.image.read import Image, read_image
+
+MAX_DEFINITION_BYTES = 1 << 20  # a definition of 2000 hypercalls is under 400 KiB
 
 
 def dispatcher_path(image: Image, gen_dir: Path) -> Path:
@@ -49,6 +61,47 @@ def load_dispatcher(path: Path, image: Image) -> ModuleType:
     return module
 
 
-def load(image_path: Path, gen_dir: Path = DEFAULT_GEN_DIR) -> tuple[Image, ModuleType]:
+def carried_gen_dir(image: Image) -> Path:
+    """A generated directory with the dispatcher of the definition the image carries, in
+    pvgen's cache by the definition's own hash (generated the first time): not by the
+    fingerprint alone, which leaves out what does not change the ABI (rules, documents), so
+    that no image's definition stands in for another's."""
+    text_hash = hashlib.sha256(image.definition).hexdigest()[:16]
+    directory = cache_dir() / "dispatchers" / f"{image.fingerprint}-{text_hash}"
+    with locked(directory):
+        if not any((directory / "python").glob("*_dispatch.py")):
+            _generate_dispatcher(image, directory)
+    return directory
+
+
+def _generate_dispatcher(image: Image, directory: Path) -> None:
+    from pvgen.definition import load_text
+    from pvgen.generate import render_templates, template_names, write_artifacts
+
+    where = f"{image.path}: error: the definition the image carries"
+    if len(image.definition) > MAX_DEFINITION_BYTES:
+        raise EmulatorError(f"{where} is larger than a definition may be "
+                            f"({MAX_DEFINITION_BYTES} bytes)")
+    try:
+        iface = load_text(image.definition.decode("utf-8"), f"{image.path}:{DEFINITION_SECTION}")
+    except (UnicodeDecodeError, DefinitionError) as exc:
+        problem = exc.render() if isinstance(exc, DefinitionError) else str(exc)
+        raise EmulatorError(f"{where} does not load: {problem.splitlines()[0]}") from None
+    if iface.fingerprint != image.fingerprint:
+        raise EmulatorError(f"{where} has fingerprint {iface.fingerprint}, not the image's "
+                            f"{image.fingerprint}: the image is corrupt")
+    partial = directory.with_name(f".{directory.name}.{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    write_artifacts(render_templates(iface, [name for name in template_names()
+                                             if name.startswith("python/")]), partial)
+    shutil.rmtree(directory, ignore_errors=True)
+    partial.rename(directory)  # whole or not at all: a run cut short leaves no half file
+
+
+def load(image_path: Path, gen_dir: Path | None = None) -> tuple[Image, ModuleType]:
+    """The image and its dispatcher: from `gen_dir` if given, else from the definition the
+    image carries (an image without one: from the default generated directory)."""
     image = read_image(image_path)
+    if gen_dir is None:
+        gen_dir = carried_gen_dir(image) if image.definition else DEFAULT_GEN_DIR
     return image, load_dispatcher(dispatcher_path(image, gen_dir), image)

@@ -131,7 +131,7 @@ def build_image(
     ]
     manifest = build_manifest(module, elves, iface, abi.name)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(pack_image(manifest, elves))
+    out.write_bytes(pack_image(manifest, elves, definition.read_bytes()))
     pok_dir = out.parent / f"{out.stem}.pok"
     note = _pok_system(module, iface, elves, pok_dir)
     kernel_out = None

@@ -21,6 +21,9 @@ _ELF_FLAGS = {"x86": 0, "arm": 0x05000000}  # ARM: EABI version 5
 ARCHIVE_SECTION = ".archive2"
 MANIFEST_SECTION = ".pvgen.manifest"
 FINGERPRINT_SECTION = ".pvgen.fingerprint"
+# The text of the hypercall definition the image was built with: what boots it anywhere
+# (the emulator generates its dispatcher from it), without the generated directory.
+DEFINITION_SECTION = ".pvgen.definition"
 SIZES_SYMBOL = "part_sizes"
 
 _SHT_PROGBITS, _SHT_SYMTAB, _SHT_STRTAB = 1, 2, 3
@@ -63,7 +66,8 @@ def _strtab(names: Sequence[str]) -> tuple[bytes, dict[str, int]]:
 
 
 def write_image(
-    arch: str, archive: bytes, part_sizes: Sequence[int], manifest: bytes, fingerprint: str
+    arch: str, archive: bytes, part_sizes: Sequence[int], manifest: bytes, fingerprint: str,
+    definition: bytes,
 ) -> bytes:
     """The bytes of the image file for one module."""
     sizes = b"".join(struct.pack("<I", s) for s in part_sizes)
@@ -80,7 +84,8 @@ def write_image(
         _Section(ARCHIVE_SECTION, _SHT_PROGBITS, _SHF_WRITE | _SHF_ALLOC, archive, 4),
         _Section(MANIFEST_SECTION, _SHT_PROGBITS, 0, manifest, 1),
         _Section(FINGERPRINT_SECTION, _SHT_PROGBITS, 0, fingerprint.encode(), 1),
-        _Section(".symtab", _SHT_SYMTAB, 0, symtab, 4, link=6, info=2, entsize=_SYM.size),
+        _Section(DEFINITION_SECTION, _SHT_PROGBITS, 0, definition, 1),
+        _Section(".symtab", _SHT_SYMTAB, 0, symtab, 4, link=7, info=2, entsize=_SYM.size),
         _Section(".strtab", _SHT_STRTAB, 0, strtab, 1),
     ]
     shstrtab, sh_names = _strtab([s.name for s in sections] + [".shstrtab"])

@@ -106,6 +106,10 @@ def build_manifest(
     )
 
 
-def pack_image(manifest: Manifest, built: Sequence[BuiltPartition]) -> bytes:
+def pack_image(manifest: Manifest, built: Sequence[BuiltPartition], definition: bytes = b""
+               ) -> bytes:
+    """The image: the partitions, the manifest, and the text of the definition they were
+    built against (empty: the image boots only with its generated directory)."""
     archive, sizes = pack_archive([elf.data for elf in built])
-    return write_image(manifest.arch, archive, sizes, manifest.to_json(), manifest.fingerprint)
+    return write_image(manifest.arch, archive, sizes, manifest.to_json(), manifest.fingerprint,
+                       definition)

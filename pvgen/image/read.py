@@ -21,6 +21,7 @@ from elftools.elf.elffile import ELFFile
 from pvgen.diagnostics import PvgenError
 from pvgen.image.container import (
     ARCHIVE_SECTION,
+    DEFINITION_SECTION,
     FINGERPRINT_SECTION,
     MANIFEST_SECTION,
     pok_padded,
@@ -44,6 +45,7 @@ class Image:
     fingerprint: str
     archive: bytes
     part_sizes: tuple[int, ...]
+    definition: bytes = b""  # the definition's text it carries (none: an older image)
 
     def partition_elf(self, index: int) -> bytes:
         """The ELF file of the index-th partition, as POK's loader finds it."""
@@ -129,4 +131,6 @@ def _parse(path: Path, data: bytes) -> Image:
         raise _fail(
             path, f"{ARCHIVE_SECTION} holds {len(archive)} bytes, part_sizes add up to {offset}"
         )
-    return Image(path, manifest, fingerprint, archive, part_sizes)
+    carried = elf.get_section_by_name(DEFINITION_SECTION)
+    definition = _section(elf, path, DEFINITION_SECTION) if carried is not None else b""
+    return Image(path, manifest, fingerprint, archive, part_sizes, definition)
