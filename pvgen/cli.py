@@ -88,7 +88,8 @@ def _cmd_boot(args: argparse.Namespace) -> int:
         require_emulated({abi.arch.name for abi in load(args.definition).abis}, args.definition)
 
         config = defaults.config()
-        built = build_image(config, defaults.image_for(config), args.definition, args.gen)
+        built = build_image(config, defaults.image_for(config), args.definition,
+                            args.gen or DEFAULT_GEN_DIR)
         _report(built.generated)
         print(f"pvgen: built {built.image}; booting it")
         image = built.image

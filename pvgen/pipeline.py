@@ -6,6 +6,7 @@ never built against a definition that breaks the lock.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,7 @@ class Generated:
     out: Path
     changed: tuple[Path, ...]
     lock_written: Path | None
-    note: str | None  # what the lock does not record yet, for the user
+    note: str | None  # for the user: what the lock does not record yet, what was replaced
 
     @property
     def summary(self) -> str:
@@ -39,15 +40,32 @@ def generate(
     interface = load(definition)
     lock_path = lock or abi_lock.lock_path_for(definition)
     verdict, write_lock = abi_lock.enforce(interface, lock_path, update_lock)
+    replaced = _replaced_fingerprint(interface, out)
     changed = tuple(write_artifacts(render_all(interface), out))
-    note = None
+    notes = [] if replaced is None else [
+        f"{out} held the generated files of another definition of interface {interface.name} "
+        f"(fingerprint {replaced}); they are now {definition}'s ({interface.fingerprint})"]
     if write_lock:
         lock_path.write_text(abi_lock.render_lock(interface), encoding="utf-8")
     elif verdict is not None and not verdict.up_to_date:
         missing = ", ".join(verdict.compatible) or "the definition's current ABI"
         pronoun = "them" if len(verdict.compatible) > 1 else "it"
-        note = (
-            f"{lock_path.name} does not record {missing}; run with --update-lock to record "
-            f"{pronoun}"
-        )
-    return Generated(interface, out, changed, lock_path if write_lock else None, note)
+        notes.append(f"{lock_path.name} does not record {missing}; run with --update-lock to "
+                     f"record {pronoun}")
+    return Generated(interface, out, changed, lock_path if write_lock else None,
+                     "; ".join(notes) or None)
+
+
+_FINGERPRINT_LINE = re.compile(r"^FINGERPRINT = '([0-9a-f]{16})'$", re.M)
+
+
+def _replaced_fingerprint(interface: Interface, out: Path) -> str | None:
+    """The fingerprint of another definition whose generated files for this interface's
+    name are in `out` (writing replaces them), if there are."""
+    dispatcher = out / "python" / f"{interface.prefix}_dispatch.py"
+    if not dispatcher.is_file():
+        return None
+    found = _FINGERPRINT_LINE.search(dispatcher.read_text(encoding="utf-8", errors="replace"))
+    if found is None or found[1] == interface.fingerprint:
+        return None
+    return found[1]

@@ -34,3 +34,22 @@ def test_new_makes_a_project_whose_files_the_commands_take(tmp_path: Path) -> No
                           text=True, check=False, timeout=300, cwd=tmp_path / "p")
     assert done.returncode == 0 and done.stderr == "", done.stderr
     assert (tmp_path / "p" / "build" / "p.img").is_file()
+
+
+def test_gen_says_when_it_replaces_another_definition_s_files(tmp_path: Path) -> None:
+    """Two definitions of one interface name into one directory: the second says so."""
+    first = (Path(__file__).parent.parent / "hypercalls.def").read_text(encoding="utf-8")
+    (tmp_path / "a.def").write_text(first, encoding="utf-8")
+    (tmp_path / "b.def").write_text(first.replace("interface pv version 1",
+                                                  "interface pv version 2", 1), encoding="utf-8")
+    notes = []
+    for name in ("a.def", "b.def", "b.def"):
+        done = subprocess.run([sys.executable, "-m", "pvgen.cli", "gen", "--def", name,
+                               "--update-lock"], capture_output=True, text=True, check=True,
+                              timeout=120, cwd=tmp_path)
+        notes.append([line for line in done.stderr.splitlines() if "held" in line])
+    assert notes[0] == [] and notes[2] == []  # nothing there yet; the same one again
+    [note] = notes[1]
+    assert note.startswith("pvgen: note: build/gen held the generated files of another "
+                           "definition of interface pv (fingerprint 162793174ee3be5a); they "
+                           "are now b.def's (")
