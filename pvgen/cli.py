@@ -50,6 +50,12 @@ def _report(generated: Generated) -> None:
     print(generated.summary)
 
 
+def _warn(warnings: dict[str, str]) -> None:
+    """What the compiler said of the partitions it built (PVGEN_CFLAGS=-Werror: errors)."""
+    for partition, said in warnings.items():
+        print(f"pvgen: warning: building partition '{partition}':\n{said}", file=sys.stderr)
+
+
 def _cmd_gen(args: argparse.Namespace) -> int:
     from pvgen.pipeline import generate
 
@@ -64,6 +70,7 @@ def _cmd_image(args: argparse.Namespace) -> int:
     result = build_image(args.config, args.out, args.definition, args.gen, args.kernel,
                          args.arch)
     _report(result.generated)
+    _warn(result.warnings)
     if result.pok_note:
         print(f"pvgen: wrote {result.image}")
         print(f"pvgen: note: no POK system: {result.pok_note}", file=sys.stderr)
@@ -91,6 +98,7 @@ def _cmd_boot(args: argparse.Namespace) -> int:
         built = build_image(config, defaults.image_for(config), args.definition,
                             args.gen or DEFAULT_GEN_DIR)
         _report(built.generated)
+        _warn(built.warnings)
         print(f"pvgen: built {built.image}; booting it")
         image = built.image
     return boot(image, args)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from importlib.metadata import version
@@ -53,3 +54,22 @@ def test_gen_says_when_it_replaces_another_definition_s_files(tmp_path: Path) ->
     assert note.startswith("pvgen: note: build/gen held the generated files of another "
                            "definition of interface pv (fingerprint 162793174ee3be5a); they "
                            "are now b.def's (")
+
+
+def test_compiler_warnings_are_shown_and_can_be_errors(tmp_path: Path) -> None:
+    """A partition with an unused variable: its warning is said; PVGEN_CFLAGS=-Werror fails."""
+    subprocess.run([sys.executable, "-m", "pvgen.cli", "new", "p"], capture_output=True,
+                   check=True, timeout=60, cwd=tmp_path)
+    source = tmp_path / "p" / "hello.c"
+    source.write_text(source.read_text(encoding="utf-8").replace(
+        "int main(void)\n{\n", "int main(void)\n{\n    int unused_here;\n", 1), encoding="utf-8")
+    command = [sys.executable, "-m", "pvgen.cli", "image"]
+    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=300,
+                          cwd=tmp_path / "p")
+    assert done.returncode == 0, done.stderr
+    assert "pvgen: warning: building partition 'hello':" in done.stderr
+    assert "unused_here" in done.stderr and "-Wunused-variable" in done.stderr
+    strict = subprocess.run(command, capture_output=True, text=True, check=False, timeout=300,
+                            cwd=tmp_path / "p", env={**os.environ, "PVGEN_CFLAGS": "-Werror"})
+    assert strict.returncode != 0
+    assert "error: building partition 'hello' failed" in strict.stderr

@@ -7,6 +7,8 @@ kernel with its partitions replaced.
 
 from __future__ import annotations
 
+import os
+import shlex
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -39,18 +41,26 @@ class BuildResult:
     pok_dir: Path
     pok_note: str | None  # why no POK system directory was written, if it was not
     kernel: Path | None
+    warnings: dict[str, str]  # what the compiler said of a partition it built, by partition
+
+
+# More compiler flags for every partition built from sources, from the environment: -Werror
+# to make warnings errors, -g for a debugger, a -D of one's own.
+CFLAGS_VARIABLE = "PVGEN_CFLAGS"
 
 
 def _compile(
     compiler: Compiler, partition: Partition, runtime: BaremetalRuntime, out: Path
-) -> Path:
-    """Build one partition from its C sources and the guest runtime, linked at 0."""
+) -> tuple[Path, str]:
+    """Build one partition from its C sources and the guest runtime, linked at 0; the ELF,
+    and what the compiler said (its warnings) if it succeeded."""
     elf = out / f"{partition.name}.elf"
     source_dirs = sorted({s.parent for s in partition.image.sources})
     defines = (*runtime.defines, *runtime.layout_defines(partition.memory_size,
                                                          partition.stack_size))
     args = [
         *compiler.command, *PROGRAM_FLAGS, *runtime.cflags,
+        *shlex.split(os.environ.get(CFLAGS_VARIABLE, "")),
         *(f"-I{d}" for d in (*runtime.include_dirs, *source_dirs)),
         *(f"-D{d}" for d in defines),
         *(str(s) for s in (*partition.image.sources, *runtime.sources)),
@@ -63,11 +73,13 @@ def _compile(
             f"error: building partition '{partition.name}' failed:\n  {' '.join(args)}\n"
             + result.stderr.rstrip()
         )
-    return elf
+    return elf, result.stderr.rstrip()
 
 
-def build_partitions(module: Module, iface: Interface, work: Path) -> list[Path]:
-    """Each partition's ELF: its prebuilt file, or built from its sources."""
+def build_partitions(module: Module, iface: Interface, work: Path
+                     ) -> tuple[list[Path], dict[str, str]]:
+    """Each partition's ELF: its prebuilt file, or built from its sources; and the
+    compiler's warnings, by partition."""
     work.mkdir(parents=True, exist_ok=True)
     to_build = [p for p in module.partitions if p.image.elf is None]
     compiler = resolve_compiler(module.toolchain) if to_build else None
@@ -75,14 +87,17 @@ def build_partitions(module: Module, iface: Interface, work: Path) -> list[Path]
         render_baremetal(iface, module.toolchain.arch, work / "runtime")
         if to_build else None
     )
-    paths = []
+    paths, warnings = [], {}
     for partition in module.partitions:
         if partition.image.elf is not None:
             paths.append(partition.image.elf)
         else:
             assert compiler is not None and runtime is not None
-            paths.append(_compile(compiler, partition, runtime, work))
-    return paths
+            elf, said = _compile(compiler, partition, runtime, work)
+            paths.append(elf)
+            if said:
+                warnings[partition.name] = said
+    return paths, warnings
 
 
 def _pok_system(
@@ -124,7 +139,7 @@ def build_image(
         )
     abi = iface.default_abi(architecture)
     work = out.parent / f"{out.stem}.build"
-    elf_paths = build_partitions(module, iface, work)
+    elf_paths, warnings = build_partitions(module, iface, work)
     elves = [
         load_partition_elf(path, arch, p.memory_size, p.stack_size)
         for path, p in zip(elf_paths, module.partitions, strict=True)
@@ -142,7 +157,7 @@ def build_image(
                                    [p.name for p in module.partitions])
         pok_dir.mkdir(parents=True, exist_ok=True)
         kernel_out.write_bytes(rewritten)
-    return BuildResult(out, manifest, generated, pok_dir, note, kernel_out)
+    return BuildResult(out, manifest, generated, pok_dir, note, kernel_out, warnings)
 
 
 def for_arch(module: Module, arch: str | None, config: Path) -> Module:
