@@ -103,6 +103,9 @@ PRINTED = (
      f"{-2**63}|{1234567890123}|{2**64 - 1}|{0x123456789ABCDEF:x}"),
     ("%020llu|%16llx|%ld|%lu", "12345678901234567ull, 0xfedcba9876ull, -5l, 7ul",
      f"{12345678901234567:020d}|{0xFEDCBA9876:16x}|{-5}|{7}"),
+    # the digits below the 10^9 place of a value past 32 bits, zeros included
+    ("%llu|%llu|%llu", "1000000000005ull, 4294967296ull, 9999999999ull",
+     f"{1000000000005}|{4294967296}|{9999999999}"),
 )
 PRINTING = self_judged("printing", "".join(
     f'    console_printf("{fmt}\\n", {arguments});\n' for fmt, arguments, _ in PRINTED)
