@@ -45,8 +45,8 @@ def _extra_with(module: str, command: str) -> str | None:
 def _report(generated: Generated) -> None:
     if generated.lock_written:
         print(f"pvgen: wrote {generated.lock_written}")
-    if generated.note:
-        print(f"pvgen: note: {generated.note}", file=sys.stderr)
+    for note in generated.notes:
+        print(f"pvgen: note: {note}", file=sys.stderr)
     print(generated.summary)
 
 

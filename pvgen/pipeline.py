@@ -22,7 +22,7 @@ class Generated:
     out: Path
     changed: tuple[Path, ...]
     lock_written: Path | None
-    note: str | None  # for the user: what the lock does not record yet, what was replaced
+    notes: tuple[str, ...]  # for the user: what was replaced, what the lock does not record
 
     @property
     def summary(self) -> str:
@@ -52,8 +52,7 @@ def generate(
         pronoun = "them" if len(verdict.compatible) > 1 else "it"
         notes.append(f"{lock_path.name} does not record {missing}; run with --update-lock to "
                      f"record {pronoun}")
-    return Generated(interface, out, changed, lock_path if write_lock else None,
-                     "; ".join(notes) or None)
+    return Generated(interface, out, changed, lock_path if write_lock else None, tuple(notes))
 
 
 _FINGERPRINT_LINE = re.compile(r"^FINGERPRINT = '([0-9a-f]{16})'$", re.M)

@@ -121,8 +121,8 @@ def as_pok_ends(output: str) -> str:
 
 
 def without_layout(output: str) -> str:
-    """A run's output without where multi's gamma finds its data and stack, which a smaller
-    runtime (no upcalls, no clock) moves."""
+    """A run's output without where multi's gamma finds its data and stack, which another
+    profile's code moves (a smaller runtime, other stubs: the data starts on another page)."""
     return re.sub(r"data at [0-9a-f]+, stack near [0-9a-f]+", "data at D, stack near S", output)
 
 
@@ -145,7 +145,8 @@ def test_an_example_prints_the_same_for_every_profile_and_architecture(
     images: Images, profile: str, arch: str, example: str
 ) -> None:
     """Against hypercalls.def on x86 (whose exact output tests/test_emulator_boot checks): the
-    same console, line for line; on x86 the same hypercall counts too, but for POK's profile,
+    same console, line for line, but for where multi's gamma is laid out; on x86 the same
+    hypercall counts too, but for POK's profile,
     whose runtime has no upcalls to set up and whose partitions end as POK's do."""
     reference, other = (boot(images[(*combination, example)])
                         for combination in (REFERENCE, (profile, arch)))
@@ -155,7 +156,7 @@ def test_an_example_prints_the_same_for_every_profile_and_architecture(
         assert without_layout(other.stdout) == without_layout(as_pok_ends(
             with_fewer_calls(reference.stdout, UPCALL_SET_UP_CALLS)))
     elif arch == REFERENCE[1]:
-        assert other.stdout == reference.stdout
+        assert without_layout(other.stdout) == without_layout(reference.stdout)
     else:
         assert comparable(other.stdout) == comparable(reference.stdout)
 

@@ -101,7 +101,7 @@ def test_a_prebuilt_elf_guest_and_a_linked_kernel(multi: tuple[Path, str], tmp_p
     )
     (tmp_path / "module.xml").write_text(config)
     (tmp_path / "kernel").mkdir()
-    kernel = link_fake_pok(tmp_path / "kernel", [b"placeholder partition" * 700])
+    kernel = link_fake_pok(tmp_path / "kernel", [b"placeholder partition" * 1200])  # > the ELF
     result = build(tmp_path / "module.xml", tmp_path / "one.img", "--kernel", str(kernel))
     assert result.returncode == 0, result.stderr
     image = read_image(tmp_path / "one.img")

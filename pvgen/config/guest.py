@@ -40,6 +40,10 @@ def read_guest(element: XmlElement, directory: Path, problems: Problems) -> Gues
                     '(C files to build) or Elf="file.elf" (a linked partition)')
     if elf is not None and "Runtime" in element.attrib:
         problems.at(element, "Runtime is for Sources: an Elf is already linked", "Runtime")
+    elif token(element.get("Runtime", DEFAULT_RUNTIME)) == "rtems":
+        problems.at(element, 'pvgen image builds Sources with the bare-metal runtime only: '
+                    'build an RTEMS application with the pokpv BSP (pvgen bsp, or pvgen rtems) '
+                    'and give its executable as Elf="..."', "Runtime")
     stack_size = int(element.get("StackSize", DEFAULT_STACK_SIZE))
     if stack_size % STACK_ALIGNMENT:
         problems.at(element, f"not a multiple of {STACK_ALIGNMENT} bytes, the stack alignment",
