@@ -265,7 +265,7 @@ def test_extension_and_optional_attributes(tmp_path: Path) -> None:
         toolchain='<Toolchain Arch="arm" Compiler=" clang " CrossPrefix="arm-none-eabi-"/>\n',
         partitions=partition(
             7, "solo",
-            guest='<Guest Sources="p.c" Runtime="rtems" StackSize="4096" '
+            guest='<Guest Sources="p.c" Runtime="baremetal" StackSize="4096" '
                   'TimerPeriodSeconds="0.0005"/>',
             attributes=' Criticality="LEVEL_A" SystemPartition="1"',
         ),
@@ -273,7 +273,7 @@ def test_extension_and_optional_attributes(tmp_path: Path) -> None:
 
     [p] = loaded.partitions
     assert loaded.toolchain == Toolchain(arch="arm", cc="clang", cross_prefix="arm-none-eabi-")
-    assert (p.image.runtime, p.stack_size, p.timer_period_ns) == ("rtems", 4096, 500_000)
+    assert (p.image.runtime, p.stack_size, p.timer_period_ns) == ("baremetal", 4096, 500_000)
     assert (p.criticality, p.system) == ("LEVEL_A", True)
 
 
