@@ -309,17 +309,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _take_defaults(args: argparse.Namespace) -> None:
+    """The inputs a command was not given (pvgen.defaults: the current directory's project,
+    else the checkout's example, else the bundled one), resolved only for a command that
+    reads them: booting a given image reads no definition."""
+    booting_an_image = args.command == "boot" and args.image is not None
+    if getattr(args, "definition", False) is None and not booting_an_image:
+        args.definition = defaults.definition()
+    if getattr(args, "config", False) is None:
+        args.config = defaults.config()
+    if args.command == "image" and args.out is None:
+        args.out = defaults.image_for(args.config)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        # the definition a command reads (booting a given image reads none)
-        booting_an_image = args.command == "boot" and args.image is not None
-        if getattr(args, "definition", False) is None and not booting_an_image:
-            args.definition = defaults.definition()
-        if getattr(args, "config", False) is None:
-            args.config = defaults.config()
-        if args.command == "image" and args.out is None:
-            args.out = defaults.image_for(args.config)
+        _take_defaults(args)
         status: int = args.run(args)
         sys.stdout.flush()  # a reader gone away is found here, not at the interpreter's exit
     except PvgenError as exc:
