@@ -56,9 +56,28 @@ def _warn(warnings: dict[str, str]) -> None:
         print(f"pvgen: warning: building partition '{partition}':\n{said}", file=sys.stderr)
 
 
+def _writable(path: Path, what: str, directory: bool) -> None:
+    """Refuse, before any work, an output the command could not write at its end: a file
+    where a directory goes (or the other way), or a place that cannot be written."""
+    kinds = {True: "a directory", False: "a file"}
+    if path.exists():
+        if path.is_dir() != directory:
+            raise InputError(path, f"is {kinds[path.is_dir()]}; {what} names {kinds[directory]}")
+        if not os.access(path, os.W_OK):
+            raise InputError(path, "cannot be written")
+        return
+    existing = path.parent
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(path, f"cannot be written ({existing} is not a directory it may write "
+                         "in)")
+
+
 def _cmd_gen(args: argparse.Namespace) -> int:
     from pvgen.pipeline import generate
 
+    _writable(args.out, "--out", directory=True)
     _report(generate(args.definition, args.out, args.lock, args.update_lock))
     return 0
 
@@ -67,6 +86,10 @@ def _cmd_image(args: argparse.Namespace) -> int:
     from pvgen.image.builder import build_image  # lief and the toolchain: only when building
     from pvgen.image.inspect import format_manifest
 
+    _writable(args.out, "--out", directory=False)
+    _writable(args.gen, "--gen", directory=True)
+    if args.kernel is not None and not args.kernel.is_file():
+        raise InputError(args.kernel, "no such file: --kernel names a linked pok.elf")
     result = build_image(args.config, args.out, args.definition, args.gen, args.kernel,
                          args.arch)
     _report(result.generated)

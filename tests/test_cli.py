@@ -8,6 +8,8 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
+import pytest
+
 
 def test_version_is_the_installed_distribution_s() -> None:
     done = subprocess.run([sys.executable, "-m", "pvgen.cli", "--version"], capture_output=True,
@@ -73,3 +75,23 @@ def test_compiler_warnings_are_shown_and_can_be_errors(tmp_path: Path) -> None:
                             cwd=tmp_path / "p", env={**os.environ, "PVGEN_CFLAGS": "-Werror"})
     assert strict.returncode != 0
     assert "error: building partition 'hello' failed" in strict.stderr
+
+
+@pytest.mark.parametrize(("command", "message"), [
+    (("image", "--out", "taken"), "taken: is a directory; --out names a file"),
+    (("image", "--gen", "plain"), "plain: is a file; --gen names a directory"),
+    (("image", "--kernel", "missing.elf"), "missing.elf: no such file: --kernel names a linked "
+                                           "pok.elf"),
+    (("gen", "--out", "plain"), "plain: is a file; --out names a directory"),
+    (("image", "--out", "plain/x.img"), "plain/x.img: cannot be written (plain is not a "
+                                        "directory it may write in)"),
+], ids=["image-out", "image-gen", "kernel", "gen-out", "below-a-file"])
+def test_outputs_and_the_kernel_are_checked_before_any_work(
+        tmp_path: Path, command: tuple[str, ...], message: str) -> None:
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "plain").write_text("", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "pvgen.cli", *command], capture_output=True,
+                          text=True, check=False, timeout=60, cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == f"pvgen: error: {message}"
+    assert not (tmp_path / "build").exists()  # nothing was generated or built first
