@@ -15,6 +15,7 @@ for an out parameter.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -53,6 +54,16 @@ LINE_LENGTH = 100
 
 def _wrap(text: str, width: int) -> list[str]:
     return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False) or [""]
+
+
+# How the generated dispatcher declares its interface's fingerprint (py_repr of it).
+_FINGERPRINT_LINE = re.compile(r"^FINGERPRINT = '([0-9a-f]{16})'$", re.M)
+
+
+def dispatcher_fingerprint(text: str) -> str | None:
+    """The fingerprint a generated dispatcher's text declares, read without importing it."""
+    found = _FINGERPRINT_LINE.search(text)
+    return found[1] if found else None
 
 
 def py_comment(text: str, indent: int = 0) -> str:

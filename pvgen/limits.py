@@ -9,6 +9,9 @@ window and port).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 MIN_TIME_NS = 1_000  # the shortest major frame and window
 MAX_PARTITIONS = 64
 MAX_WINDOWS = 4096  # in the major frame, all partitions together
@@ -30,18 +33,35 @@ def too_short(what: str, ns: int) -> str | None:
     return None
 
 
-def port_memory(max_message_size: int, max_nb_messages: int | None) -> int:
-    """What a port may hold, in bytes (a sampling port has no message count: it holds one)."""
-    return max_message_size * (max_nb_messages or 1)
+class PortSize(Protocol):
+    """A port as the limits see it: a configuration's, or an image manifest's."""
+
+    @property
+    def max_message_size(self) -> int: ...
+
+    @property
+    def max_nb_messages(self) -> int | None: ...  # None: a sampling port, which holds one
 
 
-def beyond_limits(partitions: int, windows: int, ports: int, memory: int,
-                  port_bytes: int) -> list[str]:
+class PartitionSize(Protocol):
+    """A partition as the limits see it: a configuration's, or an image manifest's."""
+
+    @property
+    def memory_size(self) -> int: ...
+
+    @property
+    def ports(self) -> Sequence[PortSize]: ...
+
+
+def beyond_limits(partitions: Sequence[PartitionSize], windows: int) -> list[str]:
     """What of a module's size is beyond the limits, a sentence each (none: within them)."""
+    ports = [port for p in partitions for port in p.ports]
+    memory = sum(p.memory_size for p in partitions)
+    port_bytes = sum(port.max_message_size * (port.max_nb_messages or 1) for port in ports)
     problems = [f"{count} {what}, more than a module may have ({most})"
-                for what, count, most in (("partitions", partitions, MAX_PARTITIONS),
+                for what, count, most in (("partitions", len(partitions), MAX_PARTITIONS),
                                           ("windows", windows, MAX_WINDOWS),
-                                          ("ports", ports, MAX_PORTS))
+                                          ("ports", len(ports), MAX_PORTS))
                 if count > most]
     if memory > MAX_MODULE_MEMORY:
         problems.append(f"the partitions' memory adds up to {memory} bytes, more than a module "

@@ -6,13 +6,13 @@ never built against a definition that breaks the lock.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from pvgen import abi_lock
 from pvgen.definition import load
 from pvgen.generate import render_all, write_artifacts
+from pvgen.lang_py import dispatcher_fingerprint
 from pvgen.model import Interface
 
 
@@ -55,16 +55,11 @@ def generate(
     return Generated(interface, out, changed, lock_path if write_lock else None, tuple(notes))
 
 
-_FINGERPRINT_LINE = re.compile(r"^FINGERPRINT = '([0-9a-f]{16})'$", re.M)
-
-
 def _replaced_fingerprint(interface: Interface, out: Path) -> str | None:
     """The fingerprint of another definition whose generated files for this interface's
     name are in `out` (writing replaces them), if there are."""
     dispatcher = out / "python" / f"{interface.prefix}_dispatch.py"
     if not dispatcher.is_file():
         return None
-    found = _FINGERPRINT_LINE.search(dispatcher.read_text(encoding="utf-8", errors="replace"))
-    if found is None or found[1] == interface.fingerprint:
-        return None
-    return found[1]
+    found = dispatcher_fingerprint(dispatcher.read_text(encoding="utf-8", errors="replace"))
+    return None if found == interface.fingerprint else found

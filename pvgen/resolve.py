@@ -17,8 +17,6 @@ from pvgen.diagnostics import DefinitionError, Diagnostic, Location, SourceText
 from pvgen.resolve_rules import resolve_rules
 
 _MAX_NUMBER = 0xFFFF_FFFF
-# A hypercall number is a constant of the generated C's enum of calls: an int (C99 6.7.2.2).
-_MAX_CALL_NUMBER = (1 << 31) - 1
 # Names become C and Python identifiers in the generated code, where these
 # words would not compile.
 _C_KEYWORDS = (
@@ -67,8 +65,10 @@ def resolve(items: Sequence[s.Item], source: SourceText) -> m.Interface:
     return interface
 
 
-# C's enum constants are ints (C99 6.7.2.2): the generated headers spell members as them.
+# C's enum constants are ints (C99 6.7.2.2): the generated headers spell members and call
+# numbers as them.
 C_INT_MIN, C_INT_MAX = -(1 << 31), (1 << 31) - 1
+_MAX_CALL_NUMBER = C_INT_MAX
 
 # How many aliases may stand between a type and what it finally is: the model walks the chain
 # on each question (size, alignment, the resolved type), and no real interface needs more.

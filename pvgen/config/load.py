@@ -20,7 +20,7 @@ from pvgen.config.schema import check_structure
 from pvgen.config.toolchain import read_toolchain
 from pvgen.config.xmltree import XmlElement, parse_xml
 from pvgen.diagnostics import Location, SourceText
-from pvgen.limits import beyond_limits, port_memory
+from pvgen.limits import beyond_limits
 
 
 def load_module(path: Path) -> Module:
@@ -48,11 +48,7 @@ def _read_module(root: XmlElement, path: Path, problems: Problems) -> Module:
     schedule = read_schedule(schedule_element, index, problems)
     by_identifier = {p.identifier: p for p in partitions}
     channels = read_channels(root.child("Connection_Table"), by_identifier, index, problems)
-    for problem in beyond_limits(len(partitions), len(schedule.windows),
-                                 sum(len(p.ports) for p in partitions),
-                                 sum(p.memory_size for p in partitions),
-                                 sum(port_memory(port.max_message_size, port.max_nb_messages)
-                                     for p in partitions for port in p.ports)):
+    for problem in beyond_limits(partitions, len(schedule.windows)):
         problems.at(root, problem)
     return Module(
         name=root.attrib["ModuleName"],

@@ -25,6 +25,7 @@ from pvgen.diagnostics import DefinitionError
 from pvgen.emulator.errors import EmulatorError
 from pvgen.image.container import DEFINITION_SECTION
 from pvgen.image.read import Image, read_image
+from pvgen.lang_py import dispatcher_fingerprint
 
 MAX_DEFINITION_BYTES = 1 << 20  # a definition of 2000 hypercalls is under 400 KiB
 
@@ -33,10 +34,10 @@ def dispatcher_path(image: Image, gen_dir: Path) -> Path:
     """The generated dispatcher in ``gen_dir/python`` made for the image's fingerprint (16
     hexadecimal digits, which reading the image has checked)."""
     directory = gen_dir / "python"
-    line = f"\nFINGERPRINT = '{image.fingerprint}'\n"
     candidates = sorted(directory.glob("*_dispatch.py")) if directory.is_dir() else []
     for candidate in candidates:
-        if line in candidate.read_text(encoding="utf-8", errors="replace"):
+        text = candidate.read_text(encoding="utf-8", errors="replace")
+        if dispatcher_fingerprint(text) == image.fingerprint:
             return candidate
     raise EmulatorError(
         f"{directory}: error: no generated dispatcher for interface fingerprint "

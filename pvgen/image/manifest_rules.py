@@ -25,7 +25,7 @@ from pvgen.config.model import (
     PortDirection,
     PortKind,
 )
-from pvgen.limits import MAX_TIME_NS, beyond_limits, port_memory, too_short
+from pvgen.limits import MAX_TIME_NS, beyond_limits, too_short
 
 if TYPE_CHECKING:  # the manifest's reader imports this module to check what it has read
     from pvgen.image.manifest import ChannelEntry, Manifest, PartitionEntry, PortEntry
@@ -193,10 +193,6 @@ def _channel(channel: ChannelEntry, ports: dict[tuple[int, str], PortEntry]) -> 
 
 
 def _limits(manifest: Manifest) -> list[str]:
-    ports = [port for p in manifest.partitions for port in p.ports]
-    problems = beyond_limits(len(manifest.partitions), len(manifest.windows), len(ports),
-                             sum(p.memory_size for p in manifest.partitions),
-                             sum(port_memory(port.max_message_size, port.max_nb_messages)
-                                 for port in ports))
+    problems = beyond_limits(manifest.partitions, len(manifest.windows))
     short = too_short("the major frame", manifest.major_frame_ns)
     return problems + ([short] if short else [])

@@ -86,8 +86,11 @@ def _fail(path: Path, message: str) -> ImageError:
     return ImageError(f"{path}: error: {message}")
 
 
-def _section(elf: ELFFile, path: Path, name: str) -> bytes:
+def _section(elf: ELFFile, path: Path, name: str, required: bool = True) -> bytes:
+    """The section's bytes; a missing one is a corrupt image, or empty if not `required`."""
     section = elf.get_section_by_name(name)
+    if section is None and not required:
+        return b""
     if section is None:
         raise _fail(path, f"no '{name}' section: not an image made by `pvgen image`")
     if section["sh_offset"] + section["sh_size"] > elf.stream.seek(0, io.SEEK_END):
@@ -131,6 +134,5 @@ def _parse(path: Path, data: bytes) -> Image:
         raise _fail(
             path, f"{ARCHIVE_SECTION} holds {len(archive)} bytes, part_sizes add up to {offset}"
         )
-    carried = elf.get_section_by_name(DEFINITION_SECTION)
-    definition = _section(elf, path, DEFINITION_SECTION) if carried is not None else b""
+    definition = _section(elf, path, DEFINITION_SECTION, required=False)  # older images: none
     return Image(path, manifest, fingerprint, archive, part_sizes, definition)
