@@ -93,6 +93,53 @@ def test_64_bit_division_links_and_is_right(target: str,
                                        "*** END OF TEST division ***"], run.stdout
 
 
+MEMORY = self_judged("memory", """\
+    struct record copy;
+    volatile unsigned char zeroed[512] = {0};  /* a large zeroed array: the compiler's memset */
+    char text[16] = "abcdefgh";
+    unsigned i, sum = 0u;
+
+    for (i = 0u; i < 64u; i++) {
+        first.words[i] = i;
+    }
+    copy = first;                              /* a structure copy: its memcpy */
+    CHECK(memcmp(&copy, &first, sizeof copy) == 0 && copy.words[63] == 63u, "structure copy");
+    for (i = 0u; i < sizeof zeroed; i++) {
+        sum += zeroed[i];
+    }
+    CHECK(sum == 0u, "zeroed array sums to %u", sum);
+    memmove(text + 2, text, 6);
+    CHECK(memcmp(text, "ababcdef", 8) == 0, "memmove up: %s", text);
+    memmove(text, text + 2, 6);
+    CHECK(memcmp(text, "abcdefef", 8) == 0, "memmove down: %s", text);
+    memset(text, 'z', 3);
+    CHECK(memcmp(text, "zzz", 3) == 0 && text[3] == 'd', "memset: %s", text);
+    CHECK(memcmp("ab", "ac", 2) < 0 && memcmp("b", "a", 1) > 0, "memcmp's sign");
+    return 0;
+""", """struct record {
+    unsigned words[64];
+};
+
+static struct record first;
+
+""")
+
+
+@pytest.mark.parametrize("target", ["x86", "arm", "thumb"])
+def test_the_memory_routines_a_compiler_calls_link_and_work(
+        target: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    arch = "x86" if target == "x86" else "arm"
+    if arch == "arm":
+        pytest.importorskip("ziglang", reason="ARM guests need zig's clang (the arm extra)")
+    sources = tmp_path_factory.mktemp(f"memory_sources_{target}")
+    (sources / "memory.c").write_text(MEMORY, encoding="utf-8")
+    builder = Builder(tmp_path_factory.mktemp(f"memory_{target}"), arch,
+                      THUMB if target == "thumb" else None, programs=[sources / "memory.c"])
+    run = builder.run(builder.image("memory", [Part(1, "memory", program="memory")]), frames=2)
+    assert run.console("memory") == ["*** BEGIN OF TEST memory ***", "Test result: SUCCESS",
+                                     "*** END OF TEST memory ***"], run.stdout
+
+
 # (format, C arguments, Python's rendering)
 PRINTED = (
     ("%d|%5d|%05d|%d", "-42, 42, 42, -2147483647 - 1", f"{-42}|{42:5d}|{42:05d}|{-2**31}"),
