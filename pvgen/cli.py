@@ -11,7 +11,7 @@ import argparse
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +19,7 @@ from pvgen import defaults
 from pvgen.diagnostics import InputError, PvgenError
 
 if TYPE_CHECKING:
+    from pvgen.image.uptodate import ImageReport, ImageRequest
     from pvgen.pipeline import Generated
 
 # Each command imports what it needs when it runs: booting an image must not pay for
@@ -83,27 +84,42 @@ def _cmd_gen(args: argparse.Namespace) -> int:
 
 
 def _cmd_image(args: argparse.Namespace) -> int:
-    from pvgen.image.builder import build_image  # lief and the toolchain: only when building
-    from pvgen.image.inspect import format_manifest
+    from pvgen.image.uptodate import ImageRequest
 
     _writable(args.out, "--out", directory=False)
     _writable(args.gen, "--gen", directory=True)
     if args.kernel is not None and not args.kernel.is_file():
         raise InputError(args.kernel, "no such file: --kernel names a linked pok.elf")
-    result = build_image(args.config, args.out, args.definition, args.gen, args.kernel,
-                         args.arch)
-    _report(result.generated)
-    _warn(result.warnings)
-    if result.pok_note:
-        print(f"pvgen: wrote {result.image}")
-        print(f"pvgen: note: no POK system: {result.pok_note}", file=sys.stderr)
-    else:
-        print(f"pvgen: wrote {result.image} and the POK system {result.pok_dir} "
-              f"(make POK_PATH=<POK checkout>)")
-    if result.kernel:
-        print(f"pvgen: wrote {result.kernel} (the given kernel with these partitions)")
-    print(format_manifest(result.manifest), end="")
+    if args.jobs is not None and args.jobs < 1:
+        raise InputError(Path("--jobs"), f"{args.jobs}: give one compiler run at a time or more")
+    request = ImageRequest(args.config, args.out, args.definition, args.gen, args.kernel,
+                           args.arch)
+    report = _made(request, args.jobs)
+    print(report.manifest, end="")
     return 0
+
+
+def _made(request: ImageRequest, jobs: int | None = None,
+          before_build: Callable[[], None] | None = None) -> ImageReport:
+    """Build the requested image unless it is up to date (`before_build` first), and tell
+    which, with what the build said (the compiler's warnings: again when up to date)."""
+    from pvgen.image.make import made
+
+    report, built = made(request, jobs, before_build)
+    print(report.interface)
+    for note in report.notes:
+        print(f"pvgen: note: {note}", file=sys.stderr)
+    _warn(report.warnings)
+    done = "wrote" if built else "up to date:"
+    if report.pok_note:
+        print(f"pvgen: {done} {request.out}")
+        print(f"pvgen: note: no POK system: {report.pok_note}", file=sys.stderr)
+    else:
+        print(f"pvgen: {done} {request.out} and the POK system {report.pok_dir} "
+              f"(make POK_PATH=<POK checkout>)")
+    if report.kernel:
+        print(f"pvgen: {done} {report.kernel} (the given kernel with these partitions)")
+    return report
 
 
 def _cmd_boot(args: argparse.Namespace) -> int:
@@ -113,17 +129,15 @@ def _cmd_boot(args: argparse.Namespace) -> int:
     if image is None:  # the bundled example, end to end
         from pvgen.definition import load
         from pvgen.emulator.arch import require_emulated
-        from pvgen.image.builder import build_image
-
-        require_emulated({abi.arch.name for abi in load(args.definition).abis}, args.definition)
+        from pvgen.image.uptodate import ImageRequest
 
         config = defaults.config()
-        built = build_image(config, defaults.image_for(config), args.definition,
-                            args.gen or DEFAULT_GEN_DIR)
-        _report(built.generated)
-        _warn(built.warnings)
-        print(f"pvgen: built {built.image}; booting it")
-        image = built.image
+        request = ImageRequest(config, defaults.image_for(config), args.definition,
+                               args.gen or DEFAULT_GEN_DIR, None, None)
+        _made(request, before_build=lambda: require_emulated(
+            {abi.arch.name for abi in load(args.definition).abis}, args.definition))
+        print(f"pvgen: booting {request.out}")
+        image = request.out
     return boot(image, args)
 
 
@@ -273,6 +287,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--arch", default=None,
         help="build the guests for this architecture instead of the configuration's "
         "Toolchain Arch (e.g. arm), with its default compiler",
+    )
+    image.add_argument(
+        "-j", "--jobs", type=int, default=None, metavar="N",
+        help="compiler runs at a time (default: one per processor)",
     )
     image.set_defaults(run=_cmd_image)
 

@@ -73,8 +73,8 @@ def test_compiler_warnings_are_shown_and_can_be_errors(tmp_path: Path) -> None:
     assert "unused_here" in done.stderr and "-Wunused-variable" in done.stderr
     strict = subprocess.run(command, capture_output=True, text=True, check=False, timeout=300,
                             cwd=tmp_path / "p", env={**os.environ, "PVGEN_CFLAGS": "-Werror"})
-    assert strict.returncode != 0
-    assert "error: building partition 'hello' failed" in strict.stderr
+    assert strict.returncode == 3
+    assert "pvgen: error: partition 'hello': compiling hello.c failed" in strict.stderr
 
 
 @pytest.mark.parametrize(("command", "message"), [

@@ -137,8 +137,8 @@ def test_a_guest_that_does_not_compile_shows_the_compiler_s_words(tmp_path: Path
     shutil.copy(EXAMPLES / "hello" / "module.xml", tmp_path / "module.xml")
     (tmp_path / "hello.c").write_text("int main(void) { return undeclared_thing; }\n")
     result = build(tmp_path / "module.xml", tmp_path / "bad.img")
-    assert result.returncode == 2
-    assert "building partition 'hello' failed" in result.stderr
+    assert result.returncode == 3, "a build that failed"
+    assert "pvgen: error: partition 'hello': compiling hello.c failed" in result.stderr
     assert "undeclared_thing" in result.stderr
     assert "Traceback" not in result.stderr
 

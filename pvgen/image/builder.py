@@ -7,30 +7,24 @@ kernel with its partitions replaced.
 
 from __future__ import annotations
 
-import os
-import shlex
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from pvgen.abi_lock import lock_path_for
 from pvgen.arch import ARCHITECTURES
-from pvgen.bsp import BaremetalRuntime, render_baremetal
 from pvgen.config import load_module
-from pvgen.config.model import Module, Partition, Toolchain
+from pvgen.config.model import Module, Toolchain
 from pvgen.image.elf import PartitionElf, load_partition_elf
+from pvgen.image.guests import build_partitions
 from pvgen.image.manifest import Manifest
 from pvgen.image.pack import build_manifest, pack_image
-from pvgen.image.toolchain import PROGRAM_FLAGS, Compiler, ToolchainError, resolve_compiler
+from pvgen.image.toolchain import ToolchainError
 from pvgen.model import Interface
 from pvgen.pipeline import Generated, generate
 from pvgen.pok.deployment import system_files
 from pvgen.pok.errors import PokError
 from pvgen.pok.kernel import rewrite_kernel
-
-
-class BuildError(ToolchainError):
-    """A guest did not compile or link; the compiler's own words follow."""
 
 
 @dataclass(frozen=True)
@@ -42,62 +36,9 @@ class BuildResult:
     pok_note: str | None  # why no POK system directory was written, if it was not
     kernel: Path | None
     warnings: dict[str, str]  # what the compiler said of a partition it built, by partition
-
-
-# More compiler flags for every partition built from sources, from the environment: -Werror
-# to make warnings errors, -g for a debugger, a -D of one's own.
-CFLAGS_VARIABLE = "PVGEN_CFLAGS"
-
-
-def _compile(
-    compiler: Compiler, partition: Partition, runtime: BaremetalRuntime, out: Path
-) -> tuple[Path, str]:
-    """Build one partition from its C sources and the guest runtime, linked at 0; the ELF,
-    and what the compiler said (its warnings) if it succeeded."""
-    elf = out / f"{partition.name}.elf"
-    source_dirs = sorted({s.parent for s in partition.image.sources})
-    defines = (*runtime.defines, *runtime.layout_defines(partition.memory_size,
-                                                         partition.stack_size))
-    args = [
-        *compiler.command, *PROGRAM_FLAGS, *runtime.cflags,
-        *shlex.split(os.environ.get(CFLAGS_VARIABLE, "")),
-        *(f"-I{d}" for d in (*runtime.include_dirs, *source_dirs)),
-        *(f"-D{d}" for d in defines),
-        *(str(s) for s in (*partition.image.sources, *runtime.sources)),
-        *runtime.link_flags,
-        "-o", str(elf),
-    ]
-    result = subprocess.run(args, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise BuildError(
-            f"error: building partition '{partition.name}' failed:\n  {' '.join(args)}\n"
-            + result.stderr.rstrip()
-        )
-    return elf, result.stderr.rstrip()
-
-
-def build_partitions(module: Module, iface: Interface, work: Path
-                     ) -> tuple[list[Path], dict[str, str]]:
-    """Each partition's ELF: its prebuilt file, or built from its sources; and the
-    compiler's warnings, by partition."""
-    work.mkdir(parents=True, exist_ok=True)
-    to_build = [p for p in module.partitions if p.image.elf is None]
-    compiler = resolve_compiler(module.toolchain) if to_build else None
-    runtime = (
-        render_baremetal(iface, module.toolchain.arch, work / "runtime")
-        if to_build else None
-    )
-    paths, warnings = [], {}
-    for partition in module.partitions:
-        if partition.image.elf is not None:
-            paths.append(partition.image.elf)
-        else:
-            assert compiler is not None and runtime is not None
-            elf, said = _compile(compiler, partition, runtime, work)
-            paths.append(elf)
-            if said:
-                warnings[partition.name] = said
-    return paths, warnings
+    read: frozenset[Path]  # every file the image was made from (pvgen.image.uptodate)
+    written: tuple[Path, ...]  # the image, the partitions' ELFs, the kernel
+    compiler: tuple[str, ...]  # the command that built the guests (none: all prebuilt)
 
 
 def _pok_system(
@@ -124,6 +65,7 @@ def build_image(
     gen_dir: Path,
     kernel: Path | None = None,
     arch: str | None = None,
+    jobs: int | None = None,
 ) -> BuildResult:
     """Build the configuration's guests and pack them; `arch` builds them for another
     architecture than the configuration's Toolchain names (with that architecture's default
@@ -139,10 +81,10 @@ def build_image(
         )
     abi = iface.default_abi(architecture)
     work = out.parent / f"{out.stem}.build"
-    elf_paths, warnings = build_partitions(module, iface, work)
+    built = build_partitions(module, iface, work, jobs)
     elves = [
         load_partition_elf(path, arch, p.memory_size, p.stack_size)
-        for path, p in zip(elf_paths, module.partitions, strict=True)
+        for path, p in zip(built.elves, module.partitions, strict=True)
     ]
     manifest = build_manifest(module, elves, iface, abi.name)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -157,7 +99,11 @@ def build_image(
                                    [p.name for p in module.partitions])
         pok_dir.mkdir(parents=True, exist_ok=True)
         kernel_out.write_bytes(rewritten)
-    return BuildResult(out, manifest, generated, pok_dir, note, kernel_out, warnings)
+    read = {config, definition, lock_path_for(definition), *built.read, *built.elves,
+            *([kernel] if kernel else [])}
+    written = (out, *built.elves, *([kernel_out] if kernel_out else []))
+    return BuildResult(out, manifest, generated, pok_dir, note, kernel_out, built.warnings,
+                       frozenset(read), written, built.compiler)
 
 
 def for_arch(module: Module, arch: str | None, config: Path) -> Module:
