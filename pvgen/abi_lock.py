@@ -67,12 +67,13 @@ def read_lock(path: Path) -> dict[str, Any] | None:
     try:
         document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise PvgenError(f"{path}: error: not a valid lock file ({exc})") from None
+        raise PvgenError(f"pvgen: error: {path}: not a valid lock file ({exc})") from None
     if not isinstance(document, dict) or document.get("format") != LOCK_FORMAT:
-        raise PvgenError(f"{path}: error: unsupported lock file format (expected {LOCK_FORMAT})")
+        raise PvgenError(f"pvgen: error: {path}: unsupported lock file format (expected "
+                         f"{LOCK_FORMAT})")
     for key in _REQUIRED_KEYS:
         if key not in document:
-            raise PvgenError(f"{path}: error: lock file has no '{key}'")
+            raise PvgenError(f"pvgen: error: {path}: lock file has no '{key}'")
     return document
 
 

@@ -216,10 +216,12 @@ class BaremetalRuntime:
     def layout_defines(self, memory_size: int, stack_size: int) -> tuple[str, ...]:
         """The defines that give the partition's size and its stack's (bytes) to start.S."""
         if memory_size <= 0 or memory_size % 16 or memory_size > 1 << 32:
-            raise BspError(f"partition size {memory_size}: a multiple of 16 bytes up to 4 GiB")
+            raise BspError(f"pvgen: error: partition size {memory_size}: a multiple of 16 "
+                           f"bytes up to 4 GiB")
         if stack_size <= 0 or stack_size % 16 or stack_size >= memory_size:
             raise BspError(
-                f"stack size {stack_size}: a multiple of 16 bytes, less than the partition"
+                f"pvgen: error: stack size {stack_size}: a multiple of 16 bytes, less than the "
+                f"partition"
             )
         return (f"{MEMORY_MACRO}={memory_size:#x}", f"{STACK_MACRO}={stack_size:#x}")
 
@@ -236,7 +238,7 @@ def render_baremetal(
     _check_interface(iface, arch)
     start = f"baremetal/arch/{arch}/start.S.j2"
     if not (TEMPLATE_ROOT / start).is_file():
-        raise BspError(f"the bare-metal runtime has no start code for {arch}")
+        raise BspError(f"pvgen: error: the bare-metal runtime has no start code for {arch}")
     chosen = _abi(iface, arch, abi)
     include, src = PurePosixPath("include"), PurePosixPath("src")
     artifacts = [
@@ -267,7 +269,7 @@ def _abi(iface: Interface, arch: str, name: str | None) -> Abi:
         return iface.default_abi(architecture)
     chosen = next((a for a in iface.abis_for(architecture) if a.name == name), None)
     if chosen is None:
-        raise BspError(f"the definition has no ABI {name!r} for {arch}")
+        raise BspError(f"pvgen: error: the definition has no ABI {name!r} for {arch}")
     return chosen
 
 
@@ -279,13 +281,14 @@ def _abi(iface: Interface, arch: str, name: str | None) -> Abi:
 def _check_interface(iface: Interface, arch: str, needs: tuple[Layer, ...] = ()) -> None:
     """The definition has an ABI for ``arch`` and every call of the core and of ``needs``."""
     if iface.architecture(arch) is None:
-        raise BspError(f"the definition has no hypercall ABI for {arch}")
+        raise BspError(f"pvgen: error: the definition has no hypercall ABI for {arch}")
     if arch not in CONVENTIONS:
-        raise BspError(f"no upcall convention for {arch} (pvgen.upcall)")
+        raise BspError(f"pvgen: error: no upcall convention for {arch} (pvgen.upcall)")
     for layer in (CORE, *needs):
         missing = layer.lacking(iface)
         if missing:
-            raise BspError(f"{layer.purpose} needs hypercalls the definition lacks: {missing}")
+            raise BspError(f"pvgen: error: {layer.purpose} needs hypercalls the definition "
+                           f"lacks: {missing}")
 
 
 def _generated(
@@ -343,7 +346,8 @@ def _port_name_bytes(iface: Interface) -> int:
         for p in h.params if p.is_string and p.length is not None
     ]
     if not sizes:
-        raise BspError("the port calls of the APEX layer take no name ([nul N] string)")
+        raise BspError("pvgen: error: the port calls of the APEX layer take no name "
+                       "([nul N] string)")
     return min(sizes)
 
 

@@ -51,22 +51,34 @@ class Diagnostic:
         return f"{text}\n    {line}\n    {' ' * column}^"
 
 
-class PvgenError(Exception):
-    """Base of the errors pvgen reports to its user instead of a traceback."""
+# pvgen's exit statuses, one per class of outcome (docs/cli.md). A signal ends it with
+# 128 + the signal's number, as a shell reports it (Ctrl-C: 130).
+EXIT_FAILED = 1  # what ran failed: a test, a partition the health monitor stopped, a timeout
+EXIT_INPUT = 2  # what pvgen was given is wrong or missing: a file, an option, a tool
+EXIT_BUILD = 3  # a build pvgen ran failed: a guest's C, POK's make, RTEMS's waf, QEMU
 
-    exit_status = 1
+
+class PvgenError(Exception):
+    """Base of the errors pvgen reports to its user instead of a traceback: one line,
+    ``pvgen: error: WHAT: why`` (a definition's or a configuration's errors, which point
+    into the file, are written as compilers write theirs: ``file:line:col: error: ...``)."""
+
+    exit_status = EXIT_INPUT
 
     def render(self) -> str:
         return str(self)
 
 
+class BuildFailed(PvgenError):
+    """A build that pvgen ran failed; the builder's own words follow."""
+
+    exit_status = EXIT_BUILD
+
+
 class InputError(PvgenError):
     """A file named on the command line that is not what the command takes (missing,
-    unreadable, of another kind): ``pvgen: error: FILE: what is wrong``, status 2. It has no
-    line to point at, so it reads like the command's other one-line errors, not a compiler's.
+    unreadable, of another kind): ``pvgen: error: FILE: what is wrong``, status 2.
     """
-
-    exit_status = 2
 
     def __init__(self, path: Path, problem: str) -> None:
         super().__init__(f"pvgen: error: {path}: {problem}")
@@ -76,8 +88,6 @@ class InputError(PvgenError):
 
 class DefinitionError(PvgenError):
     """One or more errors in a hypercall definition, each with a location."""
-
-    exit_status = 2
 
     def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
         self.diagnostics = tuple(sorted(diagnostics, key=lambda d: d.location))
@@ -110,11 +120,11 @@ class SourceText:
         try:
             text = path.read_text(encoding="utf-8-sig")  # an editor's BOM is not text
         except FileNotFoundError:
-            raise PvgenError(f"{path}: error: no such file") from None
+            raise PvgenError(f"pvgen: error: {path}: no such file") from None
         except UnicodeDecodeError as exc:
-            raise PvgenError(f"{path}: error: not UTF-8 text ({exc.reason})") from None
+            raise PvgenError(f"pvgen: error: {path}: not UTF-8 text ({exc.reason})") from None
         except OSError as exc:
-            raise PvgenError(f"{path}: error: cannot read: {exc.strerror}") from None
+            raise PvgenError(f"pvgen: error: {path}: cannot read: {exc.strerror}") from None
         return cls(text, str(path))
 
     def location(self, line: int, column: int) -> Location:

@@ -356,5 +356,5 @@ def test_unreadable_lock_is_an_error_not_a_traceback(
 
     status, _, err = ws.gen(capsys)
 
-    assert status == 1
-    assert err.startswith(f"{ws.lock}: error: ")
+    assert status == 2
+    assert err.startswith(f"pvgen: error: {ws.lock}: ")

@@ -140,8 +140,8 @@ def test_a_missing_file_is_an_error_without_location(tmp_path: Path) -> None:
         load_module(tmp_path / "nowhere.xml")
 
     assert not isinstance(info.value, ConfigError)
-    assert info.value.exit_status == 1
-    assert str(info.value) == f"{tmp_path / 'nowhere.xml'}: error: no such file"
+    assert info.value.exit_status == 2
+    assert str(info.value) == f"pvgen: error: {tmp_path / 'nowhere.xml'}: no such file"
 
 
 def test_config_errors_exit_with_status_2() -> None:

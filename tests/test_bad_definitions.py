@@ -139,9 +139,9 @@ def test_cli_reports_definition_errors_without_traceback(case: str, tmp_path: Pa
 def test_cli_reports_a_missing_definition_without_traceback(tmp_path: Path) -> None:
     result = run_gen(tmp_path / "nowhere.def", tmp_path / "out")
 
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "Traceback" not in result.stdout + result.stderr
-    assert "nowhere.def: error: no such file" in result.stderr
+    assert "nowhere.def: no such file" in result.stderr
 
 
 def test_cli_reads_a_definition_saved_with_a_byte_order_mark(tmp_path: Path) -> None:

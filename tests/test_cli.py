@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -95,3 +96,68 @@ def test_outputs_and_the_kernel_are_checked_before_any_work(
     assert done.returncode == 2
     assert done.stderr.splitlines()[-1] == f"pvgen: error: {message}"
     assert not (tmp_path / "build").exists()  # nothing was generated or built first
+
+
+def test_a_run_stopped_by_its_limit_with_an_unfinished_test_says_so_and_fails(
+        tmp_path: Path) -> None:
+    subprocess.run([sys.executable, "-m", "pvgen.cli", "new", "p"], capture_output=True,
+                   check=True, timeout=60, cwd=tmp_path)
+    source = tmp_path / "p" / "hello.c"
+    source.write_text(source.read_text(encoding="utf-8").replace(
+        'console_puts("Hello World\\n");', 'console_puts("Hello World\\n");\n    for (;;) {\n    }',
+        1), encoding="utf-8")
+    for limit in (["--time", "0.1"], ["--frames", "3"]):
+        done = subprocess.run([sys.executable, "-m", "pvgen.cli", "boot", *limit],
+                              capture_output=True, text=True, check=False, timeout=300,
+                              cwd=tmp_path / "p")
+        assert done.returncode == 1, (limit, done.stdout)
+        assert ("  hello: timeout (its test had not ended when the run stopped at its limit), "
+                "mode COLD_START") in done.stdout
+
+
+# Raised for a caller to catch or wrap, never shown as they are; or built by a helper that
+# writes the prefix itself (ElfError's file and message; a failed build's steps).
+NOT_SHOWN_AS_RAISED = {"ValueError", "TypeError", "KeyError", "RuntimeError", "ShapeError",
+                       "ManifestError", "OSError", "IndexError", "MemoryError", "TarError",
+                       "ArgumentTypeError", "DefinitionError", "InputError", "ConfigError",
+                       "ElfError", "AttributeError"}
+
+
+def _leading_text(message: ast.expr) -> str | None:
+    """The literal text a message expression begins with, if it begins with one."""
+    while True:
+        if isinstance(message, ast.BinOp):  # "..." + more
+            message = message.left
+        elif isinstance(message, ast.Call) and isinstance(message.func, ast.Attribute):
+            message = message.func.value  # f"...".rstrip()
+        else:
+            break
+    if isinstance(message, ast.JoinedStr) and message.values:
+        first, *rest = message.values
+        if isinstance(first, ast.FormattedValue):  # f"{where}: ...": located, if at a location
+            located = "location" in ast.unparse(first.value)
+            after = rest[0] if rest and isinstance(rest[0], ast.Constant) else None
+            return "pvgen: error: " if located else f"{{...}}{getattr(after, 'value', '')}"
+        message = first
+    return message.value if isinstance(message, ast.Constant) and isinstance(message.value, str) \
+        else None
+
+
+def test_every_error_for_the_user_reads_pvgen_error_what_why() -> None:
+    """One format: each error pvgen raises with its message written out begins
+    ``pvgen: error: `` (WHAT: why follows); one at a location in a file the user wrote is
+    the compiler-style exception (``{location}: error: ...``)."""
+    wrong = []
+    for path in sorted((Path(__file__).parent.parent / "pvgen").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)
+                    and node.exc.args):
+                continue
+            called = node.exc.func
+            name = getattr(called, "id", getattr(called, "attr", ""))
+            if not name.endswith("Error") or name in NOT_SHOWN_AS_RAISED:
+                continue
+            text = _leading_text(node.exc.args[0])
+            if text is not None and not text.startswith("pvgen: error: "):
+                wrong.append(f"{path.name}:{node.lineno}: {text!r}")
+    assert wrong == []

@@ -249,7 +249,8 @@ def test_a_corrupt_image_is_refused_before_anything_runs(tmp_path: Path) -> None
     (tmp_path / "bad.img").write_bytes(b"\x7fELF" + bytes(40))
     result = run("-m", "pvgen.emulator", str(tmp_path / "bad.img"))
     assert result.returncode == 2
-    assert "bad.img: error:" in result.stderr
+    assert result.stderr.startswith("pvgen: error: ")
+    assert "bad.img: not a readable image" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -258,8 +259,8 @@ def test_a_trace_that_cannot_be_written_is_said_before_the_run(images: dict[str,
     """The trace goes to its file as the run makes it, so the file is opened first."""
     result = boot(images["hello"], "--trace", str(tmp_path / "missing" / "t.json"))
     assert result.returncode == 2
-    assert result.stderr.strip() == (f"{tmp_path / 'missing' / 't.json'}: error: cannot write "
-                                     "the trace: No such file or directory")
+    assert result.stderr.strip() == (f"pvgen: error: {tmp_path / 'missing' / 't.json'}: cannot "
+                                     "write the trace: No such file or directory")
     assert "BEGIN OF TEST" not in result.stdout
 
 

@@ -330,7 +330,7 @@ def test_the_services_refuse_parameters_and_fields_they_do_not_know() -> None:
             params={"console_write": ("buf", "length")},
             outputs={"sampling_status": {"status": ("refresh_period", "colour")}}))
     assert str(refused.value).splitlines() == [
-        "error: the emulator's services cannot serve the definition:",
+        "pvgen: error: the emulator's services cannot serve the definition:",
         "  console_write: its service takes no parameter length",
         "  console_write: its service needs the parameter len",
         "  sampling_status: its service answers no field colour of 'status'",
@@ -345,5 +345,5 @@ def test_an_architecture_pvgen_does_not_know_is_one_line_at_image(tmp_path: Path
                    "--out", tmp_path / "hello.img", "--gen", tmp_path / "gen", "--arch", "sparc")
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
-        f"{ROOT / 'examples' / 'hello' / 'module.xml'}: error: --arch sparc: pvgen knows no "
+        f"pvgen: error: {ROOT / 'examples' / 'hello' / 'module.xml'}: --arch sparc: pvgen knows no "
         "such architecture (it knows arm, riscv32, x86)"]

@@ -115,7 +115,7 @@ def test_damaged_images_are_refused_with_the_file_named(
     path.write_bytes(damage(path.read_bytes()))
     with pytest.raises(ImageError, match=message) as caught:
         read_image(path)
-    assert str(caught.value).startswith(f"{path}: error: ")
+    assert str(caught.value).startswith(f"pvgen: error: {path}: ")
 
 
 SHIM = {
@@ -213,7 +213,7 @@ def test_the_kernel_s_partition_sizes_are_read_from_its_deployment(
     if sizes is not None:
         assert kernel_partition_sizes(tmp_path / "pok.elf") == sizes
     else:
-        with pytest.raises(PokError, match=r"deployment.h: error: "):
+        with pytest.raises(PokError, match=r"^pvgen: error: .*deployment.h: "):
             kernel_partition_sizes(tmp_path / "pok.elf")
 
 
@@ -233,4 +233,4 @@ def test_reading_an_image_is_bounded(tmp_path: Path) -> None:
                           (huge, "larger than an image may be")):
         with pytest.raises(ImageError, match=message) as caught:
             read_image(path)
-        assert str(caught.value).startswith(f"{path}: error: ")
+        assert str(caught.value).startswith(f"pvgen: error: {path}: ")

@@ -229,7 +229,7 @@ def test_random_bytes_in_an_image_are_an_image_error(tmp_path_factory: pytest.Te
     try:
         read_image(path)
     except ImageError as error:
-        assert str(error).startswith(f"{path}: error: ")
+        assert str(error).startswith(f"pvgen: error: {path}: ")
     assert time.perf_counter() - began < 0.5
 
 

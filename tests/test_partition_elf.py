@@ -695,12 +695,12 @@ def test_a_bad_partition_elf_is_refused_with_its_message(
     with pytest.raises(ElfError) as caught:
         load_partition_elf(path, arch, memory, STACK)
     assert caught.value.message == message
-    assert str(caught.value) == f"{path}: error: {message}"
+    assert str(caught.value) == f"pvgen: error: {path}: {message}"
     assert caught.value.exit_status == 2
 
 
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
-    with pytest.raises(ElfError, match=r"missing\.elf: error: no such file$"):
+    with pytest.raises(ElfError, match=r"^pvgen: error: .*missing\.elf: no such file$"):
         load_partition_elf(tmp_path / "missing.elf", "x86", MEMORY, STACK)
 
 

@@ -62,7 +62,7 @@ def test_a_kernel_that_never_started_its_partitions_shows_its_boot_log() -> None
 def test_a_work_directory_with_white_space_is_refused_before_any_copy(tmp_path: Path) -> None:
     """POK's make rules split paths at white space."""
     work = tmp_path / "my work"
-    with pytest.raises(PokError, match=r"my work: error: POK's make rules cannot build in a "
+    with pytest.raises(PokError, match=r"my work: POK's make rules cannot build in a "
                                        r"path with white space"):
         work_tree(tmp_path, work)
     assert not work.exists()

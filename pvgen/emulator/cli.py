@@ -80,6 +80,9 @@ def boot(image: Path, args: argparse.Namespace) -> int:
     return result.exit_status
 
 
+TIMED_OUT = " (its test had not ended when the run stopped at its limit)"
+
+
 def summary(result: RunResult) -> str:
     lines = [f"run ended ({result.ended_by}) at {result.now_ns / 1e9:.6f} s virtual, "
              f"{result.frames} major frame(s)"]
@@ -87,8 +90,9 @@ def summary(result: RunResult) -> str:
         ticks = (f", timer ticks {p.ticks_due} due / {p.ticks_raised} raised"
                  if p.ticks_due else "")
         ended = " (its program ended)" if p.ended and p.mode != "IDLE" else ""
-        lines.append(f"  {p.name}: {p.verdict}, mode {p.mode}{ended}, {p.hypercalls} hypercalls, "
-                     f"{p.restarts} restart(s){ticks}")
+        why = TIMED_OUT if p.verdict == "timeout" else ""
+        lines.append(f"  {p.name}: {p.verdict}{why}, mode {p.mode}{ended}, {p.hypercalls} "
+                     f"hypercalls, {p.restarts} restart(s){ticks}")
     if result.hm_events:  # a run without events says nothing about the health monitor
         lines += log_lines(result.hm_log, result.hm_events)
     return "\n".join(lines)

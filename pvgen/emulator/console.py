@@ -63,15 +63,18 @@ class Console:
         if self.file is not None:
             self.file.write(text + "\n")
 
-    def verdict(self, ended: bool) -> str:
+    def verdict(self, ended: bool, timed_out: bool = False) -> str:
         """The RTEMS tester's reading of this console, `ended` whether its partition ended
-        (a silent test, RTEMS's minimum, passes by ending): passed, failed, expected-fail,
-        user-input, indeterminate or benchmark as the tester says, "no test" when none
-        began, "fatal" after a FATAL line."""
+        (a silent test, RTEMS's minimum, passes by ending), `timed_out` whether the run's
+        limit came while it still ran: passed, failed, timeout, expected-fail, user-input,
+        indeterminate or benchmark as the tester says, "no test" when none began, "fatal"
+        after a FATAL line."""
         reading = self.reading
         if reading.fatal:
             return "fatal"
-        verdict = judge(reading, timed_out=False, name=self.name, ended=ended)
+        # only a test that began can time out: a partition that began none has "no test"
+        verdict = judge(reading, timed_out=timed_out and reading.began, name=self.name,
+                        ended=ended)
         return "no test" if verdict is Verdict.INVALID else verdict.value
 
 

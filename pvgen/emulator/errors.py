@@ -7,5 +7,3 @@ from pvgen.diagnostics import PvgenError
 
 class EmulatorError(PvgenError):
     """The image cannot be booted: the message says which file and why."""
-
-    exit_status = 2

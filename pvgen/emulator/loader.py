@@ -40,7 +40,7 @@ def dispatcher_path(image: Image, gen_dir: Path) -> Path:
         if dispatcher_fingerprint(text) == image.fingerprint:
             return candidate
     raise EmulatorError(
-        f"{directory}: error: no generated dispatcher for interface fingerprint "
+        f"pvgen: error: {directory}: no generated dispatcher for interface fingerprint "
         f"{image.fingerprint}; run `pvgen gen` for the definition the image was built with "
         f"(interface {image.manifest.interface})")
 
@@ -53,12 +53,13 @@ def load_dispatcher(path: Path, image: Image) -> ModuleType:
     fingerprint = getattr(module, "FINGERPRINT", None)
     if fingerprint != image.fingerprint:
         raise EmulatorError(
-            f"{image.path}: error: the image was built for interface fingerprint "
+            f"pvgen: error: {image.path}: the image was built for interface fingerprint "
             f"{image.fingerprint}, but {path} was generated for {fingerprint}; rebuild the image "
             "or regenerate with the definition it was built from"
         )
     if image.manifest.abi not in module.ABIS:
-        raise EmulatorError(f"{path}: error: the dispatcher has no ABI '{image.manifest.abi}'")
+        raise EmulatorError(f"pvgen: error: {path}: the dispatcher has no ABI "
+                            f"'{image.manifest.abi}'")
     return module
 
 
@@ -79,18 +80,19 @@ def _generate_dispatcher(image: Image, directory: Path) -> None:
     from pvgen.definition import load_text
     from pvgen.generate import render_templates, template_names, write_artifacts
 
-    where = f"{image.path}: error: the definition the image carries"
+    where = f"{image.path}: the definition the image carries"
     if len(image.definition) > MAX_DEFINITION_BYTES:
-        raise EmulatorError(f"{where} is larger than a definition may be "
+        raise EmulatorError(f"pvgen: error: {where} is larger than a definition may be "
                             f"({MAX_DEFINITION_BYTES} bytes)")
     try:
         iface = load_text(image.definition.decode("utf-8"), f"{image.path}:{DEFINITION_SECTION}")
     except (UnicodeDecodeError, DefinitionError) as exc:
         problem = exc.render() if isinstance(exc, DefinitionError) else str(exc)
-        raise EmulatorError(f"{where} does not load: {problem.splitlines()[0]}") from None
+        raise EmulatorError(f"pvgen: error: {where} does not load: "
+                            f"{problem.splitlines()[0]}") from None
     if iface.fingerprint != image.fingerprint:
-        raise EmulatorError(f"{where} has fingerprint {iface.fingerprint}, not the image's "
-                            f"{image.fingerprint}: the image is corrupt")
+        raise EmulatorError(f"pvgen: error: {where} has fingerprint {iface.fingerprint}, not the "
+                            f"image's {image.fingerprint}: the image is corrupt")
     partial = directory.with_name(f".{directory.name}.{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
     write_artifacts(render_templates(iface, [name for name in template_names()

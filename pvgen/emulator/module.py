@@ -105,11 +105,13 @@ class RunResult:
     @property
     def exit_status(self) -> int:
         """The RTEMS tester's rules (``pvgen.tester``): a test that began and did not end
-        fails, and a partition that began no test is not a pass; an expected failure, a
+        fails, and so does one still running when the run's limit came (its time or its
+        frames: "timeout"); a partition that began no test is not a pass; an expected failure, a
         test waiting for its user and the like are what their test state says; FATAL fails."""
         if self.signal is not None:
             return 128 + self.signal  # as a shell reports a process a signal ended
-        bad = [p for p in self.partitions if p.verdict in ("failed", "fatal", "no test")]
+        bad = [p for p in self.partitions
+               if p.verdict in ("failed", "fatal", "no test", "timeout")]
         return 1 if bad else 0
 
 
@@ -519,6 +521,7 @@ class Module:
             running.cpu.stop()
 
     def _finish(self, ended_by: str, frames: int) -> RunResult:
+        limited = ended_by in ("time", "frames")  # a partition still running had no time left
         self._clock.close()
         for console in self._consoles.values():
             console.flush()
@@ -530,7 +533,9 @@ class Module:
             now_ns=self.now_ns(),
             frames=frames,
             partitions=tuple(
-                PartitionSummary(p.name, self._consoles[p.name].verdict(not p.runnable),
+                PartitionSummary(p.name,
+                                 self._consoles[p.name].verdict(not p.runnable, limited
+                                                                and p.runnable),
                                  p.mode.value, p.restarts,
                                  p.served, p.ticks_due, p.ticks_raised, not p.runnable)
                 for p in self.partitions

@@ -68,7 +68,7 @@ def load_segments(entry: PartitionEntry, elf: bytes) -> list[Segment]:
         view = read_view(entry.name, elf)
     except ElfError as exc:
         raise EmulatorError(
-            f"error: partition '{entry.name}' in the image: {exc.message}"
+            f"pvgen: error: partition '{entry.name}' in the image: {exc.message}"
         ) from None
     segments = []
     for seg in view.segments:
@@ -76,8 +76,8 @@ def load_segments(entry: PartitionEntry, elf: bytes) -> list[Segment]:
             continue
         if seg.vaddr + seg.memsz > entry.memory_size or seg.filesz > seg.memsz:
             raise EmulatorError(
-                f"error: partition '{entry.name}': a segment at {seg.vaddr:#x} does not fit its "
-                f"{entry.memory_size} bytes"
+                f"pvgen: error: partition '{entry.name}': a segment at {seg.vaddr:#x} does not "
+                f"fit its {entry.memory_size} bytes"
             )
         segments.append(Segment(seg.vaddr, elf[seg.offset : seg.offset + seg.filesz], seg.memsz))
     return segments

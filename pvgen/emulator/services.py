@@ -59,12 +59,12 @@ def check_definition(dispatcher: ModuleType) -> None:
     missing = [name for name in REQUIRED_STATUS if name not in dispatcher.STATUS]
     if missing:
         raise EmulatorError(
-            f"error: the emulator's services answer status codes the definition lacks: "
+            f"pvgen: error: the emulator's services answer status codes the definition lacks: "
             f"{', '.join(missing)}")
     unserved = [name for name in dispatcher.NUMBERS if not hasattr(PartitionServices, name)]
     if unserved:
         raise EmulatorError(
-            f"error: the emulator has no service for the definition's hypercall(s) "
+            f"pvgen: error: the emulator has no service for the definition's hypercall(s) "
             f"{', '.join(unserved)}")
     problems = [problem for name, given in dispatcher.HANDLER_PARAMS.items()
                 for problem in _parameter_problems(name, given)]
@@ -76,7 +76,7 @@ def check_definition(dispatcher: ModuleType) -> None:
     if timeouts and "TIMED_OUT" not in dispatcher.STATUS:
         problems.append("a call takes a timeout, but there is no TIMED_OUT status")
     if problems:
-        raise EmulatorError("error: the emulator's services cannot serve the definition:\n  "
+        raise EmulatorError("pvgen: error: the emulator's services cannot serve the definition:\n  "
                             + "\n  ".join(problems))
 
 

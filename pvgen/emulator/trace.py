@@ -25,7 +25,8 @@ class Trace:
         try:
             self._file = None if path is None else path.open("w", encoding="utf-8")
         except OSError as exc:
-            raise EmulatorError(f"{path}: error: cannot write the trace: {exc.strerror}") from None
+            raise EmulatorError(f"pvgen: error: {path}: cannot write the trace: "
+                                f"{exc.strerror}") from None
         if self._file is not None:
             self._file.write('{"displayTimeUnit":"ns","traceEvents":[')
         self._first = True

@@ -77,7 +77,8 @@ def build_image(
     architecture = iface.architecture(arch)
     if architecture is None:
         raise ToolchainError(
-            f"{config}: error: the interface {iface.name} has no ABI for architecture '{arch}'"
+            f"pvgen: error: {config}: the interface {iface.name} has no ABI for architecture "
+            f"'{arch}'"
         )
     abi = iface.default_abi(architecture)
     work = out.parent / f"{out.stem}.build"
@@ -111,6 +112,6 @@ def for_arch(module: Module, arch: str | None, config: Path) -> Module:
     if arch is None or arch == module.toolchain.arch:
         return module
     if arch not in ARCHITECTURES:
-        raise ToolchainError(f"{config}: error: --arch {arch}: pvgen knows no such architecture "
-                             f"(it knows {', '.join(sorted(ARCHITECTURES))})")
+        raise ToolchainError(f"pvgen: error: {config}: --arch {arch}: pvgen knows no such "
+                             f"architecture (it knows {', '.join(sorted(ARCHITECTURES))})")
     return replace(module, toolchain=Toolchain(arch=arch))

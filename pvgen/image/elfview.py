@@ -35,10 +35,8 @@ _RELA = struct.Struct("<IIi")  # r_offset, r_info, r_addend
 class ElfError(PvgenError):
     """A partition ELF that cannot be loaded; the message names the file and the fault."""
 
-    exit_status = 2
-
     def __init__(self, file: str, message: str) -> None:
-        super().__init__(f"{file}: error: {message}")
+        super().__init__(f"pvgen: error: {file}: {message}")
         self.file = file
         self.message = message
 

@@ -18,11 +18,11 @@ from pathlib import Path
 
 from pvgen.bsp import BaremetalRuntime, render_baremetal
 from pvgen.config.model import Module, Partition
+from pvgen.diagnostics import BuildFailed
 from pvgen.image.steps import RECORD_NAME, Outcome, Step, StepRecord, failures, run_stage
 from pvgen.image.toolchain import (
     PROGRAM_FLAGS,
     Compiler,
-    ToolchainError,
     compiler_identity,
     resolve_compiler,
 )
@@ -34,10 +34,8 @@ CFLAGS_VARIABLE = "PVGEN_CFLAGS"
 COMPILE_COMMANDS = "compile_commands.json"
 
 
-class BuildError(ToolchainError):
+class BuildError(BuildFailed):
     """A guest did not compile or link; the compiler's own words follow."""
-
-    exit_status = 3
 
 
 @dataclass(frozen=True)

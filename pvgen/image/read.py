@@ -35,8 +35,6 @@ _PYELFTOOLS_MACHINES = {"x86": "EM_386", "arm": "EM_ARM"}
 class ImageError(PvgenError):
     """An image that cannot be booted or inspected; the message names the file."""
 
-    exit_status = 2
-
 
 @dataclass(frozen=True)
 class Image:
@@ -75,15 +73,15 @@ def read_image(path: Path) -> Image:
     try:
         data = _read_bounded(path)
     except OSError as exc:
-        raise ImageError(f"{path}: error: cannot read the image: {exc.strerror}") from None
+        raise ImageError(f"pvgen: error: {path}: cannot read the image: {exc.strerror}") from None
     try:
         return _parse(path, data)
     except (ELFError, struct.error, ValueError, KeyError, IndexError) as exc:
-        raise ImageError(f"{path}: error: not a readable image ({exc})") from None
+        raise ImageError(f"pvgen: error: {path}: not a readable image ({exc})") from None
 
 
 def _fail(path: Path, message: str) -> ImageError:
-    return ImageError(f"{path}: error: {message}")
+    return ImageError(f"pvgen: error: {path}: {message}")
 
 
 def _section(elf: ELFFile, path: Path, name: str, required: bool = True) -> bytes:

@@ -36,7 +36,7 @@ PROGRAM_FLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra")
 
 
 class ToolchainError(PvgenError):
-    exit_status = 2
+    """A guest compiler that is not there, or that does not build for the architecture."""
 
 
 @dataclass(frozen=True)

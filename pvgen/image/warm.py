@@ -20,8 +20,6 @@ from pvgen.image.manifest import KeptRange
 class KeptSectionError(PvgenError):
     """A Warm_Start_Keeps that the partition's ELF cannot honour."""
 
-    exit_status = 2
-
 
 def kept_ranges(partition: Partition, file: str, sections: Mapping[str, tuple[int, int]],
                 symbols: Mapping[str, int]) -> tuple[KeptRange, ...]:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from pvgen.emulated import ModuleRun, boot_image
 from pvgen.image.builder import build_image
-from pvgen.pok.errors import PokError
+from pvgen.pok.errors import PokBuildError, PokError
 from pvgen.pok.qemu import Progress, QemuRun, boot
 
 KERNEL_PREFIX = "[KERNEL]"  # POK's own messages on the console
@@ -107,7 +107,7 @@ def build_system(system: Path, tree: Path) -> float:
                               capture_output=True, text=True, check=False)
         if done.returncode != 0:
             log = (done.stdout + done.stderr).strip().splitlines()
-            raise PokError(f"{system}: error: POK's make {goal} failed:\n  "
+            raise PokBuildError(f"pvgen: error: {system}: POK's make {goal} failed:\n  "
                            + "\n  ".join(log[-30:]))
     return time.monotonic() - started
 
@@ -117,7 +117,7 @@ def check_system(config: Path, definition: Path, work: Path, tree: Path) -> Syst
     name = config.parent.name if config.name == "module.xml" else config.stem
     built = build_image(config, work / f"{name}.img", definition, work / "gen")
     if built.pok_note:
-        raise PokError(f"{config}: error: no POK system: {built.pok_note}")
+        raise PokError(f"pvgen: error: {config}: no POK system: {built.pok_note}")
     # QEMU's UART takes no time; ports and health events go as on POK (RunOptions.like_pok)
     run = boot_image(built.image, work / "gen", console_baud=None, like_pok=True)
     build_seconds = build_system(built.pok_dir, tree)

@@ -114,14 +114,14 @@ def deployment(module: Module, iface: Interface) -> PokDeployment:
     for window in module.schedule.windows:
         if window.start_ns != cursor:
             raise PokError(
-                f"{module.source}: error: POK's schedule has no idle slots, but the windows leave "
-                f"{cursor}..{window.start_ns} ns of the major frame unassigned"
+                f"pvgen: error: {module.source}: POK's schedule has no idle slots, but the "
+                f"windows leave {cursor}..{window.start_ns} ns of the major frame unassigned"
             )
         cursor = window.end_ns
     if cursor != module.schedule.major_frame_ns:
         raise PokError(
-            f"{module.source}: error: POK's slots must add up to the major frame; the windows end "
-            f"at {cursor} ns, the major frame is {module.schedule.major_frame_ns} ns"
+            f"pvgen: error: {module.source}: POK's slots must add up to the major frame; the "
+            f"windows end at {cursor} ns, the major frame is {module.schedule.major_frame_ns} ns"
         )
     ident = {(p.identifier, port.name): f"{p.name}_{port.name}" for p in module.partitions
              for port in p.ports}

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pvgen.diagnostics import PvgenError
+from pvgen.diagnostics import BuildFailed, PvgenError
 
 
 class PokError(PvgenError):
     """The system cannot be expressed for, built with, or written into a real POK kernel."""
 
-    exit_status = 2
+
+class PokBuildError(PokError, BuildFailed):
+    """POK's make rules or QEMU failed on a system pvgen wrote; their words follow."""

@@ -36,25 +36,26 @@ def rewrite_kernel(kernel: Path, partitions: Sequence[bytes], sizes: Sequence[in
         elf = ELFFile(io.BytesIO(data))
         symbols = _symbols(elf)
     except OSError as exc:
-        raise PokError(f"{kernel}: error: cannot read: {exc.strerror}") from None
+        raise PokError(f"pvgen: error: {kernel}: cannot read: {exc.strerror}") from None
     except (ELFError, struct.error, ValueError) as exc:
-        raise PokError(f"{kernel}: error: not a readable ELF file ({exc})") from None
+        raise PokError(f"pvgen: error: {kernel}: not a readable ELF file ({exc})") from None
     missing = [s for s in ("__archive2_begin", "__archive2_end", "part_sizes") if s not in symbols]
     if missing:
-        raise PokError(f"{kernel}: error: no symbol {', '.join(missing)}: not a linked POK kernel")
+        raise PokError(f"pvgen: error: {kernel}: no symbol {', '.join(missing)}: not a linked "
+                       f"POK kernel")
     begin, end = symbols["__archive2_begin"], symbols["__archive2_end"]
     blob, padded = pack_archive(partitions)
     count = _part_sizes_count(data, elf, symbols, begin, end)
     if count != len(partitions):
         raise PokError(
-            f"{kernel}: error: the kernel was linked for {count} partition(s), the module has "
-            f"{len(partitions)}; {RELINK}"
+            f"pvgen: error: {kernel}: the kernel was linked for {count} partition(s), the "
+            f"module has {len(partitions)}; {RELINK}"
         )
     _check_partition_sizes(kernel, sizes, names)
     if len(blob) > end - begin:
         raise PokError(
-            f"{kernel}: error: the partitions need {len(blob)} bytes, the kernel's archive holds "
-            f"{end - begin}; {RELINK}"
+            f"pvgen: error: {kernel}: the partitions need {len(blob)} bytes, the kernel's "
+            f"archive holds {end - begin}; {RELINK}"
         )
     out = bytearray(data)
     start = _file_offset(elf, begin)
@@ -67,12 +68,12 @@ def rewrite_kernel(kernel: Path, partitions: Sequence[bytes], sizes: Sequence[in
 def _check_partition_sizes(kernel: Path, sizes: Sequence[int], names: Sequence[str]) -> None:
     given = kernel_partition_sizes(kernel)
     if len(given) != len(sizes):
-        raise PokError(f"{kernel}: error: its kernel/deployment.h configures {len(given)} "
+        raise PokError(f"pvgen: error: {kernel}: its kernel/deployment.h configures {len(given)} "
                        f"partition(s), the module has {len(sizes)}; {RELINK}")
     short = [f"{name} needs {size} bytes, the kernel gives {room}"
              for name, size, room in zip(names, sizes, given, strict=True) if room < size]
     if short:
-        raise PokError(f"{kernel}: error: the kernel's partitions are smaller than the "
+        raise PokError(f"pvgen: error: {kernel}: the kernel's partitions are smaller than the "
                        f"module's: {'; '.join(short)}; {RELINK}")
 
 
@@ -83,18 +84,18 @@ def kernel_partition_sizes(kernel: Path) -> tuple[int, ...]:
         text = header.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         raise PokError(
-            f"{kernel}: error: cannot tell the sizes of the kernel's partitions: {header}: "
+            f"pvgen: error: {kernel}: cannot tell the sizes of the kernel's partitions: {header}: "
             f"{exc.strerror} (--kernel takes a pok.elf in the POK system it was built in)"
         ) from None
     found = re.search(r"^\s*#\s*define\s+POK_CONFIG_PARTITIONS_SIZE\s+((?:.*\\\n)*.*)$", text,
                       re.MULTILINE)
     if found is None:
-        raise PokError(f"{header}: error: no POK_CONFIG_PARTITIONS_SIZE")
+        raise PokError(f"pvgen: error: {header}: no POK_CONFIG_PARTITIONS_SIZE")
     body = found.group(1).replace("\\\n", " ").strip()
     try:
         return tuple(_integer(item) for item in body.strip("{} ").split(","))
     except (SyntaxError, ValueError):
-        raise PokError(f"{header}: error: POK_CONFIG_PARTITIONS_SIZE {body}: not a list of "
+        raise PokError(f"pvgen: error: {header}: POK_CONFIG_PARTITIONS_SIZE {body}: not a list of "
                        "integer expressions") from None
 
 
@@ -147,4 +148,4 @@ def _file_offset(elf: ELFFile, address: int) -> int:
         start = segment["p_vaddr"]
         if segment["p_type"] == "PT_LOAD" and start <= address < start + segment["p_filesz"]:
             return int(segment["p_offset"] + address - start)
-    raise PokError(f"address {address:#x} is not in the kernel's file")
+    raise PokError(f"pvgen: error: address {address:#x} is not in the kernel's file")

@@ -86,16 +86,16 @@ def unserved_calls(iface: Interface) -> list[str]:
 def patch_tree(tree: Path, iface: Interface) -> list[Path]:
     """Put the definition's kernel side into the POK tree; the files written or edited."""
     if not (tree / "kernel").is_dir() or not (tree / "misc" / "mk").is_dir():
-        raise PokError(f"{tree}: error: not a POK checkout (no kernel/ and misc/mk/)")
+        raise PokError(f"pvgen: error: {tree}: not a POK checkout (no kernel/ and misc/mk/)")
     if not needs_kernel_side(iface):
         raise PokError(
-            f"{iface.source}: error: interface {iface.name} has no kernel side for POK: "
+            f"pvgen: error: {iface.source}: interface {iface.name} has no kernel side for POK: "
             + ("it has no x86 ABI" if iface.architecture("x86") is None else
                f"it traps at POK's own system-call vector {POK_SYSCALL_VECTOR}, which the "
                "unmodified kernel serves"))
     unserved = unserved_calls(iface)
     if unserved:
-        raise PokError(f"{iface.source}: error: POK has no service for the hypercall(s) "
+        raise PokError(f"pvgen: error: {iface.source}: POK has no service for the hypercall(s) "
                        f"{', '.join(unserved)} of interface {iface.name} (its services are "
                        f"{SERVICES})")
     templates = [t for t in template_names() if PurePosixPath(t).parts[:2] == ("pok", "kernel")]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from pvgen.pok.errors import PokError
+from pvgen.pok.errors import PokBuildError, PokError
 
 READY = b"POK kernel initialized\n"  # POK prints it when its partitions start
 ICOUNT_SHIFT = 4  # 16 ns of guest time an instruction: POK's slots progress under TCG
@@ -57,7 +57,7 @@ def boot(kernel: Path, progress: Callable[[str], Progress], limit_seconds: float
         qemu = subprocess.Popen(command(kernel), stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except OSError as exc:
-        raise PokError(f"cannot run qemu-system-i386: {exc.strerror} "
+        raise PokError(f"pvgen: error: cannot run qemu-system-i386: {exc.strerror} "
                        "(Debian: apt-get install qemu-system-x86)") from None
     assert qemu.stdout is not None and qemu.stderr is not None
     received, ended_by, done_at = bytearray(), "", None
@@ -84,7 +84,8 @@ def boot(kernel: Path, progress: Callable[[str], Progress], limit_seconds: float
     _, errors = qemu.communicate()
     seconds = time.monotonic() - started
     if ended_by == "exited" and qemu.returncode != 0 and READY not in received:
-        raise PokError(f"{kernel}: error: QEMU failed: {errors.decode(errors='replace').strip()}")
+        raise PokBuildError(f"pvgen: error: {kernel}: QEMU failed: "
+                       f"{errors.decode(errors='replace').strip()}")
     head, ready, tail = bytes(received).partition(READY)
     return QemuRun(tail.decode("utf-8", "replace") if ready else "",
                    head.decode("utf-8", "replace"), ended_by, seconds,

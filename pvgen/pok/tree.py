@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pvgen.cache import cache_dir, locked
 from pvgen.model import Interface
-from pvgen.pok.errors import PokError
+from pvgen.pok.errors import PokBuildError, PokError
 from pvgen.pok.patch import needs_kernel_side, patch_tree
 
 ENVIRONMENT = "POK_SRC"
@@ -36,11 +36,12 @@ def locate(given: Path | None, project: Path) -> Path:
         given = Path(os.environ[ENVIRONMENT])
     if given is not None:
         if not (given / "kernel").is_dir() or not (given / "misc" / "mk").is_dir():
-            raise PokError(f"{given}: error: not a POK checkout (no kernel/ and misc/mk/)")
+            raise PokError(f"pvgen: error: {given}: not a POK checkout (no kernel/ and misc/mk/)")
         return given
     bundle = project.resolve().parent / BUNDLE
     if not bundle.is_file():
-        raise PokError(f"no POK tree: set {ENVIRONMENT} to a POK checkout, pass --pok DIR, or "
+        raise PokError(f"pvgen: error: no POK tree: set {ENVIRONMENT} to a POK checkout, pass "
+                       f"--pok DIR, or "
                        f"put pok.bundle in {bundle.parent}")
     return _cloned(bundle)
 
@@ -48,7 +49,8 @@ def locate(given: Path | None, project: Path) -> Path:
 def _cloned(bundle: Path) -> Path:
     """The bundle's tree, cloned once into the cache (keyed by the bundle's content)."""
     if shutil.which("git") is None:
-        raise PokError(f"{bundle}: error: no git to clone it with (Debian: apt-get install git)")
+        raise PokError(f"pvgen: error: {bundle}: no git to clone it with (Debian: apt-get "
+                       f"install git)")
     digest = hashlib.sha256(bundle.read_bytes()).hexdigest()[:16]
     tree = cache_dir() / "pok" / f"pok-{digest}"
     with locked(tree):
@@ -74,18 +76,19 @@ def work_tree(source: Path, work: Path, iface: Interface | None = None) -> Path:
     side of `iface` if the definition has one (``pvgen.pok.patch``)."""
     tree = work / "pok"
     if any(c.isspace() for c in str(tree.resolve())):
-        raise PokError(f"{work}: error: POK's make rules cannot build in a path with white "
+        raise PokError(f"pvgen: error: {work}: POK's make rules cannot build in a path with white "
                        "space; choose a work directory without any")
     missing = missing_packages()
     if missing:
-        raise PokError(f"POK's build needs Debian's {' '.join(missing)} "
+        raise PokError(f"pvgen: error: POK's build needs Debian's {' '.join(missing)} "
                        f"(apt-get install {' '.join(missing)})")
     shutil.rmtree(tree, ignore_errors=True)
     shutil.copytree(source, tree, ignore=shutil.ignore_patterns(".git"), symlinks=True)
     done = subprocess.run(["make", "configure"], cwd=tree, capture_output=True, text=True,
                           check=False)
     if done.returncode != 0:
-        raise PokError(f"{tree}: error: POK's make configure failed:\n{done.stdout}{done.stderr}")
+        raise PokBuildError(f"pvgen: error: {tree}: POK's make configure "
+                       f"failed:\n{done.stdout}{done.stderr}")
     if iface is not None and needs_kernel_side(iface):
         patch_tree(tree, iface)
     return tree

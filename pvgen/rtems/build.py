@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 
 from pvgen.bsp import BSP_DIR, DEFAULT_PARTITION_SIZE, render_rtems_bsp
 from pvgen.cache import cache_dir, locked
-from pvgen.diagnostics import PvgenError
+from pvgen.diagnostics import BuildFailed
 from pvgen.model import Interface
 from pvgen.rtems import BSP, SUITES
 from pvgen.rtems.port import apply_hooks, port_fingerprint
@@ -36,8 +36,8 @@ CXX_LIBRARY = "cpukit/librtemscxx"  # RTEMS's C++ support library, by item UID
 RENDERED = ".pvgen-rendered"  # the files add_bsp wrote into a tree, one per line
 
 
-class RtemsBuildError(PvgenError):
-    exit_status = 1
+class RtemsBuildError(BuildFailed):
+    """RTEMS's build, or a test program's, failed; its log or the compiler's words follow."""
 
 
 @dataclass(frozen=True)

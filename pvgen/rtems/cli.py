@@ -32,8 +32,6 @@ DEFAULT_SUITES = ("samples",)
 class SelectionError(PvgenError):
     """Tests named on the command line that the suites do not have."""
 
-    exit_status = 2
-
 
 Subcommands = argparse._SubParsersAction  # argparse's own type for add_subparsers()
 

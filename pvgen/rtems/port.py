@@ -36,7 +36,7 @@ PORT = Path("cpukit/score/cpu/i386")
 
 
 class PortError(PvgenError):
-    exit_status = 2
+    """RTEMS's i386 port is not as the paravirtualization hooks expect it."""
 
 
 EDITS = (

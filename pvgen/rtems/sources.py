@@ -30,8 +30,6 @@ ARCHIVE_SUFFIXES = (".tar.xz", ".txz", ".tar.gz", ".tgz", ".tar.bz2", ".tar")
 class SourceError(PvgenError):
     """A source that is not there, or not what it should be."""
 
-    exit_status = 2
-
 
 @dataclass(frozen=True)
 class Kind:

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pvgen.cache import cache_dir, locked
-from pvgen.diagnostics import PvgenError
+from pvgen.diagnostics import BuildFailed, PvgenError
 from pvgen.rtems.sources import Source
 from pvgen.rtems.steps import run_logged
 
@@ -61,7 +61,11 @@ Log = Callable[[str], None]
 
 
 class ToolchainError(PvgenError):
-    exit_status = 2
+    """The RTEMS toolchain cannot be made from what is here (zig, the cache, a prefix)."""
+
+
+class ToolchainBuildError(BuildFailed):
+    """Building a piece of the RTEMS toolchain (newlib) failed; its log says where."""
 
 
 @dataclass(frozen=True)
@@ -319,4 +323,4 @@ def _build_newlib(newlib: Source, prefix: Path, jobs: int, log: Log) -> None:
 
 def _run(command: list[str], cwd: Path, log_file: Path) -> None:
     """Run a build step of the toolchain, its output appended to `log_file`."""
-    run_logged(command, cwd=cwd, log=log_file, error=ToolchainError)
+    run_logged(command, cwd=cwd, log=log_file, error=ToolchainBuildError)

@@ -69,7 +69,7 @@ class Backend:
     def register(self, name: str) -> int:
         constant = getattr(self.registers, self.register_prefix + name.upper(), None)
         if not isinstance(constant, int):
-            raise EmulatorError(f"error: {self.name} has no register '{name}' in Unicorn")
+            raise EmulatorError(f"pvgen: error: {self.name} has no register '{name}' in Unicorn")
         return constant
 
     def fault(self, interrupt: int) -> Fault:
@@ -83,7 +83,7 @@ class Backend:
         number = self.trap_interrupts.get(mnemonic, -1)
         if number == -1:
             raise EmulatorError(
-                f"error: the emulator cannot run '{mnemonic}' traps on {self.name}"
+                f"pvgen: error: the emulator cannot run '{mnemonic}' traps on {self.name}"
             )
         return immediate if number is None else number  # type: ignore[return-value]
 
@@ -114,6 +114,6 @@ def backend(name: str) -> Backend:
 
         return ARM
     raise EmulatorError(
-        f"error: the bundled emulator does not run '{name}' partitions (it runs "
+        f"pvgen: error: the bundled emulator does not run '{name}' partitions (it runs "
         f"{' and '.join(EMULATED)})"
     )

@@ -78,8 +78,8 @@ def enter_user_mode(uc: Uc, size: int) -> None:
     out of that mode, every segment register with the partition's own selectors.
     """
     if size > LARGEST_PARTITION or size % PAGE:
-        raise EmulatorError(f"error: an x86 partition is a whole number of 4 KiB pages up to "
-                            f"{LARGEST_PARTITION:#x} bytes, not {size:#x}")
+        raise EmulatorError(f"pvgen: error: an x86 partition is a whole number of 4 KiB pages "
+                            f"up to {LARGEST_PARTITION:#x} bytes, not {size:#x}")
     tables = _page_tables(size)
     table_pages = len(tables) // PAGE
     uc.mem_map(HYPERVISOR_BASE, (3 + table_pages) * PAGE, UC_PROT_READ | UC_PROT_WRITE)

@@ -113,13 +113,13 @@ def _compile(target: Path) -> None:
     except OSError as exc:
         partial.unlink(missing_ok=True)
         raise EmulatorError(
-            f"error: the emulator builds its native clock with a C compiler, and "
+            f"pvgen: error: the emulator builds its native clock with a C compiler, and "
             f"'{compiler[0]}' cannot run ({exc.strerror}); install Debian's gcc or set CC"
         ) from None
     if done.returncode != 0:
         partial.unlink(missing_ok=True)
         raise EmulatorError(
-            f"error: building the emulator's native clock failed:\n{shlex.join(command)}\n"
+            f"pvgen: error: building the emulator's native clock failed:\n{shlex.join(command)}\n"
             f"{done.stderr.strip()}"
         )
     partial.replace(target)  # atomic: a concurrent run sees the whole library or none
