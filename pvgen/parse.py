@@ -9,6 +9,7 @@ a leading zero or too many digits) are reported the same way, all at once.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import cache
 from importlib import resources
@@ -112,6 +113,15 @@ def _syntax_error(
         line, column = _end_of_previous_token(source, len(source.text))
         message = f"unexpected end of file{_describe_expected(expected)}"
         return source.error(source.location(line, column), message)
+    unclosed = _unclosed_before(source, token.line or 1)
+    if unclosed is not None:
+        # A block's '}' is missing: the next item's keyword was read as part of the block.
+        opened, keyword = unclosed
+        line_start = sum(len(text) + 1 for text in source.text.split("\n")[: (token.line or 1) - 1])
+        line, column = _end_of_previous_token(source, line_start)
+        message = (f"missing '}}' to close the '{keyword}' block opened on line {opened}, "
+                   f"before line {token.line}")
+        return source.error(source.location(line, column), message)
     line, column = _end_of_previous_token(source, token.start_pos or 0)
     if "SEMICOLON" in expected and line < (token.line or 1):
         # The statement ended at a line break without its ';': point where it goes.
@@ -119,6 +129,35 @@ def _syntax_error(
         return source.error(source.location(line, column), message)
     message = f"unexpected {_describe_token(token)}{_describe_expected(expected)}"
     return source.error(source.location(token.line or 1, token.column or 1), message)
+
+
+# A line that begins an item of the definition (``abi NAME``, ``status {``...).
+_ITEM_START = re.compile(r"\s*(?:(?:interface|type|enum|struct|abi|hypercall|reject|reserved)"
+                         r"\s+\w|status\s*\{)")
+
+
+def _unclosed_before(source: SourceText, line: int) -> tuple[int, str] | None:
+    """If `line` begins an item while a block is still open, that block's line and keyword:
+    a syntax error there comes from the block's missing '}'."""
+    lines = source.text.split("\n")
+    if not 1 <= line <= len(lines) or not _ITEM_START.match(lines[line - 1]):
+        return None
+    opened: list[int] = []
+    for index, text in enumerate(lines[: line - 1]):
+        code, in_string, escaped = text[: _code_length(text)], False, False
+        for char in code:
+            if in_string:
+                escaped, in_string = (False, True) if escaped else (char == "\\", char != '"')
+            elif char == '"':
+                in_string = True
+            elif char == "{":
+                opened.append(index + 1)
+            elif char == "}" and opened:
+                opened.pop()
+    if not opened:
+        return None
+    keyword = lines[opened[-1] - 1].split()[0]
+    return opened[-1], keyword
 
 
 def _code_length(line: str) -> int:
@@ -137,6 +176,12 @@ def _code_length(line: str) -> int:
         elif char == "#":
             return index
     return len(line)
+
+
+def line_end(source: SourceText, line: int) -> Location:
+    """Just after the last code on `line` (1-based): where a missing ';' goes."""
+    text = source.text.split("\n")[line - 1] if line >= 1 else ""
+    return source.location(line, len(text[: _code_length(text)].rstrip(" \t\f\r")) + 1)
 
 
 def _end_of_previous_token(source: SourceText, offset: int) -> tuple[int, int]:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import keyword
 from collections.abc import Iterable, Sequence
+from itertools import pairwise
 
 from pvgen import model as m
 from pvgen import syntax as s
 from pvgen.arch import ARCHITECTURES, Architecture, TrapInstruction
 from pvgen.diagnostics import DefinitionError, Diagnostic, Location, SourceText
+from pvgen.parse import line_end
 from pvgen.resolve_rules import resolve_rules
 
 _MAX_NUMBER = 0xFFFF_FFFF
@@ -977,6 +979,16 @@ class _FastPathShape:
             )
 
 
+def _run_on_setting(setting: s.Setting) -> tuple[s.Name | s.Number, s.Name] | None:
+    """A setting that runs on into the next for want of its ';': a later line that begins
+    with a setting's name (``trap int 45`` then ``number eax;``). The value before it, and it."""
+    for before, word in pairwise((setting.key, *setting.values)):
+        if (isinstance(word, s.Name) and word.text in _ABI_SETTINGS
+                and word.location.line > before.location.line):
+            return before, word
+    return None
+
+
 class _AbiBuilder:
     """Reads one ``abi`` block's settings, checking each against its architecture."""
 
@@ -998,6 +1010,12 @@ class _AbiBuilder:
                 d.arch.location,
                 f"unknown architecture '{d.arch.text}'; known: " + ", ".join(sorted(ARCHITECTURES)),
             )
+            return None
+        run_on = [r for r in map(_run_on_setting, d.settings) if r is not None]
+        for before, word in run_on:  # the rest would only echo the missing ';'
+            self.fail(line_end(self.errors.source, before.location.line),
+                      f"missing ';' before '{word.text}' on line {word.location.line}")
+        if run_on:
             return None
         for setting in d.settings:
             key = setting.key.text
