@@ -28,19 +28,42 @@ _MOVES = {"sampling_write": "written", "sampling_read": "read", "queuing_send": 
 
 
 @dataclass
+class Refusal:
+    """Port calls refused alike (the same call on the same port, status and reason): how
+    many, and when the first was."""
+
+    count: int
+    first_ns: int
+
+
+@dataclass
 class PortTraffic:
     """A partition's messages through its ports, counted from the trace's ``port`` instants:
-    the calls that moved one, and the calls of any kind refused (any status but OK)."""
+    the calls that moved one, and the calls of any kind refused (any status but OK), grouped
+    by call, status and the reason the run gave."""
 
     written: int = 0
     read: int = 0
     sent: int = 0
     received: int = 0
     refused: int = 0
+    refusals: dict[tuple[str, str, str], Refusal] = field(default_factory=dict)
+
+    def refuse(self, call: str, status: str, reason: str, at_ns: int) -> None:
+        self.refused += 1
+        seen = self.refusals.setdefault((call, status, reason), Refusal(0, at_ns))
+        seen.count += 1
 
     def __str__(self) -> str:
         return (f"{self.written} written, {self.read} read, {self.sent} sent, "
                 f"{self.received} received, {self.refused} refused")
+
+    def refusal_lines(self) -> list[str]:
+        """Each kind of refusal, the earliest first: the call, its status and why."""
+        return [f"refused {call}: {status}{f' ({reason})' if reason else ''}, "
+                f"{seen.count} time(s), first at {seen.first_ns / 1e9:.6f} s"
+                for (call, status, reason), seen
+                in sorted(self.refusals.items(), key=lambda item: item[1].first_ns)]
 
 
 @dataclass(frozen=True)
@@ -117,9 +140,13 @@ def parse_trace(document: object) -> RunLog:
                                                                        "action"))))
         else:
             count = traffic.setdefault(names[tid], PortTraffic())
-            call = _get(event, "name", str, where).split(" ", 1)[0]
-            if _get(args, "status", str, f"{where}'s args") != "OK":
-                count.refused += 1
+            name = _get(event, "name", str, where)
+            call = name.split(" ", 1)[0]
+            status = _get(args, "status", str, f"{where}'s args")
+            if status != "OK":
+                reason = args.get("reason")
+                count.refuse(name, status, reason if isinstance(reason, str) else "",
+                             _ns(event, where))
             elif call in _MOVES:
                 setattr(count, _MOVES[call], getattr(count, _MOVES[call]) + 1)
     partitions = tuple(names.values())
@@ -134,7 +161,8 @@ def format_run_log(path: Path, log: RunLog) -> str:
              *log_lines(log.hm_log, log.hm_events)]
     if log.ports:
         lines.append("  port traffic:")
-        lines += [f"    {name}: {count}" for name, count in log.ports.items()]
+        for name, count in log.ports.items():
+            lines += [f"    {name}: {count}", *(f"      {r}" for r in count.refusal_lines())]
     return "\n".join(lines) + "\n"
 
 
