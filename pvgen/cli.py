@@ -217,7 +217,7 @@ def _copied(example: str, directory: Path) -> int:
 
 def _add_definition_options(command: argparse.ArgumentParser) -> None:
     command.add_argument(
-        "--def", dest="definition", type=Path, default=None,
+        "--def", "--definition", dest="definition", type=Path, default=None,
         help=f"the hypercall definition (default: ./{defaults.DEFINITION_NAME}, else the "
         "bundled one)",
     )

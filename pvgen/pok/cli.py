@@ -30,7 +30,8 @@ def add_commands(commands: Subcommands[argparse.ArgumentParser]) -> None:
                        default=list(DEFAULT_CONFIGS),
                        help="module configurations (default: "
                        f"{' '.join(map(str, DEFAULT_CONFIGS))})")
-    check.add_argument("--def", dest="definition", type=Path, default=DEFAULT_DEFINITION,
+    check.add_argument("--def", "--definition", dest="definition", type=Path,
+                       default=DEFAULT_DEFINITION,
                        help=f"the hypercall definition (default: {DEFAULT_DEFINITION}, POK's "
                        "own system calls)")
     check.add_argument("--pok", type=Path, default=None, metavar="DIR",
@@ -45,7 +46,8 @@ def add_commands(commands: Subcommands[argparse.ArgumentParser]) -> None:
         "gates, dispatch, handlers and paravirtual CPU, and the hooks that call them")
     patch.add_argument("--pok", type=Path, required=True, metavar="DIR",
                        help="the POK checkout to patch (its files are edited in place)")
-    patch.add_argument("--def", dest="definition", type=Path, default=Path("hypercalls.def"),
+    patch.add_argument("--def", "--definition", dest="definition", type=Path,
+                       default=Path("hypercalls.def"),
                        help="the hypercall definition (default: hypercalls.def)")
     patch.set_defaults(run=_cmd_patch)
 
