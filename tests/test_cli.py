@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import os
+import pty
+import re
 import subprocess
 import sys
 from importlib.metadata import version
@@ -100,16 +102,11 @@ def test_outputs_and_the_kernel_are_checked_before_any_work(
 
 def test_a_run_stopped_by_its_limit_with_an_unfinished_test_says_so_and_fails(
         tmp_path: Path) -> None:
-    subprocess.run([sys.executable, "-m", "pvgen.cli", "new", "p"], capture_output=True,
-                   check=True, timeout=60, cwd=tmp_path)
-    source = tmp_path / "p" / "hello.c"
-    source.write_text(source.read_text(encoding="utf-8").replace(
-        'console_puts("Hello World\\n");', 'console_puts("Hello World\\n");\n    for (;;) {\n    }',
-        1), encoding="utf-8")
+    project = _hung_project(tmp_path)
     for limit in (["--time", "0.1"], ["--frames", "3"]):
         done = subprocess.run([sys.executable, "-m", "pvgen.cli", "boot", *limit],
                               capture_output=True, text=True, check=False, timeout=300,
-                              cwd=tmp_path / "p")
+                              cwd=project)
         assert done.returncode == 1, (limit, done.stdout)
         assert ("  hello: timeout (its test had not ended when the run stopped at its limit), "
                 "mode COLD_START") in done.stdout
@@ -161,3 +158,46 @@ def test_every_error_for_the_user_reads_pvgen_error_what_why() -> None:
             if text is not None and not text.startswith("pvgen: error: "):
                 wrong.append(f"{path.name}:{node.lineno}: {text!r}")
     assert wrong == []
+
+
+def _hung_project(tmp_path: Path) -> Path:
+    """A project whose partition begins its test and never ends it."""
+    subprocess.run([sys.executable, "-m", "pvgen.cli", "new", "p"], capture_output=True,
+                   check=True, timeout=60, cwd=tmp_path)
+    source = tmp_path / "p" / "hello.c"
+    source.write_text(source.read_text(encoding="utf-8").replace(
+        'console_puts("Hello World\\n");', 'console_puts("Hello World\\n");\n    for (;;) {\n    }',
+        1), encoding="utf-8")
+    return tmp_path / "p"
+
+
+def test_a_long_boot_shows_its_progress_on_a_terminal_only(tmp_path: Path) -> None:
+    """On a terminal, a run past 2 s of host time shows the virtual time it reached, on a
+    line erased before the summary; into a pipe, nothing of it."""
+    project = _hung_project(tmp_path)
+    command = [sys.executable, "-m", "pvgen.cli", "boot", "--time", "40", "--mips", "20"]
+    subprocess.run([sys.executable, "-m", "pvgen.cli", "image"], cwd=project, check=True,
+                   capture_output=True, timeout=300)
+    leader, follower = pty.openpty()
+    with subprocess.Popen(command, stdout=follower, stderr=follower, cwd=project) as run:
+        os.close(follower)
+        shown = b""
+        while chunk := _read(leader):
+            shown += chunk
+        assert run.wait(timeout=300) == 1
+    os.close(leader)
+    text = shown.decode()
+    statuses = re.findall(r"\r\x1b\[Kpvgen: running hello: (\d+\.\d\d) of 40 s virtual, \d+ s",
+                          text)
+    assert statuses, text
+    assert [float(s) for s in statuses] == sorted(float(s) for s in statuses)
+    assert "\r\x1b[Krun ended (time) at 40.000000 s virtual" in text, "erased before the summary"
+    piped = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=project)
+    assert "running" not in piped.stderr + piped.stdout and "\x1b" not in piped.stderr
+
+
+def _read(descriptor: int) -> bytes:
+    try:
+        return os.read(descriptor, 4096)
+    except OSError:  # the other end closed: Linux reports EIO
+        return b""

@@ -6,16 +6,19 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from contextlib import nullcontext
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pvgen.defaults import GEN_DIR as DEFAULT_GEN_DIR
 from pvgen.diagnostics import PvgenError
 from pvgen.emulator.hm import log_lines
+from pvgen.emulator.progress import ClearingWriter, Progress, StatusLine
 
 if TYPE_CHECKING:
-    from pvgen.emulator.module import RunResult
+    from pvgen.emulator.module import Module, RunResult
 
 
 def _seconds(text: str) -> int:
@@ -71,13 +74,23 @@ def boot(image: Path, args: argparse.Namespace) -> int:
     from pvgen.emulator.module import Module, RunOptions
 
     loaded, dispatcher = load(image, args.gen)
+    status = StatusLine(sys.stderr) if sys.stderr.isatty() else None
     options = RunOptions(mips=args.mips, frames=args.frames, time_ns=args.time_ns,
                          wall_clock=args.wall_clock, trace=args.trace,
                          console_dir=args.console_dir, console_baud=args.console_baud,
-                         like_pok=args.like_pok)
-    result = Module(loaded, dispatcher, options).run()
+                         like_pok=args.like_pok,
+                         out=sys.stdout if status is None else ClearingWriter(sys.stdout, status))
+    module = Module(loaded, dispatcher, options)
+    with nullcontext() if status is None else Progress(status, partial(_where, module)):
+        result = module.run()
     print(summary(result))
     return result.exit_status
+
+
+def _where(module: Module, host_seconds: float) -> str:
+    """The progress line: the virtual time reached, where the run stops, the host time."""
+    return (f"pvgen: running {module.manifest.module}: {module.reached_ns / 1e9:.2f} of "
+            f"{module.stops_at_ns / 1e9:g} s virtual, {host_seconds:.0f} s")
 
 
 TIMED_OUT = " (its test had not ended when the run stopped at its limit)"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from pvgen.tester import Reading, Verdict, judge
 
@@ -33,10 +33,17 @@ def printable(text: str) -> str:
                             else f"\\u{ord(found[0]):04x}", text)
 
 
+class Output(Protocol):
+    """Where the run's consoles and notes are written: standard output, or a stream that
+    keeps a progress line out of their way (pvgen.emulator.progress)."""
+
+    def write(self, text: str, /) -> int: ...
+
+
 @dataclass
 class Console:
     name: str
-    out: TextIO
+    out: Output
     file: TextIO | None = None
     pending: bytearray = field(default_factory=bytearray)
     reading: Reading = field(default_factory=Reading)  # the tester's, of every line so far

@@ -31,12 +31,11 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from types import ModuleType
-from typing import TextIO
 
 from pvgen.config.model import MODULE_TICK_NS
 from pvgen.emulator.arch import backend
 from pvgen.emulator.clock import InstructionClock, WallClock
-from pvgen.emulator.console import Console, open_console_file, printable
+from pvgen.emulator.console import Console, Output, open_console_file, printable
 from pvgen.emulator.cpu import NO_RESULT
 from pvgen.emulator.fastpath import FastPath
 from pvgen.emulator.hm import HealthMonitor, HmEvent
@@ -74,7 +73,7 @@ class RunOptions:
     # created by then (POK_NEEDS_FLUSH_ON_WINDOWS); the health monitor has no tables: an
     # event that can be resumed is only logged, any other stops the partition
     like_pok: bool = False
-    out: TextIO = field(default_factory=lambda: sys.stdout)  # as it is then: redirect_stdout works
+    out: Output = field(default_factory=lambda: sys.stdout)  # as it is then: redirect_stdout works
 
 
 DEFAULT_LIMIT_NS = 60_000_000_000  # a run that nothing else ends stops at 60 virtual s
@@ -162,6 +161,21 @@ class Module:
         self._running: Partition | None = None  # whose CPU runs now
         self.interruption = Interruption(self._stop_running)
         self._pending: dict[str, HmEvent] = {}  # HM actions waiting for the CPU to stop
+
+    @property
+    def reached_ns(self) -> int:
+        """How far the run has come, to the last window's end: for another thread (a
+        progress line) to read, as now_ns may ask the running CPU."""
+        return self._now
+
+    @property
+    def stops_at_ns(self) -> int:
+        """The virtual time the run stops at, whatever the partitions do: its time limit,
+        or its frames' end."""
+        limit = self.options.time_ns if self.options.time_ns is not None else DEFAULT_LIMIT_NS
+        if self.options.frames is not None:
+            limit = min(limit, self.options.frames * self.manifest.major_frame_ns)
+        return limit
 
     # -- what services and partitions call --------------------------------------------
     def _between_windows(self) -> int:
