@@ -6,7 +6,8 @@ import runpy
 from pathlib import Path
 
 BENCHMARKS = ("bench_gen.py", "bench_image.py", "bench_emulator.py", "bench_irq.py",
-              "bench_ports.py", "bench_rtems.py", "bench_pok.py", "bench_limits.py")
+              "bench_ports.py", "bench_rtems.py", "bench_pok.py", "bench_limits.py",
+              "bench_builds.py")
 
 if __name__ == "__main__":
     for name in BENCHMARKS:
