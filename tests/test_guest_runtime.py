@@ -1,7 +1,8 @@
-"""What the bare-metal runtime gives a partition's C, run on x86, ARM and Thumb: 64-bit
-division and remainder (the compilers' helper routines a partition linked without a C
-library lacks), checked by the guest against Python's answers, one verdict per program; and
-console_printf's conversions, 64-bit ones included, compared with Python's % formatting."""
+"""What the bare-metal runtime gives a partition's C, run on x86, ARM and Thumb: the
+routines compilers call on their own, which a partition linked without a C library lacks
+(64-bit division and remainder, checked by the guest against Python's answers; memcpy,
+memmove, memset, memcmp), one verdict per program; and console_printf's conversions, 64-bit
+ones included, compared with Python's % formatting."""
 
 from __future__ import annotations
 
@@ -77,22 +78,6 @@ THUMB = shlex.join([sys.executable, "-m", "ziglang", "cc", "-target", "thumb-fre
                     "-mcpu=cortex_a15", "-fomit-frame-pointer"])  # svc_arm passes the call in r7
 
 
-@pytest.mark.parametrize("target", ["x86", "arm", "thumb"])
-def test_64_bit_division_links_and_is_right(target: str,
-                                            tmp_path_factory: pytest.TempPathFactory) -> None:
-    arch = "x86" if target == "x86" else "arm"
-    if arch == "arm":
-        pytest.importorskip("ziglang", reason="ARM guests need zig's clang (the arm extra)")
-    sources = tmp_path_factory.mktemp(f"division_sources_{target}")
-    (sources / "division.c").write_text(DIVISION, encoding="utf-8")
-    builder = Builder(tmp_path_factory.mktemp(f"division_{target}"), arch,
-                      THUMB if target == "thumb" else None, programs=[sources / "division.c"])
-    run = builder.run(builder.image("division", [Part(1, "division", program="division")]),
-                      frames=2)
-    assert run.console("division") == ["*** BEGIN OF TEST division ***", "Test result: SUCCESS",
-                                       "*** END OF TEST division ***"], run.stdout
-
-
 MEMORY = self_judged("memory", """\
     struct record copy;
     volatile unsigned char zeroed[512] = {0};  /* a large zeroed array: the compiler's memset */
@@ -125,19 +110,25 @@ static struct record first;
 """)
 
 
+# The self-judged programs of the compilers' helper routines, by name.
+HELPED = {"division": DIVISION, "memory": MEMORY}
+
+
 @pytest.mark.parametrize("target", ["x86", "arm", "thumb"])
-def test_the_memory_routines_a_compiler_calls_link_and_work(
-        target: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+@pytest.mark.parametrize("program", sorted(HELPED))
+def test_the_routines_compilers_call_link_and_are_right(
+        program: str, target: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """64-bit division and the memory routines, each in its own guest that judges itself."""
     arch = "x86" if target == "x86" else "arm"
     if arch == "arm":
         pytest.importorskip("ziglang", reason="ARM guests need zig's clang (the arm extra)")
-    sources = tmp_path_factory.mktemp(f"memory_sources_{target}")
-    (sources / "memory.c").write_text(MEMORY, encoding="utf-8")
-    builder = Builder(tmp_path_factory.mktemp(f"memory_{target}"), arch,
-                      THUMB if target == "thumb" else None, programs=[sources / "memory.c"])
-    run = builder.run(builder.image("memory", [Part(1, "memory", program="memory")]), frames=2)
-    assert run.console("memory") == ["*** BEGIN OF TEST memory ***", "Test result: SUCCESS",
-                                     "*** END OF TEST memory ***"], run.stdout
+    sources = tmp_path_factory.mktemp(f"{program}_sources_{target}")
+    (sources / f"{program}.c").write_text(HELPED[program], encoding="utf-8")
+    builder = Builder(tmp_path_factory.mktemp(f"{program}_{target}"), arch,
+                      THUMB if target == "thumb" else None, programs=[sources / f"{program}.c"])
+    run = builder.run(builder.image(program, [Part(1, program, program=program)]), frames=2)
+    assert run.console(program) == [f"*** BEGIN OF TEST {program} ***", "Test result: SUCCESS",
+                                    f"*** END OF TEST {program} ***"], run.stdout
 
 
 # (format, C arguments, Python's rendering)
