@@ -13,7 +13,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn, cast
 
 from pvgen import defaults
 from pvgen.diagnostics import InputError, PvgenError
@@ -90,8 +90,6 @@ def _cmd_image(args: argparse.Namespace) -> int:
     _writable(args.gen, "--gen", directory=True)
     if args.kernel is not None and not args.kernel.is_file():
         raise InputError(args.kernel, "no such file: --kernel names a linked pok.elf")
-    if args.jobs is not None and args.jobs < 1:
-        raise InputError(Path("--jobs"), f"{args.jobs}: give one compiler run at a time or more")
     request = ImageRequest(args.config, args.out, args.definition, args.gen, args.kernel,
                            args.arch)
     report = _made(request, args.jobs)
@@ -233,15 +231,25 @@ def _version() -> str:
         return "(not installed)"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from pvgen.emulator.cli import add_run_options
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors in pvgen's one format (and its status, 2)."""
 
-    parser = argparse.ArgumentParser(
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"pvgen: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from pvgen.emulator.cli import add_run_options, positive
+
+    parser = _Parser(
         prog="pvgen",
         description="Generate and run paravirtualized RTEMS partitions on POK.",
     )
     parser.add_argument("--version", action="version", version=f"pvgen {_version()}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # the commands' parsers are _Parsers too (argparse makes them of the parser's class)
+    commands = cast("argparse._SubParsersAction[argparse.ArgumentParser]",
+                    parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
 
     gen = commands.add_parser(
         "gen", help="generate every side of the interface from a hypercall definition"
@@ -289,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Toolchain Arch (e.g. arm), with its default compiler",
     )
     image.add_argument(
-        "-j", "--jobs", type=int, default=None, metavar="N",
+        "-j", "--jobs", type=positive, default=None, metavar="N",
         help="compiler runs at a time (default: one per processor)",
     )
     image.set_defaults(run=_cmd_image)

@@ -201,3 +201,11 @@ def _read(descriptor: int) -> bytes:
         return os.read(descriptor, 4096)
     except OSError:  # the other end closed: Linux reports EIO
         return b""
+
+
+def test_a_usage_error_reads_as_every_other_error() -> None:
+    done = subprocess.run([sys.executable, "-m", "pvgen.cli", "image", "-j", "0"],
+                          capture_output=True, text=True, check=False, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == ("pvgen: error: argument -j/--jobs: must be at least "
+                                            "1 (see pvgen image --help)")

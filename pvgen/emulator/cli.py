@@ -31,7 +31,8 @@ def _seconds(text: str) -> int:
     return int(value * 1_000_000_000)
 
 
-def _positive(text: str) -> int:
+def positive(text: str) -> int:
+    """An option's whole number of at least 1 (argparse's type: a bad one is a usage error)."""
     try:
         value = int(text)
     except ValueError:
@@ -42,18 +43,18 @@ def _positive(text: str) -> int:
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--frames", type=_positive, help="stop after N major frames")
+    parser.add_argument("--frames", type=positive, help="stop after N major frames")
     parser.add_argument("--time", dest="time_ns", type=_seconds, metavar="SECONDS",
                         help="stop at this virtual time (default: when every partition has "
                         "stopped, at most 60 s)")
-    parser.add_argument("--mips", type=_positive, default=100,
+    parser.add_argument("--mips", type=positive, default=100,
                         help="virtual CPU rate in million instructions per second (default 100)")
     parser.add_argument("--wall-clock", action="store_true",
                         help="give windows their duration in host time (not deterministic)")
     parser.add_argument("--trace", type=Path, help="write a Chrome/Perfetto trace JSON here")
     parser.add_argument("--console-dir", type=Path,
                         help="also write each partition's console to DIR/NAME.log")
-    parser.add_argument("--console-baud", type=_positive, metavar="BAUD",
+    parser.add_argument("--console-baud", type=positive, metavar="BAUD",
                         help="a console write takes the time a serial line of BAUD bits a "
                         "second takes to send it (POK's console: 38400; default: no time; "
                         "deterministic time only)")
