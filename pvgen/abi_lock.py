@@ -244,13 +244,15 @@ def enforce(
                 else f"bump the interface version (now {interface.version}) and run with "
                 "--update-lock to accept it"
             )
-            source = SourceText.read(Path(interface.source))
             raise DefinitionError(
-                _diagnostic(source, interface, key, f"{message} since {lock_path.name}; {advice}")
+                _diagnostic(interface, key, f"{message} since {lock_path.name}; {advice}")
                 for key, message in verdict.breaking
             )
     return verdict, update and not verdict.up_to_date
 
 
-def _diagnostic(source: SourceText, interface: Interface, key: str, message: str) -> Diagnostic:
-    return source.diagnostic(interface.location_of(key), message)
+def _diagnostic(interface: Interface, key: str, message: str) -> Diagnostic:
+    """The message at the item's location, quoting its line from the file it is in (a
+    profile's item may be in the definition it uses)."""
+    location = interface.location_of(key)
+    return SourceText.read(Path(location.file)).diagnostic(location, message)

@@ -114,6 +114,9 @@ class SourceText:
         self.text = text
         self.name = name
         self._lines = [line.removesuffix("\r") for line in text.split("\n")]
+        # the files this one's items come from besides itself (a definition's used one), by
+        # name: a diagnostic at a location in one of them quotes that file's line
+        self.companions: dict[str, SourceText] = {}
 
     @classmethod
     def read(cls, path: Path) -> SourceText:
@@ -131,8 +134,9 @@ class SourceText:
         return Location(self.name, line, column)
 
     def diagnostic(self, location: Location, message: str) -> Diagnostic:
+        holder = self.companions.get(location.file, self)
         index = location.line - 1
-        source_line = self._lines[index] if 0 <= index < len(self._lines) else None
+        source_line = holder._lines[index] if 0 <= index < len(holder._lines) else None
         return Diagnostic(location, message, source_line)
 
     def error(self, location: Location, message: str) -> DefinitionError:

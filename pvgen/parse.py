@@ -132,8 +132,8 @@ def _syntax_error(
 
 
 # A line that begins an item of the definition (``abi NAME``, ``status {``...).
-_ITEM_START = re.compile(r"\s*(?:(?:interface|type|enum|struct|abi|hypercall|reject|reserved)"
-                         r"\s+\w|status\s*\{)")
+_ITEM_START = re.compile(r"\s*(?:(?:interface|type|enum|struct|abi|hypercall|reject|reserved"
+                         r"|drop|renumber)\s+\w|status\s*\{|use\s+\")")
 
 
 def _unclosed_before(source: SourceText, line: int) -> tuple[int, str] | None:
@@ -318,6 +318,22 @@ class _ToSyntax(Transformer[Token, list[s.Item]]):
     # -- items --------------------------------------------------------------
     def start(self, children: list[s.Item]) -> list[s.Item]:
         return children
+
+    def use(self, c: list[Any]) -> s.UseDecl:
+        keyword: Token = c[0]
+        return s.UseDecl(c[1], self._loc(keyword))
+
+    def drop_kind(self, c: list[Token]) -> str:
+        return str(c[0])
+
+    def drop(self, c: list[Any]) -> s.DropDecl:
+        return s.DropDecl(c[0], c[1])
+
+    def drop_reserved(self, c: list[s.Number]) -> s.DropDecl:
+        return s.DropDecl("reserved", s.Name(str(c[0].value), c[0].location))
+
+    def renumber(self, c: list[Any]) -> s.RenumberDecl:
+        return s.RenumberDecl(c[0], c[1])
 
     def interface(self, c: list[Any]) -> s.InterfaceDecl:
         return s.InterfaceDecl(c[0], c[1], _docs(c))

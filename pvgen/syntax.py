@@ -180,8 +180,35 @@ class HypercallDecl:
     answers: tuple[AnswerDecl, ...] = ()
 
 
+@dataclass(frozen=True)
+class UseDecl:
+    """``use "FILE";``: this definition is FILE's, with the items that follow over it."""
+
+    path: str
+    location: Location
+
+
+@dataclass(frozen=True)
+class DropDecl:
+    """``drop KIND NAME;``: the used definition's item of that kind and name is not here."""
+
+    kind: str  # abi, type, enum, struct, hypercall, reject, reserved (named by its first number)
+    name: Name
+
+
+@dataclass(frozen=True)
+class RenumberDecl:
+    """``renumber CALL = N;``: the used definition's call CALL, numbered N here."""
+
+    name: Name
+    number: Number
+
+
 Item = (
-    InterfaceDecl
+    UseDecl
+    | DropDecl
+    | RenumberDecl
+    | InterfaceDecl
     | StatusBlock
     | RejectDecl
     | TypeAliasDecl

@@ -77,7 +77,7 @@ def carried_gen_dir(image: Image) -> Path:
 
 
 def _generate_dispatcher(image: Image, directory: Path) -> None:
-    from pvgen.definition import load_text
+    from pvgen.definition import load_carried
     from pvgen.generate import render_templates, template_names, write_artifacts
 
     where = f"{image.path}: the definition the image carries"
@@ -85,7 +85,7 @@ def _generate_dispatcher(image: Image, directory: Path) -> None:
         raise EmulatorError(f"pvgen: error: {where} is larger than a definition may be "
                             f"({MAX_DEFINITION_BYTES} bytes)")
     try:
-        iface = load_text(image.definition.decode("utf-8"), f"{image.path}:{DEFINITION_SECTION}")
+        iface = load_carried(image.definition, f"{image.path}:{DEFINITION_SECTION}")
     except (UnicodeDecodeError, DefinitionError) as exc:
         problem = exc.render() if isinstance(exc, DefinitionError) else str(exc)
         raise EmulatorError(f"pvgen: error: {where} does not load: "

@@ -15,6 +15,7 @@ from pvgen.abi_lock import lock_path_for
 from pvgen.arch import ARCHITECTURES
 from pvgen.config import load_module
 from pvgen.config.model import Module, Toolchain
+from pvgen.definition import carried, files
 from pvgen.image.elf import PartitionElf, load_partition_elf
 from pvgen.image.guests import build_partitions
 from pvgen.image.manifest import Manifest
@@ -89,7 +90,7 @@ def build_image(
     ]
     manifest = build_manifest(module, elves, iface, abi.name)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(pack_image(manifest, elves, definition.read_bytes()))
+    out.write_bytes(pack_image(manifest, elves, carried(definition)))
     pok_dir = out.parent / f"{out.stem}.pok"
     note = _pok_system(module, iface, elves, pok_dir)
     kernel_out = None
@@ -100,8 +101,8 @@ def build_image(
                                    [p.name for p in module.partitions])
         pok_dir.mkdir(parents=True, exist_ok=True)
         kernel_out.write_bytes(rewritten)
-    read = {config, definition, lock_path_for(definition), *built.read, *built.elves,
-            *([kernel] if kernel else [])}
+    read = {config, *map(Path, files(definition)), lock_path_for(definition), *built.read,
+            *built.elves, *([kernel] if kernel else [])}
     written = (out, *built.elves, *([kernel_out] if kernel_out else []))
     return BuildResult(out, manifest, generated, pok_dir, note, kernel_out, built.warnings,
                        frozenset(read), written, built.compiler)
