@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pvgen.diagnostics import DefinitionError, Diagnostic, PvgenError, SourceText
+from pvgen.diagnostics import DefinitionError, Diagnostic, PvgenError, diagnostic_at
 from pvgen.model import Interface
 
 LOCK_FORMAT = 1
@@ -252,7 +252,6 @@ def enforce(
 
 
 def _diagnostic(interface: Interface, key: str, message: str) -> Diagnostic:
-    """The message at the item's location, quoting its line from the file it is in (a
-    profile's item may be in the definition it uses)."""
-    location = interface.location_of(key)
-    return SourceText.read(Path(location.file)).diagnostic(location, message)
+    """The message at the item's location, in the file it is in (a profile's item may be in
+    the definition it uses)."""
+    return diagnostic_at(interface.location_of(key), message)

@@ -141,3 +141,12 @@ class SourceText:
 
     def error(self, location: Location, message: str) -> DefinitionError:
         return DefinitionError([self.diagnostic(location, message)])
+
+
+def diagnostic_at(location: Location, message: str) -> Diagnostic:
+    """The message at a location of a file read earlier, quoting its line if the file can be
+    read again (a check of the finished model, which keeps locations, not texts)."""
+    try:
+        return SourceText.read(Path(location.file)).diagnostic(location, message)
+    except PvgenError:
+        return Diagnostic(location, message)

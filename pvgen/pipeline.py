@@ -1,7 +1,8 @@
 """The interface step every command starts with: load, check the ABI freeze, generate.
 
 `pvgen gen` is this step alone; `pvgen image` runs it first, so an image is
-never built against a definition that breaks the lock.
+never built against a definition that breaks the lock, nor one whose calls the emulator's
+services would fail on (pvgen.catalogue).
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pvgen import abi_lock
+from pvgen.catalogue import mismatches
 from pvgen.definition import load
+from pvgen.diagnostics import DefinitionError, diagnostic_at
 from pvgen.generate import render_all, write_artifacts
 from pvgen.lang_py import dispatcher_fingerprint
 from pvgen.model import Interface
@@ -38,6 +41,9 @@ def generate(
 ) -> Generated:
     """Load the definition, enforce its lock, and write every generated artifact to out."""
     interface = load(definition)
+    unserved = list(mismatches(interface))  # the emulator's dispatcher is one of the outputs
+    if unserved:
+        raise DefinitionError(diagnostic_at(where, message) for where, message in unserved)
     lock_path = lock or abi_lock.lock_path_for(definition)
     verdict, write_lock = abi_lock.enforce(interface, lock_path, update_lock)
     replaced = _replaced_fingerprint(interface, out)

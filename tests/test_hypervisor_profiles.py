@@ -16,15 +16,17 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from enum import IntEnum
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from pvgen.catalogue import ENUM_MEMBERS, REQUIRED_STATUS
 from pvgen.definition import load
 from pvgen.emulator.arch import EMULATED
 from pvgen.emulator.errors import EmulatorError
-from pvgen.emulator.services import REQUIRED_STATUS, check_definition
+from pvgen.emulator.services import check_definition
 from pvgen.generate import render_all
 from pvgen.layers import APEX, VIRTUAL_INTERRUPTS, Layer
 from pvgen.model import Interface
@@ -304,6 +306,9 @@ def _dispatcher(status: dict[str, int], numbers: dict[str, int],
     given = {name: PARAMS[name] for name in numbers} | (params or {})
     module.HANDLER_PARAMS = given  # type: ignore[attr-defined]
     module.OUTPUT_FIELDS = outputs or {}  # type: ignore[attr-defined]
+    # the enums the services read, with the members they need (any, for os_error)
+    module.ENUMS = {name: IntEnum(name, members or ("ANY",))  # type: ignore[attr-defined]
+                    for name, members in ENUM_MEMBERS.items()}
     return module
 
 

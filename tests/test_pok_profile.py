@@ -233,9 +233,11 @@ def test_pok_s_port_calls_are_served_with_their_own_argument_lists(tmp_path: Pat
     ]
 
 
-def test_a_call_whose_parameters_no_service_takes_is_refused_at_boot(tmp_path: Path) -> None:
+def test_a_call_whose_parameters_no_service_takes_is_refused_at_its_line(
+        tmp_path: Path) -> None:
     """The services bind arguments by name: a definition giving a call a parameter its
-    service does not know, or leaving out one it needs, is refused before anything runs."""
+    service does not know, or leaving out one it needs, is refused before anything is built,
+    at the parameter's line or the call's (the catalogue, pvgen.catalogue)."""
     text = POK_PROFILE.read_text()
     changed = text.replace('    timeout: pok_timeout "How long to wait for room: 0, not at all.";',
                            '    patience: pok_timeout "How long to wait.";')
@@ -250,12 +252,19 @@ def test_a_call_whose_parameters_no_service_takes_is_refused_at_boot(tmp_path: P
     config = ROOT / "tests" / "profiles" / "pokstatus.xml"
     result = pvgen("image", "--config", config, "--out", tmp_path / "s.img", "--def",
                    definition, "--gen", tmp_path / "gen")
-    assert result.returncode == 0, result.stderr
-    booted = pvgen("boot", tmp_path / "s.img", "--gen", tmp_path / "gen")
-    assert booted.returncode != 0
-    assert "Traceback" not in booted.stderr
-    assert "queuing_send: its service takes no parameter patience" in booted.stderr
-    assert "sampling_create: its service needs the parameter max_size" in booted.stderr
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = changed.splitlines()
+    patience = next(n for n, line in enumerate(lines, 1) if "patience" in line)
+    create = next(n for n, line in enumerate(lines, 1)
+                  if line.startswith("hypercall sampling_create"))
+    assert result.stderr.splitlines()[::3] == [
+        f"{definition}:{create}:11: error: the emulator's 'sampling_create' service needs the "
+        "parameter(s) max_size",
+        f"{definition}:{patience}:5: error: the emulator's 'queuing_send' service takes no "
+        "parameter 'patience' (it takes id, msg, len, timeout)",
+    ]
+    assert not (tmp_path / "s.img").exists()
 
 
 def test_the_pok_image_packs_into_a_pok_linked_kernel(hello: Path, tmp_path: Path) -> None:

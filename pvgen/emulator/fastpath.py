@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import ctypes
 from collections.abc import Callable, Mapping
-from typing import Protocol
 
+from pvgen.emulator.contract import AbiLayout
 from pvgen.emulator.cpu import Cpu
 from pvgen.emulator.native import (
     FRAME_REGISTERS,
@@ -35,20 +35,6 @@ from pvgen.emulator.native import (
 from pvgen.emulator.timer import VirtualTimer
 from pvgen.emulator.vcpu import TIMER_LINE, VirtualCpu
 from pvgen.upcall import MAX_NESTING, RETURN_ADDRESS, UpcallConvention
-
-
-class AbiLayout(Protocol):
-    """What the fast path needs of the ABI: where a call's argument words are (the
-    generated dispatcher's ``Abi``)."""
-
-    @property
-    def convention(self) -> str: ...
-
-    @property
-    def block_words(self) -> int: ...
-
-    @property
-    def block_counted(self) -> bool: ...
 
 
 class FastPath:

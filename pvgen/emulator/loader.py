@@ -16,12 +16,14 @@ import hashlib
 import importlib.util
 import os
 import shutil
+from functools import cache
 from pathlib import Path
-from types import ModuleType
 
+from pvgen import lang_py
 from pvgen.cache import cache_dir, locked
 from pvgen.defaults import GEN_DIR as DEFAULT_GEN_DIR
 from pvgen.diagnostics import DefinitionError
+from pvgen.emulator.contract import Dispatcher, dispatcher_of
 from pvgen.emulator.errors import EmulatorError
 from pvgen.image.container import DEFINITION_SECTION
 from pvgen.image.read import Image, read_image
@@ -45,22 +47,32 @@ def dispatcher_path(image: Image, gen_dir: Path) -> Path:
         f"(interface {image.manifest.interface})")
 
 
-def load_dispatcher(path: Path, image: Image) -> ModuleType:
+def load_dispatcher(path: Path, image: Image) -> Dispatcher:
     spec = importlib.util.spec_from_file_location(f"pvgen_dispatch_{image.fingerprint}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    fingerprint = getattr(module, "FINGERPRINT", None)
+    dispatcher = dispatcher_of(module, path)
+    fingerprint = dispatcher.FINGERPRINT
     if fingerprint != image.fingerprint:
         raise EmulatorError(
             f"pvgen: error: {image.path}: the image was built for interface fingerprint "
             f"{image.fingerprint}, but {path} was generated for {fingerprint}; rebuild the image "
             "or regenerate with the definition it was built from"
         )
-    if image.manifest.abi not in module.ABIS:
+    if image.manifest.abi not in dispatcher.ABIS:
         raise EmulatorError(f"pvgen: error: {path}: the dispatcher has no ABI "
                             f"'{image.manifest.abi}'")
-    return module
+    return dispatcher
+
+
+@cache
+def _generator_stamp() -> bytes:
+    """What writes a dispatcher (its template and Python speller): a cached dispatcher of
+    another pvgen is not this one's."""
+    templates = Path(lang_py.__file__).parent / "templates" / "python"
+    return b"".join(p.read_bytes() for p in (Path(lang_py.__file__),
+                                              *sorted(templates.glob("*.j2"))))
 
 
 def carried_gen_dir(image: Image) -> Path:
@@ -68,7 +80,7 @@ def carried_gen_dir(image: Image) -> Path:
     pvgen's cache by the definition's own hash (generated the first time): not by the
     fingerprint alone, which leaves out what does not change the ABI (rules, documents), so
     that no image's definition stands in for another's."""
-    text_hash = hashlib.sha256(image.definition).hexdigest()[:16]
+    text_hash = hashlib.sha256(image.definition + _generator_stamp()).hexdigest()[:16]
     directory = cache_dir() / "dispatchers" / f"{image.fingerprint}-{text_hash}"
     with locked(directory):
         if not any((directory / "python").glob("*_dispatch.py")):
@@ -101,7 +113,7 @@ def _generate_dispatcher(image: Image, directory: Path) -> None:
     partial.rename(directory)  # whole or not at all: a run cut short leaves no half file
 
 
-def load(image_path: Path, gen_dir: Path | None = None) -> tuple[Image, ModuleType]:
+def load(image_path: Path, gen_dir: Path | None = None) -> tuple[Image, Dispatcher]:
     """The image and its dispatcher: from `gen_dir` if given, else from the definition the
     image carries (an image without one: from the default generated directory)."""
     image = read_image(image_path)

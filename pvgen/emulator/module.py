@@ -30,12 +30,12 @@ import sys
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from types import ModuleType
 
 from pvgen.config.model import MODULE_TICK_NS
 from pvgen.emulator.arch import backend
 from pvgen.emulator.clock import InstructionClock, WallClock
 from pvgen.emulator.console import Console, Output, open_console_file, printable
+from pvgen.emulator.contract import Dispatcher
 from pvgen.emulator.cpu import NO_RESULT
 from pvgen.emulator.fastpath import FastPath
 from pvgen.emulator.hm import HealthMonitor, HmEvent
@@ -115,7 +115,7 @@ class RunResult:
 
 
 class Module:
-    def __init__(self, image: Image, dispatcher: ModuleType, options: RunOptions) -> None:
+    def __init__(self, image: Image, dispatcher: Dispatcher, options: RunOptions) -> None:
         check_definition(dispatcher)
         self.manifest = image.manifest
         self.dispatcher = dispatcher

@@ -9,12 +9,13 @@ become the definition's numbers and, with --trace, `port` instants.
 
 from __future__ import annotations
 
-import inspect
+from enum import IntEnum
 from functools import cached_property
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
+from pvgen.catalogue import ENUM_MEMBERS, REQUIRED_STATUS, SERVICES
+from pvgen.emulator.contract import Dispatcher
 from pvgen.emulator.errors import EmulatorError
 from pvgen.emulator.partition import Mode, Partition
 from pvgen.emulator.ports import (
@@ -31,37 +32,20 @@ from pvgen.emulator.ports import (
 if TYPE_CHECKING:
     from pvgen.emulator.module import Module
 
-# The status codes the services answer, by name: a definition numbers them as its hypervisor
-# does (hypercalls.def ARINC's way, an XtratuM profile negative), but must have them all.
-REQUIRED_STATUS = ("OK", "NO_ACTION", "NOT_AVAILABLE", "INVALID_PARAM", "INVALID_CONFIG",
-                   "INVALID_MODE")
 
-
-# The fields of the structs the services return, by call: a definition's struct may declare
-# any of them, in its own order and layout (POK's port status has fewer, and other sizes).
-SAMPLING_STATUS_FIELDS = ("refresh_period", "max_message_size", "direction",
-                          "last_msg_validity")
-QUEUING_STATUS_FIELDS = ("nb_message", "max_nb_message", "max_message_size", "direction",
-                         "overflowed", "waiting_processes")
-PARTITION_STATUS_FIELDS = ("period", "duration", "identifier", "operating_mode",
-                           "start_condition", "lock_level")
-STRUCT_FIELDS = {"sampling_status": SAMPLING_STATUS_FIELDS,
-                 "queuing_status": QUEUING_STATUS_FIELDS,
-                 "partition_get_status": PARTITION_STATUS_FIELDS}
-
-
-def check_definition(dispatcher: ModuleType) -> None:
-    """Refuse, before anything runs, a definition the services cannot serve: one lacking a
-    status code they answer, declaring a hypercall no service handles (a handler is per
-    service, never per ABI: any definition may declare any of them, with its own number), or
-    giving a call a parameter or a struct field its service does not know, or leaving out
-    one it needs."""
+def check_definition(dispatcher: Dispatcher) -> None:
+    """Refuse, before anything runs, a definition the services cannot serve (the catalogue,
+    pvgen.catalogue): one lacking a status code they answer, declaring a hypercall no service
+    handles (a handler is per service, never per ABI: any definition may declare any of them,
+    with its own number), or giving a call a parameter, a struct field or an enum its
+    service does not know, or leaving out one it needs. `pvgen gen` refused the last kinds
+    already, at their lines; this is for a dispatcher generated elsewhere (--gen)."""
     missing = [name for name in REQUIRED_STATUS if name not in dispatcher.STATUS]
     if missing:
         raise EmulatorError(
             f"pvgen: error: the emulator's services answer status codes the definition lacks: "
             f"{', '.join(missing)}")
-    unserved = [name for name in dispatcher.NUMBERS if not hasattr(PartitionServices, name)]
+    unserved = [name for name in dispatcher.NUMBERS if name not in SERVICES]
     if unserved:
         raise EmulatorError(
             f"pvgen: error: the emulator has no service for the definition's hypercall(s) "
@@ -71,27 +55,39 @@ def check_definition(dispatcher: ModuleType) -> None:
     problems += [f"{name}: its service answers no field {', '.join(unknown)} of '{param}'"
                  for name, outputs in dispatcher.OUTPUT_FIELDS.items()
                  for param, fields in outputs.items()
-                 if (unknown := [f for f in fields if f not in STRUCT_FIELDS.get(name, ())])]
+                 if (unknown := [f for f in fields if f not in SERVICES[name].fields])]
+    problems += [f"{name}: its service reads the enum '{enum}' with the members "
+                 f"{', '.join(ENUM_MEMBERS[enum])}"
+                 for name in dispatcher.NUMBERS for enum in SERVICES[name].enums
+                 if not _has_members(dispatcher, enum)]
     timeouts = any("timeout" in given for given in dispatcher.HANDLER_PARAMS.values())
     if timeouts and "TIMED_OUT" not in dispatcher.STATUS:
         problems.append("a call takes a timeout, but there is no TIMED_OUT status")
     if problems:
-        raise EmulatorError("pvgen: error: the emulator's services cannot serve the definition:\n  "
-                            + "\n  ".join(problems))
+        raise EmulatorError("pvgen: error: the emulator's services cannot serve the "
+                            "definition:\n  " + "\n  ".join(problems))
 
 
 def _parameter_problems(name: str, given: tuple[str, ...]) -> list[str]:
     """What is wrong between the parameters a definition gives a call and its service's."""
-    accepted = inspect.signature(getattr(PartitionServices, name)).parameters
+    accepted = {p.name: p for p in SERVICES[name].params}
     unknown = [p for p in given if p not in accepted]
-    needed = [p for p, info in accepted.items()
-              if p != "self" and info.default is inspect.Parameter.empty and p not in given]
+    needed = [p for p, param in accepted.items() if not param.optional and p not in given]
     problems = []
     if unknown:
         problems.append(f"{name}: its service takes no parameter {', '.join(unknown)}")
     if needed:
         problems.append(f"{name}: its service needs the parameter {', '.join(needed)}")
     return problems
+
+
+def _has_members(dispatcher: Dispatcher, enum: str) -> bool:
+    declared = dispatcher.ENUMS.get(enum)
+    if declared is None:
+        return False
+    names = {member.name for member in declared}
+    wanted = set(ENUM_MEMBERS[enum])
+    return not wanted or names == wanted
 
 
 class PartitionServices:
@@ -108,10 +104,25 @@ class PartitionServices:
         self.invalid_mode: int = status["INVALID_MODE"]
         self._status: dict[str, int] = dict(status)  # port outcomes' numbers, looked up often
         self._tracing = module.options.trace is not None
-        # the definition's numbers of the ARINC modes and start conditions, by name
-        self._modes = {int(m): Mode[m.name] for m in module.dispatcher.PartitionMode}
-        self._mode_numbers = {mode: number for number, mode in self._modes.items()}
-        self._start_conditions = {c.name: int(c) for c in module.dispatcher.StartCondition}
+
+    def _enum(self, name: str) -> type[IntEnum]:
+        """The definition's enum `name`: there for each call whose service reads it (the
+        catalogue's enums, checked at gen and at boot)."""
+        return self.module.dispatcher.ENUMS[name]
+
+    # the definition's numbers of the ARINC modes and start conditions, by name: read only by
+    # the calls that need them, so a definition without those calls needs no such enums
+    @cached_property
+    def _modes(self) -> dict[int, Mode]:
+        return {int(m): Mode[m.name] for m in self._enum("partition_mode")}
+
+    @cached_property
+    def _mode_numbers(self) -> dict[Mode, int]:
+        return {mode: number for number, mode in self._modes.items()}
+
+    @cached_property
+    def _start_conditions(self) -> dict[str, int]:
+        return {c.name: int(c) for c in self._enum("start_condition")}
 
     # -- refusals -------------------------------------------------------------------
     def hypercall_rejected(self, number: int, event: Any) -> None:
@@ -193,7 +204,7 @@ class PartitionServices:
     def partition_get_status(self) -> tuple[int, dict[str, int]]:
         """ARINC's PARTITION_STATUS, in one call."""
         period, duration = self._period_and_duration
-        return self.ok, dict(zip(PARTITION_STATUS_FIELDS, (
+        return self.ok, dict(zip(SERVICES["partition_get_status"].fields, (
             period, duration, self.partition.entry.identifier,
             self._mode_numbers[self.partition.mode],
             self._start_conditions[self.partition.start_condition], 0), strict=True))
@@ -255,7 +266,7 @@ class PartitionServices:
         overflow...): the hypervisor cannot see those itself, so it takes the OS's word and
         applies its tables as to its own errors. The generated check has refused any error
         that is not the OS's to report."""
-        name: str = self.module.dispatcher.OsError(error).name
+        name: str = self._enum("os_error")(error).name
         self.module.health_event(self.partition, name, msg.decode("utf-8", "replace"),
                                  resumable=True)
         return self.ok
@@ -274,9 +285,12 @@ class PartitionServices:
     def vcpu_share(self, area: int) -> int:
         """The dispatcher checked that the area lies in the partition; it stays shared until
         the partition restarts (its new vCPU has none)."""
+        layout = self.module.dispatcher.VCPU_AREA
+        if layout is None:  # the definition marks no call `fastpath share`: no known layout
+            return self._status["INVALID_CONFIG"]
         if area % 4:
             return self.invalid_param  # its words are read and written whole
-        self.partition.vcpu.share(self.partition, area, self.module.dispatcher.VCPU_AREA)
+        self.partition.vcpu.share(self.partition, area, layout)
         return self.ok
 
     def irq_request(self, line: int) -> int:
@@ -376,11 +390,10 @@ class PartitionServices:
         outcome, status = self._ports().sampling_status(id)
         fields = None
         if status is not None:
-            dispatcher = self.module.dispatcher
-            fields = dict(zip(SAMPLING_STATUS_FIELDS, (
+            fields = dict(zip(SERVICES["sampling_status"].fields, (
                 status.refresh_period_ns, status.max_message_size,
-                int(dispatcher.PortDirection[status.direction]),
-                int(dispatcher.Validity[status.last_msg_validity])), strict=True))
+                int(self._enum("port_direction")[status.direction]),
+                int(self._enum("validity")[status.last_msg_validity])), strict=True))
         return self._port_status("sampling_status", outcome), fields
 
     def queuing_send(self, id: int, msg: bytes, len: int, timeout: int = 0) -> int:
@@ -400,9 +413,9 @@ class PartitionServices:
         outcome, status = self._ports().queuing_status(id)
         fields = None
         if status is not None:
-            direction = int(self.module.dispatcher.PortDirection[status.direction])
+            direction = int(self._enum("port_direction")[status.direction])
             # waiting_processes 0: the guest's processes wait in the guest
-            fields = dict(zip(QUEUING_STATUS_FIELDS, (
+            fields = dict(zip(SERVICES["queuing_status"].fields, (
                 status.nb_message, status.max_nb_message, status.max_message_size,
                 direction, int(status.overflowed), 0), strict=True))
         return self._port_status("queuing_status", outcome), fields
@@ -422,7 +435,7 @@ class PartitionServices:
     def _validity(self) -> dict[str, int]:
         """The definition's numbers of the sampling validities, by name (a definition with no
         sampling ports has none)."""
-        return {v.name: int(v) for v in self.module.dispatcher.Validity}
+        return {v.name: int(v) for v in self._enum("validity")}
 
     @cached_property
     def _port_calls(self) -> PortCalls:
@@ -445,7 +458,7 @@ class PartitionServices:
         return self.partition.mode in (Mode.COLD_START, Mode.WARM_START)
 
     def _direction_name(self, direction: int) -> str:
-        name: str = self.module.dispatcher.PortDirection(direction).name
+        name: str = self._enum("port_direction")(direction).name
         return name
 
     def _port_status(self, call: str, outcome: Outcome, validity: str | None = None) -> int:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Protocol
 
+from pvgen.emulator.contract import AreaLayout
 from pvgen.upcall import MAX_NESTING, WORD, UpcallConvention, UpcallEntry
 
 TIMER_LINE = 0  # the virtual timer's line (hypercalls.def: "line 0 is the virtual timer")
@@ -82,20 +83,6 @@ def _frame_plan(c: UpcallConvention) -> _FramePlan:
     return _FramePlan(registers, registers.index(c.status), registers.index(c.sp),
                       (*arguments, c.sp, c.pc), restored,
                       tuple(registers.index(r) for r in restored))
-
-
-class AreaLayout(Protocol):
-    """Where the words of a shared vCPU area lie: the generated dispatcher's ``VCPU_AREA``
-    (byte offsets of 32-bit words; no tick count if the definition's area has none)."""
-
-    @property
-    def enabled(self) -> int: ...
-
-    @property
-    def pending(self) -> int: ...
-
-    @property
-    def ticks(self) -> int | None: ...
 
 
 @dataclass(frozen=True)

@@ -139,6 +139,17 @@ class OsError(IntEnum):
     STACK_OVERFLOW = 14
 
 
+# Each enum of the definition, by the name the definition gives it (what an emulator's
+# services read members of by name).
+ENUMS: dict[str, type[IntEnum]] = {
+    'partition_mode': PartitionMode,
+    'start_condition': StartCondition,
+    'port_direction': PortDirection,
+    'validity': Validity,
+    'os_error': OsError,
+}
+
+
 # ---------------------------------------------------------------------------
 # Guest data: a struct travels as a dict of its fields by name, packed little-endian
 # ---------------------------------------------------------------------------

@@ -102,6 +102,14 @@ class Step(IntEnum):
     AHEAD = 1
 
 
+# Each enum of the definition, by the name the definition gives it (what an emulator's
+# services read members of by name).
+ENUMS: dict[str, type[IntEnum]] = {
+    'color': Color,
+    'step': Step,
+}
+
+
 # ---------------------------------------------------------------------------
 # Guest data: a struct travels as a dict of its fields by name, packed little-endian
 # ---------------------------------------------------------------------------
