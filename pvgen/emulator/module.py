@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import partial
 from pathlib import Path
 
@@ -40,8 +41,9 @@ from pvgen.emulator.cpu import NO_RESULT
 from pvgen.emulator.fastpath import FastPath
 from pvgen.emulator.hm import HealthMonitor, HmEvent
 from pvgen.emulator.interruption import Interruption
-from pvgen.emulator.partition import Mode, Partition, Stop, Trap, Waiting
-from pvgen.emulator.services import PartitionServices, check_definition, window_ended
+from pvgen.emulator.partition import Mode, Partition, Stop, StopReason, Trap, Waiting
+from pvgen.emulator.ports import ModulePorts
+from pvgen.emulator.services import PartitionServices, check_definition
 from pvgen.emulator.timer import VirtualTimer
 from pvgen.emulator.trace import Trace
 from pvgen.emulator.vcpu import TIMER_LINE, UpcallDoesNotFit
@@ -91,15 +93,25 @@ class PartitionSummary:
     ended: bool = False  # it stopped: mode IDLE, or its program ended (POK's NORMAL)
 
 
+class Ending(StrEnum):
+    """Why a run ended."""
+
+    ALL_STOPPED = "all stopped"  # no partition can run any more
+    FRAMES = "frames"  # its --frames
+    TIME = "time"  # its --time, or the default limit
+    SHUTDOWN = "shutdown"  # a partition or the health monitor shut the module down
+    INTERRUPTED = "interrupted"  # SIGINT or SIGTERM
+
+
 @dataclass(frozen=True)
 class RunResult:
-    ended_by: str  # "all stopped" | "frames" | "time" | "shutdown"
+    ended_by: Ending
     now_ns: int
     frames: int
     partitions: tuple[PartitionSummary, ...]
     hm_log: tuple[HmEvent, ...]  # the first KEPT_EVENTS (pvgen.emulator.hm)
     hm_events: int  # every event, kept or not
-    signal: int | None = None  # the signal that interrupted the run ("interrupted")
+    signal: int | None = None  # the signal that interrupted the run (INTERRUPTED)
 
     @property
     def exit_status(self) -> int:
@@ -148,6 +160,7 @@ class Module:
             for p in self.partitions
         }
         self.hm = HealthMonitor(self.manifest, tables=not options.like_pok)
+        self.ports = ModulePorts(self.manifest, options.like_pok)
         self.trace = Trace(options.trace, self.manifest.module,
                            [(p.entry.identifier, p.name) for p in self.partitions])
         self._clock = WallClock() if options.wall_clock else InstructionClock(options.mips)
@@ -155,9 +168,9 @@ class Module:
         # what reads the time: the clock in a window (both bound once: a window is short)
         self._clock_now, self._between_now = self._clock.now, self._between_windows
         self.now_ns = self._between_now
-        # why the run ends before its time: "shutdown" (the module shut down) or
-        # "interrupted" (SIGINT or SIGTERM); the clock stays where it happened
-        self._ending: str | None = None
+        # why the run ends before its time: SHUTDOWN (the module shut down) or
+        # INTERRUPTED (SIGINT or SIGTERM); the clock stays where it happened
+        self._ending: Ending | None = None
         self._running: Partition | None = None  # whose CPU runs now
         self.interruption = Interruption(self._stop_running)
         self._pending: dict[str, HmEvent] = {}  # HM actions waiting for the CPU to stop
@@ -214,7 +227,7 @@ class Module:
                                f"hypercall {registers[0]}")
         result: int = self._fetch_and_dispatch(registers, partition.memory, partition.services)
         stop = partition.stop
-        if stop is not None and stop.reason != "idle":
+        if stop is not None and stop.reason is not StopReason.IDLE:
             return NO_RESULT
         resumed, partition.resumed = partition.resumed, False
         line = partition.vcpu.ready() if stop is None else None
@@ -275,7 +288,7 @@ class Module:
                                detail=detail, level=event.level, action=event.action)
         if event.action != "IGNORE":
             self._pending[partition.name] = event
-            partition.halt("hm", detail=event.action)
+            partition.halt(StopReason.HM, detail=event.action)
 
     def _apply(self, partition: Partition, event: HmEvent) -> None:
         """Carry out an HM action; called when the partition's CPU is not running."""
@@ -288,7 +301,7 @@ class Module:
             warm = action == "WARM_START" and partition.mode is not Mode.COLD_START
             self._restart(partition, warm, "HM_PARTITION_RESTART")
         elif action == "SHUTDOWN":
-            self._ending = "shutdown"
+            self._ending = Ending.SHUTDOWN
         elif action == "RESET":
             for each in self.partitions:
                 self._restart(each, False, "HM_MODULE_RESTART")
@@ -313,7 +326,7 @@ class Module:
         if waiting is None:  # from the trap: the CPU stops inside the call
             deadline = None if timeout_ns < 0 else now + timeout_ns
             partition.waiting = Waiting(tuple(partition.cpu.trap_view), deadline)
-            partition.halt("wait")
+            partition.halt(StopReason.WAIT)
             if self._tracing:
                 # its own category: the trace has one `hypercall` instant per call served
                 self.trace.instant(partition.entry.identifier, now, "wait", "wait",
@@ -392,17 +405,17 @@ class Module:
     # -- running ---------------------------------------------------------------------------
     def _after_stop(self, partition: Partition, stop: Stop) -> None:
         """Act on why a partition's CPU stopped, now that it has."""
-        if stop.reason == "fault":
+        if stop.reason is StopReason.FAULT:
             assert stop.fault is not None
             self.health_event(partition, stop.fault.value, stop.detail, resumable=False)
-        elif stop.reason == "stop":
+        elif stop.reason is StopReason.STOP:
             self.health_event(partition, "APPLICATION_ERROR", stop.detail, resumable=False)
-        elif stop.reason == "shutdown":
-            self._ending = "shutdown"
-        elif stop.reason == "end":
+        elif stop.reason is StopReason.SHUTDOWN:
+            self._ending = Ending.SHUTDOWN
+        elif stop.reason is StopReason.END:
             self._consoles[partition.name].flush()  # a line left unfinished ends here
             partition.program_ended = True
-        elif stop.reason == "mode":
+        elif stop.reason is StopReason.MODE:
             if stop.detail == Mode.IDLE.value:
                 self._idle(partition)
             else:
@@ -434,7 +447,7 @@ class Module:
             if due is not None and due < end:
                 until = due
         while True:
-            if partition.stop is not None and partition.stop.reason == "hm":
+            if partition.stop is not None and partition.stop.reason is StopReason.HM:
                 stop = partition.stop  # a delivery between segments went to the HM
                 break
             if fast is None:
@@ -451,7 +464,7 @@ class Module:
                 if now >= end:
                     break
                 self._tick(partition, now)
-            elif stop.reason == "wait":
+            elif stop.reason is StopReason.WAIT:
                 if not self._end_wait(partition, end):
                     break
                 now = clock.now()
@@ -459,7 +472,7 @@ class Module:
                     break  # its wait ran out as the window ends: it goes on in the next
                 if timer.period:
                     self._tick(partition, now)
-            elif stop.reason != "idle" or not timer.period:
+            elif stop.reason is not StopReason.IDLE or not timer.period:
                 break
             else:
                 woken = self._wake(partition, end)
@@ -490,17 +503,18 @@ class Module:
     def run(self) -> RunResult:
         frame_ns = self.manifest.major_frame_ns
         limit = self.options.time_ns if self.options.time_ns is not None else DEFAULT_LIMIT_NS
-        frame, ended_by = 0, ""
+        frame, ended_by = 0, None
         schedule = [(w.start_ns, w.duration_ns, self._by_id[w.partition])
                     for w in self.manifest.windows]
         with self.interruption:
-            while not ended_by:
+            while ended_by is None:
                 ended_by = self._frame(schedule, frame * frame_ns, limit)
                 frame += 1
         return self._finish(ended_by, frame)
 
-    def _frame(self, schedule: list[tuple[int, int, Partition]], base: int, limit: int) -> str:
-        """Run one major frame from `base`; why the run ends after it ("" if it goes on)."""
+    def _frame(self, schedule: list[tuple[int, int, Partition]], base: int, limit: int
+               ) -> Ending | None:
+        """Run one major frame from `base`; why the run ends after it (None: it goes on)."""
         frame_ns = self.manifest.major_frame_ns
         for offset, duration, partition in schedule:
             start = base + offset
@@ -511,10 +525,10 @@ class Module:
                 self._running = partition
                 self._run_window(partition, start, end)
                 self._running = None
-            if self.options.like_pok:
-                window_ended(self, partition, end)
+            if self.options.like_pok:  # POK's transfer: the window's messages move now
+                self.ports.flush(partition.entry.identifier, end)
             if self.interruption.notice():
-                self._ending = self._ending or "interrupted"
+                self._ending = self._ending or Ending.INTERRUPTED
             if self._ending:
                 end = self._now  # the window ends with the module
             if self._tracing:
@@ -523,10 +537,10 @@ class Module:
                 return self._ending
         self._now = min(base + frame_ns, limit)
         if not any(p.runnable for p in self.partitions):
-            return "all stopped"
+            return Ending.ALL_STOPPED
         if self.options.frames is not None and base // frame_ns + 1 >= self.options.frames:
-            return "frames"
-        return "time" if self._now >= limit else ""
+            return Ending.FRAMES
+        return Ending.TIME if self._now >= limit else None
 
     def _stop_running(self) -> None:
         """Stop the CPU that runs now, if one does (the interruption's thread calls this)."""
@@ -534,8 +548,8 @@ class Module:
         if running is not None:
             running.cpu.stop()
 
-    def _finish(self, ended_by: str, frames: int) -> RunResult:
-        limited = ended_by in ("time", "frames")  # a partition still running had no time left
+    def _finish(self, ended_by: Ending, frames: int) -> RunResult:
+        limited = ended_by in (Ending.TIME, Ending.FRAMES)  # one still running had no time left
         self._clock.close()
         for console in self._consoles.values():
             console.flush()
@@ -556,5 +570,5 @@ class Module:
             ),
             hm_log=tuple(self.hm.log),
             hm_events=self.hm.count,
-            signal=self.interruption.requested if ended_by == "interrupted" else None,
+            signal=self.interruption.requested if ended_by is Ending.INTERRUPTED else None,
         )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import Enum
+from enum import Enum, StrEnum
 from functools import cache, partial
 from typing import Any
 
@@ -45,11 +45,24 @@ class Mode(Enum):
     NORMAL = "NORMAL"
 
 
+class StopReason(StrEnum):
+    """Why a partition's CPU stopped before its window's time ran out."""
+
+    IDLE = "idle"  # it asked to idle until its next window
+    MODE = "mode"  # it changed its operating mode
+    END = "end"  # its program ended (a `when ... end` rule of the definition)
+    FAULT = "fault"  # a CPU exception or a refused call the health monitor acts on
+    SHUTDOWN = "shutdown"  # it shut the module down
+    STOP = "stop"  # it stopped itself with an error code
+    HM = "hm"  # the health monitor acted on it
+    WAIT = "wait"  # it waits for a port, until a deadline
+
+
 @dataclass
 class Stop:
     """Why a partition's CPU stopped before its time ran out (None: it ran out of time)."""
 
-    reason: str  # "idle" | "mode" | "end" | "fault" | "shutdown" | "stop" | "hm" | "wait"
+    reason: StopReason
     fault: Fault | None = None
     detail: str = ""
 
@@ -238,18 +251,18 @@ class Partition:
             pc |= 1  # go on in Thumb state
         status = self.cpu.run(pc)
         if status != 0 and self.stop is None:  # the first fault is the one reported
-            self.stop = Stop("fault", fault_of(status),
+            self.stop = Stop(StopReason.FAULT, fault_of(status),
                              f"{error_text(status)} at {pc_hex(self)}")
         return self.stop
 
     def _halted(self) -> Stop:
         """The CPU stopped by itself, neither its time over nor a hook asking: it waits for
         an interrupt (ARM's wfi in user mode), which only the hypervisor may do."""
-        self.stop = Stop("fault", Fault.ILLEGAL_REQUEST,
+        self.stop = Stop(StopReason.FAULT, Fault.ILLEGAL_REQUEST,
                          f"wait for interrupt (the CPU halted) at {pc_hex(self)}")
         return self.stop
 
-    def halt(self, reason: str, fault: Fault | None = None, detail: str = "") -> None:
+    def halt(self, reason: StopReason, fault: Fault | None = None, detail: str = "") -> None:
         """Called from inside a hook: stop the CPU at once, saying why."""
         self.stop = Stop(reason, fault, detail)
         self.cpu.stop()
@@ -259,7 +272,7 @@ class Partition:
         address = self.arch.fault_addresses.get(number)
         if address is not None:
             detail += f" accessing {self.read_register(address):#x}"
-        self.halt("fault", self.arch.fault(number), detail)
+        self.halt(StopReason.FAULT, self.arch.fault(number), detail)
 
     def _constant(self, name: str) -> int:
         constant = self._registers.get(name)

@@ -11,26 +11,21 @@ from __future__ import annotations
 
 from enum import IntEnum
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
-from weakref import WeakKeyDictionary
+from typing import Any
 
 from pvgen.catalogue import ENUM_MEMBERS, REQUIRED_STATUS, SERVICES
-from pvgen.emulator.contract import Dispatcher
+from pvgen.emulator.contract import Dispatcher, Kernel
 from pvgen.emulator.errors import EmulatorError
-from pvgen.emulator.partition import Mode, Partition
+from pvgen.emulator.partition import Mode, Partition, StopReason
 from pvgen.emulator.ports import (
     NOT_AVAILABLE,
     OK,
     QUEUING,
     SAMPLING,
     TIMED_OUT,
-    ModulePorts,
     Outcome,
     PortCalls,
 )
-
-if TYPE_CHECKING:
-    from pvgen.emulator.module import Module
 
 
 def check_definition(dispatcher: Dispatcher) -> None:
@@ -93,7 +88,7 @@ def _has_members(dispatcher: Dispatcher, enum: str) -> bool:
 class PartitionServices:
     """The handlers of one partition's hypercalls (pv_dispatch.Handlers)."""
 
-    def __init__(self, module: Module, partition: Partition) -> None:
+    def __init__(self, module: Kernel, partition: Partition) -> None:
         self.module = module
         self.partition = partition
         status = module.dispatcher.STATUS  # the definition's status codes, by name
@@ -103,7 +98,12 @@ class PartitionServices:
         self.not_available: int = status["NOT_AVAILABLE"]
         self.invalid_mode: int = status["INVALID_MODE"]
         self._status: dict[str, int] = dict(status)  # port outcomes' numbers, looked up often
-        self._tracing = module.options.trace is not None
+
+    @cached_property
+    def _tracing(self) -> bool:
+        """Whether the run is traced (asked at the first call: the trace opens after the
+        partitions are made)."""
+        return self.module.trace.enabled
 
     def _enum(self, name: str) -> type[IntEnum]:
         """The definition's enum `name`: there for each call whose service reads it (the
@@ -132,7 +132,7 @@ class PartitionServices:
     def end_program(self, number: int) -> None:
         """A ``when ... end`` rule of the definition: the call ends the partition's program
         (on POK, NORMAL ends the calling main thread), which runs no more until restarted."""
-        self.partition.halt("end", detail=f"hypercall {number}")
+        self.partition.halt(StopReason.END, detail=f"hypercall {number}")
 
     # -- console ----------------------------------------------------------------------
     def console_write(self, buf: bytes, len: int) -> int:
@@ -169,11 +169,11 @@ class PartitionServices:
     def idle(self) -> int:
         """Give up the processor until the next event; the module decides when that is (the
         partition's next tick in this window, or its next window)."""
-        self.partition.halt("idle")
+        self.partition.halt(StopReason.IDLE)
         return self.ok
 
     def stop(self, code: int) -> None:
-        self.partition.halt("stop", detail=f"stopped with error code {code}")
+        self.partition.halt(StopReason.STOP, detail=f"stopped with error code {code}")
 
     def shutdown(self) -> None:
         """Only a SystemPartition may shut the module down; another's call is an
@@ -183,7 +183,7 @@ class PartitionServices:
                                      "shutdown from a partition that is not a SystemPartition",
                                      resumable=False)
             return
-        self.partition.halt("shutdown")
+        self.partition.halt(StopReason.SHUTDOWN)
 
     def thread_pointer_set(self, pointer: int) -> int:
         self.partition.cpu.set_thread_pointer(pointer)
@@ -198,7 +198,7 @@ class PartitionServices:
                 return self.no_action
             self.partition.mode = Mode.NORMAL
             return self.ok
-        self.partition.halt("mode", detail=wanted.value)
+        self.partition.halt(StopReason.MODE, detail=wanted.value)
         return self.ok
 
     def partition_get_status(self) -> tuple[int, dict[str, int]]:
@@ -440,11 +440,7 @@ class PartitionServices:
     @cached_property
     def _port_calls(self) -> PortCalls:
         """The partition's side of the module's ports, which all its partitions share."""
-        ports = _MODULE_PORTS.get(self.module)
-        if ports is None:
-            ports = _MODULE_PORTS[self.module] = ModulePorts(self.module.manifest,
-                                                             self.module.options.like_pok)
-        return PortCalls(ports, self.partition.entry.identifier)
+        return PortCalls(self.module.ports, self.partition.entry.identifier)
 
     def _ports(self) -> PortCalls:
         """The port calls, once the ports know of every restart since the last port call."""
@@ -479,16 +475,6 @@ class PartitionServices:
 # Calls that move no message and change nothing: traced only when refused.
 _QUIET_PORT_CALLS = frozenset({"sampling_port_id", "queuing_port_id", "sampling_status",
                                "queuing_status"})
-# Each module's ports, shared by its partitions' services (and gone with the module).
-_MODULE_PORTS: WeakKeyDictionary[Module, ModulePorts] = WeakKeyDictionary()
-
-
-def window_ended(module: Module, partition: Partition, now_ns: int) -> None:
-    """Under POK's port transfer, what the partition's SOURCE ports hold moves on now (a
-    module whose partitions made no port call yet has no ports to move)."""
-    ports = _MODULE_PORTS.get(module)
-    if ports is not None:
-        ports.flush(partition.entry.identifier, now_ns)
 
 
 def _port_name(name: bytes) -> str:

@@ -36,6 +36,11 @@ class Trace:
             self._event({"ph": "M", "name": "thread_name", "pid": 1, "tid": tid,
                          "args": {"name": name}})
 
+    @property
+    def enabled(self) -> bool:
+        """Whether the run is traced (a run without a trace writes nothing)."""
+        return self._file is not None
+
     def _event(self, event: dict[str, Any]) -> None:
         if self._file is None:
             return
