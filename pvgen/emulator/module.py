@@ -427,64 +427,87 @@ class Module:
     def _run_window(self, partition: Partition, start: int, end: int) -> None:
         """Run a partition in its window, in segments ending at its ticks' due times;
         afterwards the clock reads when its CPU stopped."""
-        clock, timer, fast = self._clock, partition.timer, partition.fast
+        clock, fast = self._clock, partition.fast
         clock.begin(partition, start, end)
         if fast is not None:
             fast.window(end)
         self.now_ns = self._clock_now
         partition.stop = None  # why it stopped last time has been acted on
-        if partition.waiting is not None:
-            ended = self._end_wait(partition, end)
-            start = clock.now()
-            if not ended or start >= end:  # still blocked, or its wait ran out at the end
-                self._now = start
-                self.now_ns = self._between_now
-                return  # it sleeps through the window
-        until = end
-        if timer.period or partition.vcpu.pending:  # nothing to do here for most partitions
-            self._tick(partition, start)  # the ticks that fell while it was out, first
-            due = self._next_segment_end(timer, start)
-            if due is not None and due < end:
-                until = due
-        while True:
-            if partition.stop is not None and partition.stop.reason is StopReason.HM:
-                stop = partition.stop  # a delivery between segments went to the HM
-                break
-            if fast is None:
-                stop = clock.run(until)
-            else:
-                fast.arm(partition.vcpu, timer)
-                stop = clock.run(until)
-                fast.reconcile(partition.vcpu, timer)
-            if self.interruption.notice():
-                stop = None  # the run ends here: the stop was not the partition's doing
-                break
-            if stop is None:  # the segment's time is over: a tick is due, or the window ends
-                now = clock.ended()
-                if now >= end:
-                    break
-                self._tick(partition, now)
-            elif stop.reason is StopReason.WAIT:
-                if not self._end_wait(partition, end):
-                    break
-                now = clock.now()
-                if now >= end:
-                    break  # its wait ran out as the window ends: it goes on in the next
-                if timer.period:
-                    self._tick(partition, now)
-            elif stop.reason is not StopReason.IDLE or not timer.period:
-                break
-            else:
-                woken = self._wake(partition, end)
-                if woken is None:
-                    break
-                now = woken
-            due = self._next_segment_end(timer, now)
-            until = due if due is not None and due < end else end
+        begun = self._resumed_at(partition, start, end)
+        stop = None if begun is None else self._run_segments(partition, begun, end)
         self._now = clock.now()
         self.now_ns = self._between_now  # the clock stays where the CPU stopped
         if stop is not None:
             self._after_stop(partition, stop)  # an idle, stopped or faulted partition waits
+
+    def _resumed_at(self, partition: Partition, start: int, end: int) -> int | None:
+        """When the partition goes on in its window: at its start, or, if it waits for a
+        port, when its wait ends; None if it is still blocked, or its wait runs out at the
+        window's end (it sleeps through the window)."""
+        if partition.waiting is None:
+            return start
+        ended = self._end_wait(partition, end)
+        start = self._clock.now()
+        return start if ended and start < end else None
+
+    def _run_segments(self, partition: Partition, start: int, end: int) -> Stop | None:
+        """Run the partition from `start` in segments, each up to its next tick's due time
+        or the window's end; why its CPU stopped at last (None: its time is over, or the
+        run is interrupted)."""
+        timer = partition.timer
+        until = end
+        if timer.period or partition.vcpu.pending:  # nothing to do here for most partitions
+            self._tick(partition, start)  # the ticks that fell while it was out, first
+            until = self._segment_end(timer, start, end)
+        while True:
+            if partition.stop is not None and partition.stop.reason is StopReason.HM:
+                return partition.stop  # a delivery between segments went to the HM
+            stop = self._segment(partition, until)
+            if self.interruption.notice():
+                return None  # the run ends here: the stop was not the partition's doing
+            now = self._goes_on_at(partition, stop, end)
+            if now is None:
+                return stop
+            until = self._segment_end(timer, now, end)
+
+    def _segment(self, partition: Partition, until: int) -> Stop | None:
+        """One segment of the partition's CPU, its fast path armed for it if it has one."""
+        fast = partition.fast
+        if fast is None:
+            return self._clock.run(until)
+        fast.arm(partition.vcpu, partition.timer)
+        stop = self._clock.run(until)
+        fast.reconcile(partition.vcpu, partition.timer)
+        return stop
+
+    def _goes_on_at(self, partition: Partition, stop: Stop | None, end: int) -> int | None:
+        """After a segment that ended with `stop`: when the partition goes on in this
+        window (its due tick raised), or None if the window is over for it."""
+        timer = partition.timer
+        if stop is None:  # the segment's time is over: a tick is due, or the window ends
+            now = self._clock.ended()
+            if now >= end:
+                return None
+            self._tick(partition, now)
+            return now
+        if stop.reason is StopReason.WAIT:
+            if not self._end_wait(partition, end):
+                return None
+            now = self._clock.now()
+            if now >= end:
+                return None  # its wait ran out as the window ends: it goes on in the next
+            if timer.period:
+                self._tick(partition, now)
+            return now
+        if stop.reason is not StopReason.IDLE or not timer.period:
+            return None
+        return self._wake(partition, end)
+
+    def _segment_end(self, timer: VirtualTimer, now: int, end: int) -> int:
+        """Where the next segment ends: the next tick's due time, if before the window's
+        end."""
+        due = self._next_segment_end(timer, now)
+        return due if due is not None and due < end else end
 
     def _wake(self, partition: Partition, end: int) -> int | None:
         """An idle partition: jump to its next tick if it falls in the window and is raised

@@ -105,20 +105,7 @@ def parse_trace(document: object) -> RunLog:
     if not isinstance(document, dict) or not isinstance(document.get("traceEvents"), list):
         raise _NotATrace("no 'traceEvents' list")
     events: list[Any] = document["traceEvents"]
-    module: str | None = None
-    names: dict[int, str] = {}
-    for index, event in enumerate(events):
-        where = f"traceEvents[{index}]"
-        if not isinstance(event, dict):
-            raise _NotATrace(f"{where} is not an object")
-        if event.get("ph") == "M" and event.get("name") in ("process_name", "thread_name"):
-            name = _get(_get(event, "args", dict, where), "name", str, f"{where}'s args")
-            if event["name"] == "process_name":
-                module = name
-            else:
-                names[_get(event, "tid", int, where)] = name
-    if module is None:
-        raise _NotATrace("no 'process_name' event naming the module")
+    module, names = _named(events)
     hm_log: list[HmEvent] = []
     hm_events = 0
     traffic: dict[str, PortTraffic] = {}
@@ -152,6 +139,25 @@ def parse_trace(document: object) -> RunLog:
     partitions = tuple(names.values())
     return RunLog(module, partitions, tuple(hm_log), hm_events,
                   {name: traffic[name] for name in partitions if name in traffic})
+
+
+def _named(events: list[Any]) -> tuple[str, dict[int, str]]:
+    """The module's name and each thread's (a partition's) from the metadata events."""
+    module: str | None = None
+    names: dict[int, str] = {}
+    for index, event in enumerate(events):
+        where = f"traceEvents[{index}]"
+        if not isinstance(event, dict):
+            raise _NotATrace(f"{where} is not an object")
+        if event.get("ph") == "M" and event.get("name") in ("process_name", "thread_name"):
+            name = _get(_get(event, "args", dict, where), "name", str, f"{where}'s args")
+            if event["name"] == "process_name":
+                module = name
+            else:
+                names[_get(event, "tid", int, where)] = name
+    if module is None:
+        raise _NotATrace("no 'process_name' event naming the module")
+    return module, names
 
 
 def format_run_log(path: Path, log: RunLog) -> str:
