@@ -1,6 +1,4 @@
-"""The emulator's two contracts, as types: what it reads of a generated dispatcher, and
-what a partition's services may ask of the module that runs them (``Kernel``: the services
-know the module only through it, so the module uses the services and not the other way).
+"""What the emulator reads of a generated dispatcher, as a type.
 
 The dispatcher (``python/PREFIX_dispatch.py`` from pvgen/templates) is generated, standard
 library only, and imported at boot; the emulator uses it only through ``Dispatcher``, so
@@ -14,16 +12,9 @@ from collections.abc import Callable, Mapping, Sequence
 from enum import IntEnum
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 from pvgen.emulator.errors import EmulatorError
-
-if TYPE_CHECKING:
-    from pvgen.emulator.console import Console
-    from pvgen.emulator.partition import Partition
-    from pvgen.emulator.ports import ModulePorts
-    from pvgen.emulator.trace import Trace
-    from pvgen.image.manifest import Manifest
 
 
 class AbiLayout(Protocol):
@@ -100,30 +91,3 @@ def dispatcher_of(module: ModuleType, path: Path) -> Dispatcher:
                             f"(it lacks {', '.join(names)}); generate it again with pvgen gen")
     return cast(Dispatcher, module)
 
-
-class Kernel(Protocol):
-    """What a partition's services (pvgen.emulator.services) may ask of the module."""
-
-    @property
-    def manifest(self) -> Manifest: ...
-    @property
-    def dispatcher(self) -> Dispatcher: ...
-    @property
-    def trace(self) -> Trace: ...
-    @property
-    def ports(self) -> ModulePorts: ...  # the module's channels, shared by its partitions
-    @property
-    def partitions(self) -> Sequence[Partition]: ...
-    @property
-    def tick_ns(self) -> int: ...
-
-    def now_ns(self) -> int: ...
-    def console(self, partition: Partition) -> Console: ...
-    def console_written(self, partition: Partition, count: int) -> None: ...
-    def set_timer(self, partition: Partition, period: int) -> None: ...
-    def deliver_in_call(self, partition: Partition, line: int, result: int,
-                        resumes_enabled: bool = True) -> None: ...
-    def health_event(self, partition: Partition, error: str, detail: str,
-                     resumable: bool) -> None: ...
-    def wait(self, partition: Partition, timeout_ns: int) -> bool: ...
-    def waited(self, partition: Partition) -> bool: ...

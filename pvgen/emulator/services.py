@@ -14,8 +14,9 @@ from functools import cached_property
 from typing import Any
 
 from pvgen.catalogue import ENUM_MEMBERS, REQUIRED_STATUS, SERVICES
-from pvgen.emulator.contract import Dispatcher, Kernel
+from pvgen.emulator.contract import Dispatcher
 from pvgen.emulator.errors import EmulatorError
+from pvgen.emulator.kernel import Kernel
 from pvgen.emulator.partition import Mode, Partition, StopReason
 from pvgen.emulator.ports import (
     NOT_AVAILABLE,
