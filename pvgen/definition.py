@@ -59,14 +59,15 @@ def carried(path: Path) -> bytes:
 
 def load_carried(data: bytes, where: str) -> Interface:
     """The model of a definition an image carries (``carried``); `where` names it in
-    messages. Raise DefinitionError, or UnicodeDecodeError for bytes that are not text."""
+    messages. A `use` reads only among the files the image carries, never the disk. Raise
+    DefinitionError, or UnicodeDecodeError for bytes that are not text."""
     text = data.decode("utf-8")
     try:
         bundle = json.loads(text) if text.lstrip().startswith("{") else None
     except ValueError:
         bundle = None
     if not (isinstance(bundle, dict) and bundle.get("format") == _CARRIED_FORMAT):
-        return load_text(text, where)
+        bundle = {"format": _CARRIED_FORMAT, "main": where, "files": {where: text}}
     texts = bundle.get("files")
     main = bundle.get("main")
     if not isinstance(texts, dict) or not isinstance(main, str) or main not in texts \
@@ -75,8 +76,10 @@ def load_carried(data: bytes, where: str) -> Interface:
             SourceText(text, where).location(1, 1), "a carried definition without its files")])
 
     def read(name: str) -> SourceText:
+        """Only what the image carries: an image is untrusted, and its definition reads no
+        file of the machine that boots it."""
         if name not in texts:
-            raise PvgenError(f"pvgen: error: {where}: {name}: not among the carried files")
+            raise PvgenError(f"pvgen: error: {where}: not among the files the image carries")
         return SourceText(texts[name], name)
 
     return _load(SourceText(texts[main], main), read)

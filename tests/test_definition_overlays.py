@@ -4,6 +4,7 @@ now written as its differences, against the whole definition it replaced."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -169,3 +170,18 @@ def test_a_profile_s_image_boots_where_neither_file_is(tmp_path: Path) -> None:
                                                 "XDG_CACHE_HOME": str(tmp_path / "cache")})
     assert booted.returncode == 0, booted.stderr
     assert "  hello: passed" in booted.stdout
+
+
+def test_a_carried_definition_reads_no_file_of_the_machine(tmp_path: Path) -> None:
+    """An image is untrusted: its definition's `use` of a file it does not carry is refused
+    at the use, and nothing of that file is read or quoted."""
+    secret = tmp_path / "secret.def"
+    secret.write_text("this is not for the image to read\n", encoding="utf-8")
+    for carried_text in (f'use "{secret}";\n'.encode(), json.dumps({
+            "format": "pvgen-definition-files", "main": "a.def",
+            "files": {"a.def": f'use "{secret}";\n'}}).encode()):
+        with pytest.raises(DefinitionError) as raised:
+            load_carried(carried_text, "image.img:.pvgen.definition")
+        rendered = raised.value.render()
+        assert "cannot use" in rendered and "not among the files the image carries" in rendered
+        assert "not for the image" not in rendered
