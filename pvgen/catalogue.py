@@ -19,6 +19,7 @@ from enum import Enum
 
 from pvgen import model as m
 from pvgen.diagnostics import Location
+from pvgen.lang_py import py_is_buffer  # what a handler sees as bytes, as the dispatcher does
 
 
 class Kind(Enum):
@@ -152,7 +153,7 @@ def _call_mismatches(iface: m.Interface, call: m.Hypercall, service: Service
         if wanted is None:
             yield param.location, (f"{served} takes no parameter '{param.name}' (it takes "
                                    f"{_names(service.params)})")
-        elif (Kind.BYTES if _is_bytes(param) else Kind.VALUE) is not wanted.kind:
+        elif (Kind.BYTES if py_is_buffer(param) else Kind.VALUE) is not wanted.kind:
             yield param.location, f"{served} takes '{param.name}' as {wanted.kind.value}"
     missing = [p.name for p in service.params
                if not p.optional and p.name not in {g.name for g in given}]
@@ -192,11 +193,6 @@ def _enum_mismatches(iface: m.Interface, name: str, calls: list[str]
     if strange:
         yield where, (f"{served} know no member {', '.join(strange)} of '{name}' (it knows "
                       f"{', '.join(ENUM_MEMBERS[name])})")
-
-
-def _is_bytes(param: m.Param) -> bool:
-    """A handler sees a pointer with a length as bytes (pvgen.lang_py.py_is_buffer)."""
-    return param.length is not None and param.length.kind is not m.LengthKind.ONE
 
 
 def _names(params: tuple[Param, ...]) -> str:

@@ -72,8 +72,8 @@ def load_carried(data: bytes, where: str) -> Interface:
     main = bundle.get("main")
     if not isinstance(texts, dict) or not isinstance(main, str) or main not in texts \
             or not all(isinstance(v, str) for v in texts.values()):
-        raise DefinitionError([SourceText(text, where).diagnostic(
-            SourceText(text, where).location(1, 1), "a carried definition without its files")])
+        whole = SourceText(text, where)
+        raise whole.error(whole.location(1, 1), "a carried definition without its files")
 
     def read(name: str) -> SourceText:
         """Only what the image carries: an image is untrusted, and its definition reads no

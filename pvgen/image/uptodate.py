@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from pvgen.image.steps import file_hash
 from pvgen.image.toolchain import compiler_identity
 
 RECORD_NAME = "image.json"
@@ -71,13 +72,6 @@ def tool_stamp() -> str:
     return digest.hexdigest()
 
 
-def _content(path: Path) -> str | None:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return None
-
-
 def _written(path: Path) -> str | None:
     try:
         found = path.stat()
@@ -110,7 +104,7 @@ def current_report(request: ImageRequest) -> ImageReport | None:
         return None
     if any(_written(Path(p)) != stamp for p, stamp in written.items()):
         return None
-    if any(_content(Path(p)) != digest for p, digest in read.items()):
+    if any(file_hash(Path(p)) != digest for p, digest in read.items()):
         return None
     return report
 
@@ -123,7 +117,7 @@ def remember(request: ImageRequest, report: ImageReport, read: Iterable[Path],
     record = {
         **_state(request, compiler),
         "compiler_command": list(compiler),
-        "read": {str(p): _content(p) for p in sorted(set(read))},
+        "read": {str(p): file_hash(p) for p in sorted(set(read))},
         "written": {str(p): _written(p) for p in sorted(set(written))},
         "report": asdict(report),
     }
