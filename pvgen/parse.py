@@ -117,8 +117,7 @@ def _syntax_error(
     if unclosed is not None:
         # A block's '}' is missing: the next item's keyword was read as part of the block.
         opened, keyword = unclosed
-        line_start = sum(len(text) + 1 for text in source.text.split("\n")[: (token.line or 1) - 1])
-        line, column = _end_of_previous_token(source, line_start)
+        line, column = _end_of_previous_token(source, _line_offset(source, token.line or 1))
         message = (f"missing '}}' to close the '{keyword}' block opened on line {opened}, "
                    f"before line {token.line}")
         return source.error(source.location(line, column), message)
@@ -144,13 +143,8 @@ def _unclosed_before(source: SourceText, line: int) -> tuple[int, str] | None:
         return None
     opened: list[int] = []
     for index, text in enumerate(lines[: line - 1]):
-        code, in_string, escaped = text[: _code_length(text)], False, False
-        for char in code:
-            if in_string:
-                escaped, in_string = (False, True) if escaped else (char == "\\", char != '"')
-            elif char == '"':
-                in_string = True
-            elif char == "{":
+        for char in _code(text):
+            if char == "{":
                 opened.append(index + 1)
             elif char == "}" and opened:
                 opened.pop()
@@ -160,28 +154,33 @@ def _unclosed_before(source: SourceText, line: int) -> tuple[int, str] | None:
     return opened[-1], keyword
 
 
-def _code_length(line: str) -> int:
-    """How much of a line is code: everything before a comment that is not in a string."""
-    in_string = escaped = False
-    for index, char in enumerate(line):
+def _code(line: str) -> str:
+    """A line's code: everything before a comment that is not in a string, with what its
+    strings hold blanked (so that neither a '#' nor a brace in a string counts)."""
+    code, in_string, escaped = [], False, False
+    for char in line:
         if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
+            closing = char == '"' and not escaped
+            escaped = not escaped and char == "\\"
+            in_string = not closing
+            code.append(char if closing else " ")
         elif char == "#":
-            return index
-    return len(line)
+            break
+        else:
+            in_string = char == '"'
+            code.append(char)
+    return "".join(code)
 
 
 def line_end(source: SourceText, line: int) -> Location:
-    """Just after the last code on `line` (1-based): where a missing ';' goes."""
-    text = source.text.split("\n")[line - 1] if line >= 1 else ""
-    return source.location(line, len(text[: _code_length(text)].rstrip(" \t\f\r")) + 1)
+    """Just after the last code on `line` (1-based, a line with code): where a missing ';'
+    goes."""
+    return source.location(*_end_of_previous_token(source, _line_offset(source, line + 1)))
+
+
+def _line_offset(source: SourceText, line: int) -> int:
+    """Where `line` (1-based) begins in the text."""
+    return sum(len(text) + 1 for text in source.text.split("\n")[: line - 1])
 
 
 def _end_of_previous_token(source: SourceText, offset: int) -> tuple[int, int]:
@@ -192,7 +191,7 @@ def _end_of_previous_token(source: SourceText, offset: int) -> tuple[int, int]:
     """
     lines = source.text[:offset].split("\n")
     for index in range(len(lines) - 1, -1, -1):
-        code = lines[index][: _code_length(lines[index])].rstrip(" \t\f\r")
+        code = _code(lines[index]).rstrip(" \t\f\r")
         if code:
             return index + 1, len(code) + 1
     return 1, 1
