@@ -52,7 +52,8 @@ from unicorn import UC_HOOK_CODE, UC_HOOK_INTR, Uc
 
 from pvgen.emulator.arch import backend
 from pvgen.emulator.loader import load
-from pvgen.emulator.module import Module, RunOptions, RunResult
+from pvgen.emulator.module import Module
+from pvgen.emulator.run import RunOptions, RunResult
 from pvgen.image.builder import build_image
 from pvgen.image.elfview import read_view
 from pvgen.image.read import read_image

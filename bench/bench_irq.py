@@ -56,7 +56,8 @@ from bench_emulator import (
 )
 
 from pvgen.emulator.loader import load
-from pvgen.emulator.module import Module, RunOptions, RunResult
+from pvgen.emulator.module import Module
+from pvgen.emulator.run import RunOptions, RunResult
 
 TARGET_DELIVERIES = 100_000  # per second of host time
 TARGET_PAIR_RATIO = 5.0  # a disable/enable pair, in guest instructions, against a call pair

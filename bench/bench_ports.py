@@ -74,7 +74,8 @@ from bench_emulator import (
 
 from pvgen.config import load_module
 from pvgen.emulator.loader import load
-from pvgen.emulator.module import Module, RunOptions, RunResult
+from pvgen.emulator.module import Module
+from pvgen.emulator.run import RunOptions, RunResult
 from pvgen.image.toolchain import ENV_VARIABLE, resolve_compiler
 
 TARGET_MESSAGES = 100_000  # a second of host time

@@ -33,7 +33,8 @@ from xml.sax.saxutils import quoteattr
 
 from pvgen.definition import load
 from pvgen.emulated import boot_module
-from pvgen.emulator.module import HYPERCALL_NS, RunOptions
+from pvgen.emulator.clock import HYPERCALL_NS
+from pvgen.emulator.run import RunOptions
 from pvgen.image.builder import build_image
 from pvgen.pipeline import generate
 from pvgen.rtems import SUITES

@@ -11,6 +11,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from pvgen.emulator.run import Ending
 from pvgen.tester import Verdict, judge, read
 
 # POK's console is the PC's first serial port at 38400 baud: what a test prints takes the
@@ -22,7 +23,7 @@ CONSOLE_BAUD = 38400
 class ModuleRun:
     """What a module's run printed, partition by partition, and how it ended."""
 
-    ended_by: str
+    ended_by: Ending
     virtual_ns: int
     consoles: dict[str, tuple[str, ...]]
     health: dict[str, tuple[str, ...]]  # the health monitor's reports, by partition
@@ -35,9 +36,9 @@ class ModuleRun:
         """The tester's verdict on the partition's console (`test`: the test's name): it
         ended if it stopped (or the module shut down), and timed out if the run's time ran
         out while it had not."""
-        ended = self.ended[partition] or self.ended_by == "shutdown"
+        ended = self.ended[partition] or self.ended_by is Ending.SHUTDOWN
         return judge(read(self.consoles[partition]), name=test, ended=ended,
-                     timed_out=not ended and self.ended_by in ("time", "frames"))
+                     timed_out=not ended and self.ended_by.limited)
 
 
 def boot_module(config: Path, image: Path, definition: Path, gen: Path,
@@ -57,7 +58,8 @@ def boot_image(image: Path, gen: Path, limit_ns: int | None = None,
     stopped or `limit_ns` of virtual time (None: the emulator's own limit); served as real
     POK serves it with `like_pok` (``RunOptions.like_pok``)."""
     from pvgen.emulator.loader import load
-    from pvgen.emulator.module import Module, RunOptions
+    from pvgen.emulator.module import Module
+    from pvgen.emulator.run import RunOptions
 
     loaded, dispatcher = load(image, gen)
     out = io.StringIO()

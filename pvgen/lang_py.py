@@ -270,13 +270,14 @@ def py_out_type(p: m.Param) -> str:
 
 
 def py_handler_return(call: m.Hypercall) -> str:
-    """A handler's return type: the result word, with the out values after it."""
+    """A handler's return type: the result word, with the out values after it, or what the
+    call does instead (an Effect; for a call that does not return, nothing or an Effect)."""
     if call.noreturn:
-        return "None"
+        return "Effect | None"
     outs = call.out_params
     if not outs:
-        return "int"
-    return "tuple[" + ", ".join(["int", *(py_out_type(p) for p in outs)]) + "]"
+        return "int | Effect"
+    return "tuple[" + ", ".join(["int", *(py_out_type(p) for p in outs)]) + "] | Effect"
 
 
 def _word_indices(call: m.Hypercall, p: m.Param) -> list[int]:

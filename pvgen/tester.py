@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 BEGIN, END, STATE, FATAL = "*** BEGIN OF ", "*** END OF ", "*** TEST STATE:", "*** FATAL"
 # A test that prints nothing at all, by design: it passes by ending (the tester's list).
 SILENT_TESTS = frozenset({"minimum"})
 
 
-class Verdict(Enum):
+class Verdict(StrEnum):
     PASSED = "passed"
     FAILED = "failed"
     USER_INPUT = "user-input"
@@ -28,6 +28,9 @@ class Verdict(Enum):
     BENCHMARK = "benchmark"
     TIMEOUT = "timeout"
     INVALID = "invalid"  # no test began
+    # The emulator's own, not the tester's: a ``*** FATAL`` line (the bare-metal runtime's
+    # fatal error), whatever else the console says.
+    FATAL = "fatal"
 
     @property
     def label(self) -> str:
@@ -36,8 +39,12 @@ class Verdict(Enum):
 
     @property
     def bad(self) -> bool:
-        """Whether the tester counts it against the run."""
-        return self in (Verdict.FAILED, Verdict.TIMEOUT, Verdict.INVALID)
+        """Whether it counts against the run."""
+        return self in (Verdict.FAILED, Verdict.TIMEOUT, Verdict.INVALID, Verdict.FATAL)
+
+
+# The verdicts of the tester's summary table, in its order (FATAL is the emulator's own).
+TESTER_VERDICTS = tuple(v for v in Verdict if v is not Verdict.FATAL)
 
 
 # What a test's own TEST STATE makes of it: these whatever its run did; these unless it

@@ -30,7 +30,8 @@ from pvgen.cli import main as pvgen_main
 from pvgen.emulator.cli import main as emulator_main
 from pvgen.emulator.cli import summary
 from pvgen.emulator.loader import load
-from pvgen.emulator.module import Module, RunOptions, RunResult
+from pvgen.emulator.module import Module
+from pvgen.emulator.run import RunOptions, RunResult
 from pvgen.image.builder import build_image
 from pvgen.image.read import read_image
 from pvgen.pipeline import generate

@@ -17,7 +17,8 @@ from types import ModuleType
 import pytest
 
 from pvgen.emulator.loader import load
-from pvgen.emulator.module import Module, RunOptions
+from pvgen.emulator.module import Module
+from pvgen.emulator.run import RunOptions
 from tests.conftest import ROOT
 
 ROUNDS = 3

@@ -25,15 +25,11 @@ from xml.etree import ElementTree
 import pytest
 
 from pvgen.cli import main as pvgen_main
+from pvgen.emulator.clock import HYPERCALL_NS
 from pvgen.emulator.loader import load
-from pvgen.emulator.module import (
-    HYPERCALL_NS,
-    MIN_SEGMENT_NS,
-    Module,
-    PartitionSummary,
-    RunOptions,
-    RunResult,
-)
+from pvgen.emulator.module import Module
+from pvgen.emulator.run import PartitionSummary, RunOptions, RunResult
+from pvgen.emulator.windows import MIN_SEGMENT_NS
 from pvgen.image.read import read_image
 from tests import emulator_harness as harness
 from tests.conftest import DEFINITION

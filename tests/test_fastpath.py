@@ -28,8 +28,9 @@ from typing import Any
 import pytest
 
 from pvgen.emulator.loader import load
-from pvgen.emulator.module import Module, RunOptions, RunResult
+from pvgen.emulator.module import Module
 from pvgen.emulator.native import PHASE_ACKED, PHASE_DELIVERED, FastHeader, library
+from pvgen.emulator.run import RunOptions, RunResult
 from pvgen.image.elfview import read_view
 from tests.emulator_harness import PROGRAM, Builder, Part
 

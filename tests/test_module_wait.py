@@ -1,14 +1,17 @@
-"""A partition blocked in a queuing call with a timeout (pvgen/emulator/module.py: wait, _end_wait),
-driven without a CPU: the module's own methods on a clock, a caller and a service that stand
-in for them. Real runs of every wait case are in tests/test_pok_profile.py; what those
-cannot time exactly is here: a deadline at the very end of the caller's window."""
+"""A partition blocked in a queuing call with a timeout (pvgen/emulator/calls.py: a Block
+effect, end_wait), driven without a CPU: the module's call server on a clock, a caller and a
+service that stand in for them. Real runs of every wait case are in tests/test_pok_profile.py;
+what those cannot time exactly is here: a deadline at the very end of the caller's window."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 from typing import Any
 
-from pvgen.emulator.module import Module
+from pvgen.emulator.calls import CallServer
+from pvgen.emulator.clock import RunTime
+from pvgen.emulator.cpu import NO_RESULT
+from pvgen.emulator.effects import Block
 
 MS = 1_000_000
 OK, TIMED_OUT = 0, 250
@@ -38,53 +41,53 @@ class Caller:
         self.entry = SimpleNamespace(identifier=1)
         self.memory = None
         self.services = self
+        self.fast = None
+        self.stop: str | None = None
         self.halted = ""
         self.result: int | None = None
 
     def halt(self, reason: str) -> None:
-        self.halted = reason
+        self.halted = self.stop = reason
 
     def write_register(self, name: str, value: int) -> None:
         self.result = value
 
 
-def blocked(now: int, queue: dict[str, bool]) -> tuple[Module, Caller, Clock]:
-    """A module whose caller has just trapped at `now` with a send that finds the queue
+def blocked(now: int, queue: dict[str, bool]) -> tuple[CallServer, Caller, Clock]:
+    """A call server whose caller has just trapped at `now` with a send that finds the queue
     full (``queue["full"]``) and waits for at most TIMEOUT."""
     clock, caller = Clock(now), Caller()
-    module = Module.__new__(Module)  # only what wait and _end_wait use
-    module._clock = clock  # type: ignore[assignment]
-    module.now_ns = clock.now
-    module._tracing = False
-    module._return_register = "eax"
+    time = RunTime(clock)  # type: ignore[arg-type]
+    time.enter()
 
-    def send(registers: Any, memory: Any, services: Caller) -> int:
+    def send(registers: Any, memory: Any, services: Caller) -> int | Block:
         """queuing_send's service: OK once there is room, else wait, TIMED_OUT when run out."""
         assert tuple(registers) == (111, 1, 2, 3)
         if not queue["full"]:
             return OK
-        return OK if module.wait(services, TIMEOUT) else TIMED_OUT  # type: ignore[arg-type]
+        return TIMED_OUT if server.waited(services) else Block(TIMEOUT)  # type: ignore[arg-type]
 
-    module._fetch_and_dispatch = send
-    assert send(caller.cpu.trap_view, None, caller) == OK  # the trap: it blocks
+    server = CallServer(send, "eax", time, SimpleNamespace(enabled=False),  # type: ignore[arg-type]
+                        lambda *report: None)
+    assert server.on_trap(caller) == NO_RESULT  # type: ignore[arg-type]  # the trap: it blocks
     assert caller.halted == "wait" and caller.waiting.deadline_ns == now + TIMEOUT
-    return module, caller, clock
+    return server, caller, clock
 
 
 def test_a_deadline_inside_the_window_times_out_there() -> None:
-    module, caller, clock = blocked(1 * MS, {"full": True})
-    assert module._end_wait(caller, 5 * MS)  # type: ignore[arg-type]
+    server, caller, clock = blocked(1 * MS, {"full": True})
+    assert server.end_wait(caller, 5 * MS)  # type: ignore[arg-type]
     assert (caller.result, clock.time, caller.waiting) == (TIMED_OUT, 4 * MS, None)
 
 
 def test_a_deadline_after_the_window_waits_for_the_next() -> None:
     queue = {"full": True}
-    module, caller, clock = blocked(3 * MS, queue)
-    assert not module._end_wait(caller, 5 * MS)  # type: ignore[arg-type]
+    server, caller, clock = blocked(3 * MS, queue)
+    assert not server.end_wait(caller, 5 * MS)  # type: ignore[arg-type]
     assert (caller.result, clock.time) == (None, 3 * MS)
     queue["full"] = False  # another partition makes room before the deadline, 6 ms
     clock.time = 5 * MS + 1
-    assert module._end_wait(caller, 10 * MS)  # type: ignore[arg-type]
+    assert server.end_wait(caller, 10 * MS)  # type: ignore[arg-type]
     assert caller.result == OK
 
 
@@ -92,6 +95,6 @@ def test_a_deadline_at_the_end_of_the_window_times_out_at_that_end() -> None:
     """The deadline is the window's end: no other partition has run by then, so the wait has
     run out with the queue full; room made in the next windows comes after it."""
     queue = {"full": True}
-    module, caller, clock = blocked(2 * MS, queue)
-    assert module._end_wait(caller, 5 * MS)  # type: ignore[arg-type]
+    server, caller, clock = blocked(2 * MS, queue)
+    assert server.end_wait(caller, 5 * MS)  # type: ignore[arg-type]
     assert (caller.result, clock.time, caller.waiting) == (TIMED_OUT, 5 * MS, None)

@@ -364,7 +364,7 @@ def test_an_interface_without_a_share_call_has_no_vcpu_area(xt: ModuleType) -> N
 
 
 def test_the_handlers_protocol_types_a_shared_pointer_as_an_int(pv: ModuleType) -> None:
-    assert pv.Handlers.vcpu_share.__annotations__ == {"area": "int", "return": "int"}
+    assert pv.Handlers.vcpu_share.__annotations__ == {"area": "int", "return": "int | Effect"}
 
 
 def test_the_vcpu_area_layout_and_the_fast_path_roles_come_from_the_definition(

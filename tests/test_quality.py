@@ -4,6 +4,7 @@ benchmarks."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -23,3 +24,22 @@ def test_the_tree_passes_its_own_checks(command: tuple[str, ...]) -> None:
     done = subprocess.run([sys.executable, "-m", *command], capture_output=True, text=True,
                           check=False, timeout=600, cwd=ROOT)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _function_lengths(path: Path) -> list[tuple[str, int]]:
+    """Each function of a module, with its length in lines (decorators and docstring
+    included)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [(f"{path.name}:{node.name}", (node.end_lineno or node.lineno) - node.lineno + 1)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)]
+
+
+def test_the_emulator_s_functions_are_short_and_its_module_small() -> None:
+    """The emulator's top stays untangled: no function of pvgen/emulator over 60 lines, and
+    the module (what puts a run together) under 200."""
+    long = [(name, length) for path in sorted((ROOT / "pvgen/emulator").rglob("*.py"))
+            for name, length in _function_lengths(path) if length > 60]
+    assert long == []
+    module = ROOT / "pvgen/emulator/module.py"
+    assert len(module.read_text(encoding="utf-8").splitlines()) < 200

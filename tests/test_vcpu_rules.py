@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from pvgen.emulator.module import PartitionSummary
+from pvgen.emulator.run import PartitionSummary
 from tests.emulator_harness import Builder, Part, Run, rule_suite
 
 RULES = Path(__file__).parent / "vcpu_rules"

@@ -16,9 +16,11 @@ from pvgen.defaults import GEN_DIR as DEFAULT_GEN_DIR
 from pvgen.diagnostics import PvgenError
 from pvgen.emulator.hm import log_lines
 from pvgen.emulator.progress import ClearingWriter, Progress, StatusLine
+from pvgen.tester import Verdict
 
 if TYPE_CHECKING:
-    from pvgen.emulator.module import Module, RunResult
+    from pvgen.emulator.module import Module
+    from pvgen.emulator.run import RunResult
 
 
 def _seconds(text: str) -> int:
@@ -72,7 +74,8 @@ def boot(image: Path, args: argparse.Namespace) -> int:
     # Unicorn and pyelftools only when booting: `pvgen` builds its parser with add_run_options
     # for every command, and `pvgen --help` or `pvgen gen` must work without the extras
     from pvgen.emulator.loader import load
-    from pvgen.emulator.module import Module, RunOptions
+    from pvgen.emulator.module import Module
+    from pvgen.emulator.run import RunOptions
 
     loaded, dispatcher = load(image, args.gen)
     status = StatusLine(sys.stderr) if sys.stderr.isatty() else None
@@ -94,7 +97,9 @@ def _where(module: Module, host_seconds: float) -> str:
             f"{module.stops_at_ns / 1e9:g} s virtual, {host_seconds:.0f} s")
 
 
-TIMED_OUT = " (its test had not ended when the run stopped at its limit)"
+# How the summary says a verdict where its word alone would not tell.
+_SAID = {Verdict.TIMEOUT: "timeout (its test had not ended when the run stopped at its limit)",
+         Verdict.INVALID: "no test"}
 
 
 def summary(result: RunResult) -> str:
@@ -104,8 +109,8 @@ def summary(result: RunResult) -> str:
         ticks = (f", timer ticks {p.ticks_due} due / {p.ticks_raised} raised"
                  if p.ticks_due else "")
         ended = " (its program ended)" if p.ended and p.mode != "IDLE" else ""
-        why = TIMED_OUT if p.verdict == "timeout" else ""
-        lines.append(f"  {p.name}: {p.verdict}{why}, mode {p.mode}{ended}, {p.hypercalls} "
+        said = _SAID.get(p.verdict, p.verdict.value)
+        lines.append(f"  {p.name}: {said}, mode {p.mode}{ended}, {p.hypercalls} "
                      f"hypercalls, {p.restarts} restart(s){ticks}")
     if result.hm_events:  # a run without events says nothing about the health monitor
         lines += log_lines(result.hm_log, result.hm_events)

@@ -19,6 +19,7 @@ passes at the start of its next segments, before its code runs again.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from pvgen.emulator.cpu import Watchdog
 from pvgen.emulator.native import BudgetHeader
@@ -26,6 +27,7 @@ from pvgen.emulator.partition import Partition, Stop
 
 # What a wall-clock segment that is late before it starts still runs (host nanoseconds).
 LATE_SLICE_NS = 1_000
+HYPERCALL_NS = 1_000  # virtual time a hypercall costs, so polling loops see time move
 
 
 class InstructionClock:
@@ -179,3 +181,29 @@ class WallClock:
 
     def close(self) -> None:
         self._watchdog.close()
+
+
+Clock = InstructionClock | WallClock
+
+
+class RunTime:
+    """The run's time, as everything reads it (``now``): inside a window the clock's; between
+    windows where the last one ended, the clock staying where that CPU stopped. ``now`` is
+    one bound callable, swapped as windows begin and end: hypercalls read it often."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.between = 0  # the time between windows
+        self.now: Callable[[], int] = self._between
+
+    def _between(self) -> int:
+        return self.between
+
+    def enter(self) -> None:
+        """A window begins: its clock tells the time."""
+        self.now = self.clock.now
+
+    def leave(self) -> None:
+        """The window has ended: its CPU stopped at the time the clock reads now."""
+        self.between = self.clock.now()
+        self.now = self._between

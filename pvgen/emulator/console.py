@@ -2,7 +2,7 @@
 
 The verdict is the RTEMS tester's reading of the lines (``pvgen.tester``: BEGIN OF TEST,
 END OF TEST, the test's own TEST STATE), with one rule of the emulator's own: a line
-``*** FATAL`` (what the bare-metal runtime prints of a fatal error) makes it "fatal".
+``*** FATAL`` (what the bare-metal runtime prints of a fatal error) makes it FATAL.
 The reading is taken line by line as they come, so a console keeps no lines at all: what
 a guest writes holds at most LINE_LIMIT bytes of the emulator's memory, however much it is.
 """
@@ -70,19 +70,16 @@ class Console:
         if self.file is not None:
             self.file.write(text + "\n")
 
-    def verdict(self, ended: bool, timed_out: bool = False) -> str:
+    def verdict(self, ended: bool, timed_out: bool = False) -> Verdict:
         """The RTEMS tester's reading of this console, `ended` whether its partition ended
         (a silent test, RTEMS's minimum, passes by ending), `timed_out` whether the run's
-        limit came while it still ran: passed, failed, timeout, expected-fail, user-input,
-        indeterminate or benchmark as the tester says, "no test" when none began, "fatal"
-        after a FATAL line."""
+        limit came while it still ran (only a test that began can time out); FATAL after a
+        FATAL line, whatever else it says."""
         reading = self.reading
         if reading.fatal:
-            return "fatal"
-        # only a test that began can time out: a partition that began none has "no test"
-        verdict = judge(reading, timed_out=timed_out and reading.began, name=self.name,
-                        ended=ended)
-        return "no test" if verdict is Verdict.INVALID else verdict.value
+            return Verdict.FATAL
+        return judge(reading, timed_out=timed_out and reading.began, name=self.name,
+                     ended=ended)
 
 
 def open_console_file(directory: Path | None, name: str) -> TextIO | None:

@@ -51,8 +51,10 @@ class AreaLayout(Protocol):
     def ticks(self) -> int | None: ...
 
 
-# fetch_and_dispatch for one ABI: the trap's registers, guest memory, the handlers.
-Fetcher = Callable[[Sequence[int], Any, Any], int]
+# fetch_and_dispatch for one ABI: the trap's registers, guest memory, the handlers; the
+# result word (an int), or what a handler returned in its place, unread (to the dispatcher an
+# Effect is any object: the services' are pvgen.emulator.effects').
+Fetcher = Callable[[Sequence[int], Any, Any], object]
 
 
 @runtime_checkable

@@ -13,7 +13,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import Enum, StrEnum
+from enum import Enum
 from functools import cache, partial
 from typing import Any
 
@@ -27,6 +27,7 @@ from pvgen.emulator.cpu import (
     error_text,
     fault_of,
 )
+from pvgen.emulator.effects import StopReason
 from pvgen.emulator.errors import EmulatorError
 from pvgen.emulator.fastpath import FastPath
 from pvgen.emulator.timer import VirtualTimer
@@ -43,19 +44,6 @@ class Mode(Enum):
     COLD_START = "COLD_START"
     WARM_START = "WARM_START"
     NORMAL = "NORMAL"
-
-
-class StopReason(StrEnum):
-    """Why a partition's CPU stopped before its window's time ran out."""
-
-    IDLE = "idle"  # it asked to idle until its next window
-    MODE = "mode"  # it changed its operating mode
-    END = "end"  # its program ended (a `when ... end` rule of the definition)
-    FAULT = "fault"  # a CPU exception or a refused call the health monitor acts on
-    SHUTDOWN = "shutdown"  # it shut the module down
-    STOP = "stop"  # it stopped itself with an error code
-    HM = "hm"  # the health monitor acted on it
-    WAIT = "wait"  # it waits for a port, until a deadline
 
 
 @dataclass
@@ -112,8 +100,6 @@ class Waiting:
 
     registers: tuple[int, ...]
     deadline_ns: int | None
-    again: bool = False  # served again and still waiting
-    ran_out: bool = False  # served again after its deadline: the call ends TIMED_OUT
 
 
 # What the module gives a partition to serve its traps: the result word to hand back, or
@@ -146,7 +132,6 @@ class Partition:
         self.vcpu = VirtualCpu(CONVENTIONS[arch.name])
         self.timer = VirtualTimer(entry.timer_period_ns or 0, 0)  # started at boot
         self.ticks_before = (0, 0)  # ticks due and raised by timers and vCPUs it no longer has
-        self.resumed = False  # irq_return restored a context: the trap leaves registers alone
         self.waiting: Waiting | None = None  # a hypercall it is blocked in
         self.owed_ns = 0  # time a hypercall took that its segments have not yet held
         self.mode = Mode.COLD_START
@@ -196,7 +181,6 @@ class Partition:
         for address, data in kept:
             self.memory.write(address, data)
         self.vcpu = VirtualCpu(self.vcpu.convention)
-        self.resumed = False
         self.waiting = None
         self.owed_ns = 0
         self.mode = Mode.WARM_START if warm else Mode.COLD_START

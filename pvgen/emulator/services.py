@@ -14,10 +14,12 @@ from functools import cached_property
 from typing import Any
 
 from pvgen.catalogue import ENUM_MEMBERS, REQUIRED_STATUS, SERVICES
+from pvgen.config.model import MODULE_TICK_NS
 from pvgen.emulator.contract import Dispatcher
+from pvgen.emulator.effects import Block, Deliver, Halt, Resume, StopReason
 from pvgen.emulator.errors import EmulatorError
 from pvgen.emulator.kernel import Kernel
-from pvgen.emulator.partition import Mode, Partition, StopReason
+from pvgen.emulator.partition import Mode, Partition
 from pvgen.emulator.ports import (
     NOT_AVAILABLE,
     OK,
@@ -92,6 +94,7 @@ class PartitionServices:
     def __init__(self, module: Kernel, partition: Partition) -> None:
         self.module = module
         self.partition = partition
+        self._time = module.time  # read often: one attribute less
         status = module.dispatcher.STATUS  # the definition's status codes, by name
         self.ok: int = status["OK"]
         self.no_action: int = status["NO_ACTION"]
@@ -130,15 +133,14 @@ class PartitionServices:
         self.module.health_event(self.partition, "ILLEGAL_REQUEST",
                                  f"hypercall {number} refused: {event.name}", resumable=True)
 
-    def end_program(self, number: int) -> None:
+    def end_program(self, number: int) -> Halt:
         """A ``when ... end`` rule of the definition: the call ends the partition's program
         (on POK, NORMAL ends the calling main thread), which runs no more until restarted."""
-        self.partition.halt(StopReason.END, detail=f"hypercall {number}")
+        return Halt(StopReason.END, detail=f"hypercall {number}")
 
     # -- console ----------------------------------------------------------------------
     def console_write(self, buf: bytes, len: int) -> int:
-        self.module.console(self.partition).write(buf)
-        self.module.console_written(self.partition, len)
+        self.module.console_write(self.partition, buf)
         return self.ok
 
     def console_read(self, len: int) -> tuple[int, bytes, int]:
@@ -148,13 +150,13 @@ class PartitionServices:
     def get_ticks(self) -> tuple[int, int]:
         """The ticks of the partition's virtual timer since its boot or restart, every one
         fallen by now; a partition whose timer never ran reads the module's own ticks."""
-        now, timer = self.module.now_ns(), self.partition.timer
+        now, timer = self._time.now(), self.partition.timer
         if timer.period or timer.due:
             return self.ok, timer.fallen(now)
-        return self.ok, now // self.module.tick_ns
+        return self.ok, now // MODULE_TICK_NS
 
     def get_time(self) -> tuple[int, int]:
-        return self.ok, self.module.now_ns()
+        return self.ok, self._time.now()
 
     def timer_set_period(self, period: int) -> int:
         """Re-phase the timer: its first tick falls one period from now (0 stops it)."""
@@ -167,30 +169,29 @@ class PartitionServices:
         return self.ok, self.partition.timer.period
 
     # -- the partition's life -----------------------------------------------------------
-    def idle(self) -> int:
+    def idle(self) -> Halt:
         """Give up the processor until the next event; the module decides when that is (the
         partition's next tick in this window, or its next window)."""
-        self.partition.halt(StopReason.IDLE)
-        return self.ok
+        return Halt(StopReason.IDLE, answer=self.ok)
 
-    def stop(self, code: int) -> None:
-        self.partition.halt(StopReason.STOP, detail=f"stopped with error code {code}")
+    def stop(self, code: int) -> Halt:
+        return Halt(StopReason.STOP, detail=f"stopped with error code {code}")
 
-    def shutdown(self) -> None:
+    def shutdown(self) -> Halt | None:
         """Only a SystemPartition may shut the module down; another's call is an
         ILLEGAL_REQUEST after which it cannot go on (the call does not return)."""
         if not self.partition.entry.system:
             self.module.health_event(self.partition, "ILLEGAL_REQUEST",
                                      "shutdown from a partition that is not a SystemPartition",
                                      resumable=False)
-            return
-        self.partition.halt(StopReason.SHUTDOWN)
+            return None
+        return Halt(StopReason.SHUTDOWN)
 
     def thread_pointer_set(self, pointer: int) -> int:
         self.partition.cpu.set_thread_pointer(pointer)
         return self.ok
 
-    def partition_set_mode(self, mode: int) -> int:
+    def partition_set_mode(self, mode: int) -> int | Halt:
         wanted = self._modes[mode]
         if wanted is Mode.WARM_START and self.partition.mode is Mode.COLD_START:
             return self.invalid_mode  # ARINC 653: a cold start cannot become a warm one
@@ -199,8 +200,7 @@ class PartitionServices:
                 return self.no_action
             self.partition.mode = Mode.NORMAL
             return self.ok
-        self.partition.halt(StopReason.MODE, detail=wanted.value)
-        return self.ok
+        return Halt(StopReason.MODE, detail=wanted.value)
 
     def partition_get_status(self) -> tuple[int, dict[str, int]]:
         """ARINC's PARTITION_STATUS, in one call."""
@@ -318,12 +318,12 @@ class PartitionServices:
     def irq_get_level(self) -> int:
         return int(self.partition.vcpu.enabled)
 
-    def irq_flash(self) -> int:
+    def irq_flash(self) -> int | Deliver:
         """Let one ready line in, as a brief enable would, with the caller resuming disabled."""
         line = self.partition.vcpu.flash()
-        if line is not None:
-            self.module.deliver_in_call(self.partition, line, self.ok, resumes_enabled=False)
-        return self.ok
+        if line is None:
+            return self.ok
+        return Deliver(line, self.ok, resumes_enabled=False)
 
     def irq_mask(self, line: int) -> int:
         self.partition.vcpu.mask(line)
@@ -337,14 +337,14 @@ class PartitionServices:
         self.partition.vcpu.acknowledge(line)
         return self.ok
 
-    def irq_return(self) -> None:
+    def irq_return(self) -> Resume | None:
         """Resume the interrupted context from the innermost upcall frame; with none, an
         ILLEGAL_REQUEST after which the call cannot go on (it does not return)."""
         if self.partition.vcpu.resume(self.partition):
-            self.partition.resumed = True
-            return
+            return Resume()
         self.module.health_event(self.partition, "ILLEGAL_REQUEST",
                                  "irq_return with no upcall to return from", resumable=False)
+        return None
 
     # -- ports (pvgen.emulator.ports holds the APEX rules) -------------------------------------
     # A definition may leave out a parameter the services give a default (POK's calls have
@@ -376,14 +376,14 @@ class PartitionServices:
         return self._port_status("queuing_port_id", outcome), port
 
     def sampling_write(self, id: int, msg: bytes, len: int) -> int:
-        outcome = self._ports().sampling_write(id, msg, self.module.now_ns())
+        outcome = self._ports().sampling_write(id, msg, self._time.now())
         return self._port_status("sampling_write", outcome)
 
     def sampling_read(self, id: int, capacity: int | None = None,
                       ) -> tuple[int, bytes | None, int | None, int | None]:
         """Without a capacity, the guest's buffer holds the port's largest message."""
         outcome, data, length, validity = self._ports().sampling_read(id, capacity,
-                                                                      self.module.now_ns())
+                                                                      self._time.now())
         valid = None if validity is None else self._validity[validity]
         return self._port_status("sampling_read", outcome, validity), data, length, valid
 
@@ -397,17 +397,17 @@ class PartitionServices:
                 int(self._enum("validity")[status.last_msg_validity])), strict=True))
         return self._port_status("sampling_status", outcome), fields
 
-    def queuing_send(self, id: int, msg: bytes, len: int, timeout: int = 0) -> int:
+    def queuing_send(self, id: int, msg: bytes, len: int, timeout: int = 0) -> int | Block:
         outcome = self._ports().queuing_send(id, msg)
         if outcome.status == NOT_AVAILABLE and self._waits(timeout):
-            return self.ok  # not the result: the module serves the call again
+            return Block(timeout)  # the module serves the call again
         return self._port_status("queuing_send", self._timed(outcome))
 
     def queuing_receive(self, id: int, capacity: int, timeout: int = 0,
-                        ) -> tuple[int, bytes | None, int | None]:
+                        ) -> tuple[int, bytes | None, int | None] | Block:
         outcome, data, length = self._ports().queuing_receive(id, capacity)
         if outcome.status == NOT_AVAILABLE and self._waits(timeout):
-            return self.ok, None, None  # not the result: the module serves the call again
+            return Block(timeout)  # the module serves the call again
         return self._port_status("queuing_receive", self._timed(outcome)), data, length
 
     def queuing_status(self, id: int) -> tuple[int, dict[str, int] | None]:
@@ -423,8 +423,9 @@ class PartitionServices:
 
     def _waits(self, timeout_ns: int) -> bool:
         """Whether a call that found its queue empty or full waits (the module then serves
-        it again when it may go on): a timeout of 0 never does; a negative one is infinite."""
-        return timeout_ns != 0 and self.module.wait(self.partition, timeout_ns)
+        it again when it may go on): a timeout of 0 never does, nor one that has run out; a
+        negative one is infinite."""
+        return timeout_ns != 0 and not self.module.waited(self.partition)
 
     def _timed(self, outcome: Outcome) -> Outcome:
         """A queue still empty or full when a wait has run out: TIMED_OUT."""
@@ -468,7 +469,7 @@ class PartitionServices:
                 args["validity"] = validity
             if outcome.reason:
                 args["reason"] = outcome.reason
-            self.module.trace.instant(self.partition.entry.identifier, self.module.now_ns(),
+            self.module.trace.instant(self.partition.entry.identifier, self._time.now(),
                                       "port", f"{call} {outcome.port}".rstrip(), **args)
         return self._status[outcome.status]
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from pvgen.diagnostics import PvgenError
 from pvgen.rtems import BSP, DEFAULT_LIMIT_NS, SUITES
-from pvgen.tester import Verdict
+from pvgen.tester import TESTER_VERDICTS
 
 if TYPE_CHECKING:  # the commands import what they use when they run (jinja2, the emulator)
     from pvgen.rtems.build import RtemsBuild
@@ -191,6 +191,6 @@ def format_counts(runs: list[ProgramRun]) -> str:
 
     table = counts(runs)
     width = len(str(len(runs)))
-    lines = [f"{v.label + ':':<15}{table[v]:>{width}}" for v in Verdict]
+    lines = [f"{v.label + ':':<15}{table[v]:>{width}}" for v in TESTER_VERDICTS]
     lines.append(f"{'Total:':<15}{len(runs):>{width}}")
     return "\n".join(lines)

@@ -24,7 +24,7 @@ from pvgen.bsp import DEFAULT_PARTITION_SIZE
 from pvgen.diagnostics import PvgenError
 from pvgen.emulated import CONSOLE_BAUD, boot_module
 from pvgen.rtems import DEFAULT_LIMIT_NS
-from pvgen.tester import Verdict
+from pvgen.tester import TESTER_VERDICTS, Verdict
 
 WINDOW_SECONDS = 0.02  # each partition's window in the major frame
 CODE_BYTES = 0x100000  # of the partition, the part the configuration calls CODE
@@ -158,7 +158,7 @@ class Runner:
 
 def counts(runs: Iterable[ProgramRun]) -> dict[Verdict, int]:
     """How many runs had each verdict (every verdict listed, in the tester's order)."""
-    table = dict.fromkeys(Verdict, 0)
+    table: dict[Verdict, int] = dict.fromkeys(TESTER_VERDICTS, 0)
     for run in runs:
         table[run.verdict] += 1
     return table

@@ -19,8 +19,10 @@ checked address (nothing is read at the call: the area is the hypervisor's to us
 on). It returns the result word, or a tuple of the result word and one value per
 ``out``/``inout`` parameter in ``HANDLER_OUTPUTS`` order (None: leave the guest's memory as it
 is; a struct as a dict by field name, where a ``reserved`` field left out is 0), which the
-dispatcher writes back (little-endian, times in the definition's unit). Nothing a guest passes
-makes the dispatcher raise; only handler bugs do.
+dispatcher writes back (little-endian, times in the definition's unit); or, in place of all
+that, an ``Effect`` (the caller blocks, stops, or resumes elsewhere), which the dispatcher hands
+back as it is for the hypervisor to act on. Nothing a guest passes makes the dispatcher raise;
+only handler bugs do.
 ``fetch_and_dispatch`` first fetches the number and the words as an ABI of ``ABIS`` says.
 
 Standard library only: the emulator imports this file as it is.
@@ -545,6 +547,12 @@ class GuestMemory(Protocol):
     def write(self, addr: int, data: bytes) -> None: ...
 
 
+class Effect(Protocol):
+    """What a call does to its caller besides answering: it blocks in the call, stops, or
+    resumes somewhere else. What one is, is the hypervisor's own; a handler returns it in
+    place of its answer, and the dispatcher returns it unread, writing nothing back."""
+
+
 class Handlers(Protocol):
     """The hypervisor's services: one method per hypercall, called once its checks pass."""
 
@@ -552,114 +560,114 @@ class Handlers(Protocol):
         """A call was refused; the guest receives ``event.status``."""
         ...
 
-    def console_write(self, *, buf: bytes, len: int) -> int:
+    def console_write(self, *, buf: bytes, len: int) -> int | Effect:
         """Hypercall 10: Write bytes to the partition's console."""
         ...
 
-    def console_read(self, *, len: int) -> tuple[int, bytes | None, int | None]:
+    def console_read(self, *, len: int) -> tuple[int, bytes | None, int | None] | Effect:
         """Hypercall 11: Read the bytes already typed on the partition's console, without
         waiting.
         """
         ...
 
-    def get_ticks(self) -> tuple[int, int | None]:
+    def get_ticks(self) -> tuple[int, int | None] | Effect:
         """Hypercall 20: The number of virtual timer ticks since the module started."""
         ...
 
-    def get_time(self) -> tuple[int, int | None]:
+    def get_time(self) -> tuple[int, int | None] | Effect:
         """Hypercall 21: Virtual time since the module started (ARINC 653 GET_TIME)."""
         ...
 
-    def timer_set_period(self, *, period: int) -> int:
+    def timer_set_period(self, *, period: int) -> int | Effect:
         """Hypercall 22: Set the period of the partition's virtual timer (line 0)."""
         ...
 
-    def timer_get_period(self) -> tuple[int, int | None]:
+    def timer_get_period(self) -> tuple[int, int | None] | Effect:
         """Hypercall 23: The period of the partition's virtual timer."""
         ...
 
-    def irq_request(self, *, line: int) -> int:
+    def irq_request(self, *, line: int) -> int | Effect:
         """Hypercall 25: Route a virtual interrupt line to this partition's upcall handler."""
         ...
 
-    def irq_detach(self, *, line: int) -> int:
+    def irq_detach(self, *, line: int) -> int | Effect:
         """Hypercall 26: Stop delivering a line to this partition."""
         ...
 
-    def irq_enable(self) -> int:
+    def irq_enable(self) -> int | Effect:
         """Hypercall 27: Enable delivery of virtual interrupts; pending ones are delivered now."""
         ...
 
-    def irq_disable(self) -> int:
+    def irq_disable(self) -> int | Effect:
         """Hypercall 28: Disable delivery of virtual interrupts."""
         ...
 
-    def irq_ack(self, *, line: int) -> int:
+    def irq_ack(self, *, line: int) -> int | Effect:
         """Hypercall 29: Acknowledge (end) the interrupt on a line, so it can be delivered again."""
         ...
 
-    def vcpu_register(self, *, handler: int) -> int:
+    def vcpu_register(self, *, handler: int) -> int | Effect:
         """Hypercall 30: Register the upcall handler that virtual interrupts enter."""
         ...
 
-    def vcpu_unregister(self) -> int:
+    def vcpu_unregister(self) -> int | Effect:
         """Hypercall 31: Forget the upcall handler; no more interrupts are delivered."""
         ...
 
-    def irq_return(self) -> None:
+    def irq_return(self) -> Effect | None:
         """Hypercall 32: Return from an upcall: deliver the next pending line or resume the
         interrupted context.
         """
         ...
 
-    def irq_flash(self) -> int:
+    def irq_flash(self) -> int | Effect:
         """Hypercall 33: Briefly enable virtual interrupts so pending ones are delivered, then
         disable them again.
         """
         ...
 
-    def irq_get_level(self) -> int:
+    def irq_get_level(self) -> int | Effect:
         """Hypercall 34: Whether virtual interrupts are enabled."""
         ...
 
-    def irq_mask(self, *, line: int) -> int:
+    def irq_mask(self, *, line: int) -> int | Effect:
         """Hypercall 35: Mask one line: it stays pending until unmasked."""
         ...
 
-    def irq_unmask(self, *, line: int) -> int:
+    def irq_unmask(self, *, line: int) -> int | Effect:
         """Hypercall 36: Unmask one line; if it is pending it is delivered now."""
         ...
 
-    def irq_set_level(self, *, enabled: int) -> int:
+    def irq_set_level(self, *, enabled: int) -> int | Effect:
         """Hypercall 37: Restore a level returned by irq_disable."""
         ...
 
-    def vcpu_share(self, *, area: int) -> int:
+    def vcpu_share(self, *, area: int) -> int | Effect:
         """Hypercall 38: Share the vCPU area: from then on the virtual interrupt level lives in
         it, so enabling and disabling need no hypercall.
         """
         ...
 
-    def idle(self) -> int:
+    def idle(self) -> int | Effect:
         """Hypercall 40: Give up the processor until the next event for this partition (replaces
         hlt).
         """
         ...
 
-    def stop(self, *, code: int) -> None:
+    def stop(self, *, code: int) -> Effect | None:
         """Hypercall 41: Stop the partition with an error code; the health monitor decides what
         follows.
         """
         ...
 
-    def thread_pointer_set(self, *, pointer: int) -> int:
+    def thread_pointer_set(self, *, pointer: int) -> int | Effect:
         """Hypercall 42: Set the base the partition's thread-local storage is addressed from,
         which its privilege level cannot set: the base of the %gs segment on x86, TPIDRURO on
         ARM (which user mode reads, but cannot write).
         """
         ...
 
-    def sampling_port_id(self, *, name: bytes) -> tuple[int, int | None]:
+    def sampling_port_id(self, *, name: bytes) -> tuple[int, int | None] | Effect:
         """Hypercall 101: The identifier of a sampling port this partition created."""
         ...
 
@@ -668,15 +676,15 @@ class Handlers(Protocol):
         *,
         id: int,
         capacity: int,
-    ) -> tuple[int, bytes | None, int | None, int | None]:
+    ) -> tuple[int, bytes | None, int | None, int | None] | Effect:
         """Hypercall 102: Read the latest message of a destination sampling port."""
         ...
 
-    def sampling_status(self, *, id: int) -> tuple[int, SamplingPortStatus | None]:
+    def sampling_status(self, *, id: int) -> tuple[int, SamplingPortStatus | None] | Effect:
         """Hypercall 103: The status of a sampling port."""
         ...
 
-    def sampling_write(self, *, id: int, msg: bytes, len: int) -> int:
+    def sampling_write(self, *, id: int, msg: bytes, len: int) -> int | Effect:
         """Hypercall 104: Write a message to a source sampling port, replacing the previous one."""
         ...
 
@@ -687,7 +695,7 @@ class Handlers(Protocol):
         max_size: int,
         direction: int,
         refresh_period: int,
-    ) -> tuple[int, int | None]:
+    ) -> tuple[int, int | None] | Effect:
         """Hypercall 105: Create a sampling port that the module configuration declares."""
         ...
 
@@ -698,47 +706,52 @@ class Handlers(Protocol):
         max_size: int,
         max_nb_message: int,
         direction: int,
-    ) -> tuple[int, int | None]:
+    ) -> tuple[int, int | None] | Effect:
         """Hypercall 110: Create a queuing port that the module configuration declares."""
         ...
 
-    def queuing_send(self, *, id: int, msg: bytes, len: int) -> int:
+    def queuing_send(self, *, id: int, msg: bytes, len: int) -> int | Effect:
         """Hypercall 111: Append a message to a source queuing port, without waiting (timeout 0)."""
         ...
 
-    def queuing_receive(self, *, id: int, capacity: int) -> tuple[int, bytes | None, int | None]:
+    def queuing_receive(
+        self,
+        *,
+        id: int,
+        capacity: int,
+    ) -> tuple[int, bytes | None, int | None] | Effect:
         """Hypercall 112: Take the oldest message of a destination queuing port, without waiting
         (timeout 0).
         """
         ...
 
-    def queuing_port_id(self, *, name: bytes) -> tuple[int, int | None]:
+    def queuing_port_id(self, *, name: bytes) -> tuple[int, int | None] | Effect:
         """Hypercall 113: The identifier of a queuing port this partition created."""
         ...
 
-    def queuing_status(self, *, id: int) -> tuple[int, QueuingPortStatus | None]:
+    def queuing_status(self, *, id: int) -> tuple[int, QueuingPortStatus | None] | Effect:
         """Hypercall 114: The status of a queuing port."""
         ...
 
-    def raise_application_error(self, *, msg: bytes, len: int) -> int:
+    def raise_application_error(self, *, msg: bytes, len: int) -> int | Effect:
         """Hypercall 303: Report an application error to the health monitor."""
         ...
 
-    def raise_os_error(self, *, error: int, msg: bytes, len: int) -> int:
+    def raise_os_error(self, *, error: int, msg: bytes, len: int) -> int | Effect:
         """Hypercall 310: Report an error the partition's OS detected in one of its processes to
         the health monitor, which acts on it as on its own.
         """
         ...
 
-    def partition_set_mode(self, *, mode: int) -> int:
+    def partition_set_mode(self, *, mode: int) -> int | Effect:
         """Hypercall 404: Change the partition's operating mode (ARINC 653 SET_PARTITION_MODE)."""
         ...
 
-    def partition_get_status(self) -> tuple[int, PartitionStatus | None]:
+    def partition_get_status(self) -> tuple[int, PartitionStatus | None] | Effect:
         """Hypercall 411: The partition's status (ARINC 653 GET_PARTITION_STATUS)."""
         ...
 
-    def shutdown(self) -> None:
+    def shutdown(self) -> Effect | None:
         """Hypercall 707: Shut the whole module down."""
         ...
 
@@ -753,7 +766,12 @@ def _reject(h: Handlers, number: int, event: Reject) -> int:
     return _REJECT_WORD[event]
 
 
-def _hc_console_write(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_console_write(
+    nargs: int | None,
+    w: Sequence[int],
+    mem: GuestMemory,
+    h: Handlers,
+) -> int | Effect:
     # console_write = 10: Write bytes to the partition's console.
     if nargs is not None and nargs != 2:
         return _reject(h, 10, Reject.bad_arg_count)
@@ -766,10 +784,18 @@ def _hc_console_write(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: 
     a_buf = mem.read(p_buf, n_buf)
     # len: u32
     a_len = w[1]
-    return h.console_write(buf=a_buf, len=a_len) & _MASK
+    r = h.console_write(buf=a_buf, len=a_len)
+    if not isinstance(r, int):
+        return r  # an effect, for the hypervisor
+    return r & _MASK
 
 
-def _hc_console_read(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_console_read(
+    nargs: int | None,
+    w: Sequence[int],
+    mem: GuestMemory,
+    h: Handlers,
+) -> int | Effect:
     # console_read = 11: Read the bytes already typed on the partition's console, without waiting.
     if nargs is not None and nargs != 3:
         return _reject(h, 11, Reject.bad_arg_count)
@@ -785,7 +811,11 @@ def _hc_console_read(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: H
     p_count = w[2]
     if p_count == 0 or p_count > psize - 4:
         return _reject(h, 11, Reject.bad_pointer)
-    r, o_buf, o_count = h.console_read(len=a_len)
+    a = h.console_read(len=a_len)
+    if not isinstance(a, tuple):
+        return a  # an effect, for the hypervisor
+    r: int  # the result word (to mypy, an Effect could also be a tuple)
+    r, o_buf, o_count = a
     if o_buf is not None:
         if len(o_buf) > n_buf:
             raise ValueError(
@@ -798,7 +828,12 @@ def _hc_console_read(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: H
     return r & _MASK
 
 
-def _hc_get_ticks(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_get_ticks(
+    nargs: int | None,
+    w: Sequence[int],
+    mem: GuestMemory,
+    h: Handlers,
+) -> int | Effect:
     # get_ticks = 20: The number of virtual timer ticks since the module started.
     if nargs is not None and nargs != 1:
         return _reject(h, 20, Reject.bad_arg_count)
@@ -807,13 +842,22 @@ def _hc_get_ticks(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Hand
     p_ticks = w[0]
     if p_ticks == 0 or p_ticks > psize - 8:
         return _reject(h, 20, Reject.bad_pointer)
-    r, o_ticks = h.get_ticks()
+    a = h.get_ticks()
+    if not isinstance(a, tuple):
+        return a  # an effect, for the hypervisor
+    r: int  # the result word (to mypy, an Effect could also be a tuple)
+    r, o_ticks = a
     if o_ticks is not None:
         mem.write(p_ticks, _U64.pack(o_ticks))
     return r & _MASK
 
 
-def _hc_get_time(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_get_time(
+    nargs: int | None,
+    w: Sequence[int],
+    mem: GuestMemory,
+    h: Handlers,
+) -> int | Effect:
     # get_time = 21: Virtual time since the module started (ARINC 653 GET_TIME).
     if nargs is not None and nargs != 1:
         return _reject(h, 21, Reject.bad_arg_count)
@@ -822,22 +866,39 @@ def _hc_get_time(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handl
     p_now = w[0]
     if p_now == 0 or p_now > psize - 8:
         return _reject(h, 21, Reject.bad_pointer)
-    r, o_now = h.get_time()
+    a = h.get_time()
+    if not isinstance(a, tuple):
+        return a  # an effect, for the hypervisor
+    r: int  # the result word (to mypy, an Effect could also be a tuple)
+    r, o_now = a
     if o_now is not None:
         mem.write(p_now, _I64.pack(o_now))
     return r & _MASK
 
 
-def _hc_timer_set_period(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_timer_set_period(
+    nargs: int | None,
+    w: Sequence[int],
+    mem: GuestMemory,
+    h: Handlers,
+) -> int | Effect:
     # timer_set_period = 22: Set the period of the partition's virtual timer (line 0).
     if nargs is not None and nargs != 2:
         return _reject(h, 22, Reject.bad_arg_count)
     # period: i64
     a_period = ((w[0] | w[1] << 32) ^ _SIGN64) - _SIGN64
-    return h.timer_set_period(period=a_period) & _MASK
+    r = h.timer_set_period(period=a_period)
+    if not isinstance(r, int):
+        return r  # an effect, for the hypervisor
+    return r & _MASK
 
 
-def _hc_timer_get_period(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_timer_get_period(
+    nargs: int | None,
+    w: Sequence[int],
+    mem: GuestMemory,
+    h: Handlers,
+) -> int | Effect:
     # timer_get_period = 23: The period of the partition's virtual timer.
     if nargs is not None and nargs != 1:
         return _reject(h, 23, Reject.bad_arg_count)
@@ -846,13 +907,22 @@ def _hc_timer_get_period(nargs: int | None, w: Sequence[int], mem: GuestMemory, 
     p_period = w[0]
     if p_period == 0 or p_period > psize - 8:
         return _reject(h, 23, Reject.bad_pointer)
-    r, o_period = h.timer_get_period()
+    a = h.timer_get_period()
+    if not isinstance(a, tuple):
+        return a  # an effect, for the hypervisor
+    r: int  # the result word (to mypy, an Effect could also be a tuple)
+    r, o_period = a
     if o_period is not None:
         mem.write(p_period, _I64.pack(o_period))
     return r & _MASK
 
 
-def _hc_irq_request(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_irq_request(
+    nargs: int | None,
+    w: Sequence[int],
+    mem: GuestMemory,
+    h: Handlers,
+) -> int | Effect:
     # irq_request = 25: Route a virtual interrupt line to this partition's upcall handler.
     if nargs is not None and nargs != 1:
         return _reject(h, 25, Reject.bad_arg_count)
@@ -860,10 +930,18 @@ def _hc_irq_request(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Ha
     a_line = w[0]
     if not (a_line <= 255):
         return _reject(h, 25, Reject.bad_value)
-    return h.irq_request(line=a_line) & _MASK
+    r = h.irq_request(line=a_line)
+    if not isinstance(r, int):
+        return r  # an effect, for the hypervisor
+    return r & _MASK
 
 
-def _hc_irq_detach(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_irq_detach(
+    nargs: int | None,
+    w: Sequence[int],
+    mem: GuestMemory,
+    h: Handlers,
+) -> int | Effect:
     # irq_detach = 26: Stop delivering a line to this partition.
     if nargs is not None and nargs != 1:
         return _reject(h, 26, Reject.bad_arg_count)
@@ -871,24 +949,43 @@ def _hc_irq_detach(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Han
     a_line = w[0]
     if not (a_line <= 255):
         return _reject(h, 26, Reject.bad_value)
-    return h.irq_detach(line=a_line) & _MASK
+    r = h.irq_detach(line=a_line)
+    if not isinstance(r, int):
+        return r  # an effect, for the hypervisor
+    return r & _MASK
 
 
-def _hc_irq_enable(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_irq_enable(
+    nargs: int | None,
+    w: Sequence[int],
+    mem: GuestMemory,
+    h: Handlers,
+) -> int | Effect:
     # irq_enable = 27: Enable delivery of virtual interrupts; pending ones are delivered now.
     if nargs is not None and nargs != 0:
         return _reject(h, 27, Reject.bad_arg_count)
-    return h.irq_enable() & _MASK
+    r = h.irq_enable()
+    if not isinstance(r, int):
+        return r  # an effect, for the hypervisor
+    return r & _MASK
 
 
-def _hc_irq_disable(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_irq_disable(
+    nargs: int | None,
+    w: Sequence[int],
+    mem: GuestMemory,
+    h: Handlers,
+) -> int | Effect:
     # irq_disable = 28: Disable delivery of virtual interrupts.
     if nargs is not None and nargs != 0:
         return _reject(h, 28, Reject.bad_arg_count)
-    return h.irq_disable() & _MASK
+    r = h.irq_disable()
+    if not isinstance(r, int):
+        return r  # an effect, for the hypervisor
+    return r & _MASK
 
 
-def _hc_irq_ack(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_irq_ack(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int | Effect:
     # irq_ack = 29: Acknowledge (end) the interrupt on a line, so it can be delivered again.
     if nargs is not None and nargs != 1:
         return _reject(h, 29, Reject.bad_arg_count)
@@ -896,10 +993,18 @@ def _hc_irq_ack(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handle
     a_line = w[0]
     if not (a_line <= 255):
         return _reject(h, 29, Reject.bad_value)
-    return h.irq_ack(line=a_line) & _MASK
+    r = h.irq_ack(line=a_line)
+    if not isinstance(r, int):
+        return r  # an effect, for the hypervisor
+    return r & _MASK
 
 
-def _hc_vcpu_register(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_vcpu_register(
+    nargs: int | None,
+    w: Sequence[int],
+    mem: GuestMemory,
+    h: Handlers,
+) -> int | Effect:
     # vcpu_register = 30: Register the upcall handler that virtual interrupts enter.
     if nargs is not None and nargs != 1:
         return _reject(h, 30, Reject.bad_arg_count)
@@ -908,41 +1013,78 @@ def _hc_vcpu_register(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: 
     a_handler = w[0]
     if a_handler >= psize:
         return _reject(h, 30, Reject.bad_pointer)
-    return h.vcpu_register(handler=a_handler) & _MASK
+    r = h.vcpu_register(handler=a_handler)
+    if not isinstance(r, int):
+        return r  # an effect, for the hypervisor
+    return r & _MASK
 
 
-def _hc_vcpu_unregister(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_vcpu_unregister(
+    nargs: int | None,
+    w: Sequence[int],
+    mem: GuestMemory,
+    h: Handlers,
+) -> int | Effect:
     # vcpu_unregister = 31: Forget the upcall handler; no more interrupts are delivered.
     if nargs is not None and nargs != 0:
         return _reject(h, 31, Reject.bad_arg_count)
-    return h.vcpu_unregister() & _MASK
+    r = h.vcpu_unregister()
+    if not isinstance(r, int):
+        return r  # an effect, for the hypervisor
+    return r & _MASK
 
 
-def _hc_irq_return(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_irq_return(
+    nargs: int | None,
+    w: Sequence[int],
+    mem: GuestMemory,
+    h: Handlers,
+) -> int | Effect:
     # irq_return = 32: Return from an upcall: deliver the next pending line or resume the
     # interrupted context.
     if nargs is not None and nargs != 0:
         return _reject(h, 32, Reject.bad_arg_count)
-    h.irq_return()
-    return 0  # the call does not return: no result reaches the guest
+    e = h.irq_return()
+    return 0 if e is None else e  # no result reaches the guest: it does not return
 
 
-def _hc_irq_flash(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_irq_flash(
+    nargs: int | None,
+    w: Sequence[int],
+    mem: GuestMemory,
+    h: Handlers,
+) -> int | Effect:
     # irq_flash = 33: Briefly enable virtual interrupts so pending ones are delivered, then disable
     # them again.
     if nargs is not None and nargs != 0:
         return _reject(h, 33, Reject.bad_arg_count)
-    return h.irq_flash() & _MASK
+    r = h.irq_flash()
+    if not isinstance(r, int):
+        return r  # an effect, for the hypervisor
+    return r & _MASK
 
 
-def _hc_irq_get_level(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_irq_get_level(
+    nargs: int | None,
+    w: Sequence[int],
+    mem: GuestMemory,
+    h: Handlers,
+) -> int | Effect:
     # irq_get_level = 34: Whether virtual interrupts are enabled.
     if nargs is not None and nargs != 0:
         return _reject(h, 34, Reject.bad_arg_count)
-    return h.irq_get_level() & _MASK
+    r = h.irq_get_level()
+    if not isinstance(r, int):
+        return r  # an effect, for the hypervisor
+    return r & _MASK
 
 
-def _hc_irq_mask(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_irq_mask(
+    nargs: int | None,
+    w: Sequence[int],
+    mem: GuestMemory,
+    h: Handlers,
+) -> int | Effect:
     # irq_mask = 35: Mask one line: it stays pending until unmasked.
     if nargs is not None and nargs != 1:
         return _reject(h, 35, Reject.bad_arg_count)
@@ -950,10 +1092,18 @@ def _hc_irq_mask(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handl
     a_line = w[0]
     if not (a_line <= 255):
         return _reject(h, 35, Reject.bad_value)
-    return h.irq_mask(line=a_line) & _MASK
+    r = h.irq_mask(line=a_line)
+    if not isinstance(r, int):
+        return r  # an effect, for the hypervisor
+    return r & _MASK
 
 
-def _hc_irq_unmask(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_irq_unmask(
+    nargs: int | None,
+    w: Sequence[int],
+    mem: GuestMemory,
+    h: Handlers,
+) -> int | Effect:
     # irq_unmask = 36: Unmask one line; if it is pending it is delivered now.
     if nargs is not None and nargs != 1:
         return _reject(h, 36, Reject.bad_arg_count)
@@ -961,10 +1111,18 @@ def _hc_irq_unmask(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Han
     a_line = w[0]
     if not (a_line <= 255):
         return _reject(h, 36, Reject.bad_value)
-    return h.irq_unmask(line=a_line) & _MASK
+    r = h.irq_unmask(line=a_line)
+    if not isinstance(r, int):
+        return r  # an effect, for the hypervisor
+    return r & _MASK
 
 
-def _hc_irq_set_level(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_irq_set_level(
+    nargs: int | None,
+    w: Sequence[int],
+    mem: GuestMemory,
+    h: Handlers,
+) -> int | Effect:
     # irq_set_level = 37: Restore a level returned by irq_disable.
     if nargs is not None and nargs != 1:
         return _reject(h, 37, Reject.bad_arg_count)
@@ -972,10 +1130,18 @@ def _hc_irq_set_level(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: 
     a_enabled = w[0]
     if not (a_enabled <= 1):
         return _reject(h, 37, Reject.bad_value)
-    return h.irq_set_level(enabled=a_enabled) & _MASK
+    r = h.irq_set_level(enabled=a_enabled)
+    if not isinstance(r, int):
+        return r  # an effect, for the hypervisor
+    return r & _MASK
 
 
-def _hc_vcpu_share(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_vcpu_share(
+    nargs: int | None,
+    w: Sequence[int],
+    mem: GuestMemory,
+    h: Handlers,
+) -> int | Effect:
     # vcpu_share = 38: Share the vCPU area: from then on the virtual interrupt level lives in it, so
     # enabling and disabling need no hypercall.
     if nargs is not None and nargs != 1:
@@ -986,24 +1152,30 @@ def _hc_vcpu_share(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Han
     if p_area == 0 or p_area > psize - 12:
         return _reject(h, 38, Reject.bad_pointer)
     a_area = p_area  # shared: the handler keeps the address, nothing is read now
-    return h.vcpu_share(area=a_area) & _MASK
+    r = h.vcpu_share(area=a_area)
+    if not isinstance(r, int):
+        return r  # an effect, for the hypervisor
+    return r & _MASK
 
 
-def _hc_idle(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_idle(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int | Effect:
     # idle = 40: Give up the processor until the next event for this partition (replaces hlt).
     if nargs is not None and nargs != 0:
         return _reject(h, 40, Reject.bad_arg_count)
-    return h.idle() & _MASK
+    r = h.idle()
+    if not isinstance(r, int):
+        return r  # an effect, for the hypervisor
+    return r & _MASK
 
 
-def _hc_stop(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_stop(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int | Effect:
     # stop = 41: Stop the partition with an error code; the health monitor decides what follows.
     if nargs is not None and nargs != 1:
         return _reject(h, 41, Reject.bad_arg_count)
     # code: i32
     a_code = (w[0] ^ _SIGN32) - _SIGN32
-    h.stop(code=a_code)
-    return 0  # the call does not return: no result reaches the guest
+    e = h.stop(code=a_code)
+    return 0 if e is None else e  # no result reaches the guest: it does not return
 
 
 def _hc_thread_pointer_set(
@@ -1011,7 +1183,7 @@ def _hc_thread_pointer_set(
     w: Sequence[int],
     mem: GuestMemory,
     h: Handlers,
-) -> int:
+) -> int | Effect:
     # thread_pointer_set = 42: Set the base the partition's thread-local storage is addressed from,
     # which its privilege level cannot set: the base of the %gs segment on x86, TPIDRURO on ARM
     # (which user mode reads, but cannot write).
@@ -1019,10 +1191,18 @@ def _hc_thread_pointer_set(
         return _reject(h, 42, Reject.bad_arg_count)
     # pointer: u32
     a_pointer = w[0]
-    return h.thread_pointer_set(pointer=a_pointer) & _MASK
+    r = h.thread_pointer_set(pointer=a_pointer)
+    if not isinstance(r, int):
+        return r  # an effect, for the hypervisor
+    return r & _MASK
 
 
-def _hc_sampling_port_id(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_sampling_port_id(
+    nargs: int | None,
+    w: Sequence[int],
+    mem: GuestMemory,
+    h: Handlers,
+) -> int | Effect:
     # sampling_port_id = 101: The identifier of a sampling port this partition created.
     if nargs is not None and nargs != 2:
         return _reject(h, 101, Reject.bad_arg_count)
@@ -1041,13 +1221,22 @@ def _hc_sampling_port_id(nargs: int | None, w: Sequence[int], mem: GuestMemory, 
     p_id = w[1]
     if p_id == 0 or p_id > psize - 4:
         return _reject(h, 101, Reject.bad_pointer)
-    r, o_id = h.sampling_port_id(name=a_name)
+    a = h.sampling_port_id(name=a_name)
+    if not isinstance(a, tuple):
+        return a  # an effect, for the hypervisor
+    r: int  # the result word (to mypy, an Effect could also be a tuple)
+    r, o_id = a
     if o_id is not None:
         mem.write(p_id, _U32.pack(o_id))
     return r & _MASK
 
 
-def _hc_sampling_read(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_sampling_read(
+    nargs: int | None,
+    w: Sequence[int],
+    mem: GuestMemory,
+    h: Handlers,
+) -> int | Effect:
     # sampling_read = 102: Read the latest message of a destination sampling port.
     if nargs is not None and nargs != 5:
         return _reject(h, 102, Reject.bad_arg_count)
@@ -1069,7 +1258,11 @@ def _hc_sampling_read(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: 
     p_valid = w[4]
     if p_valid == 0 or p_valid > psize - 4:
         return _reject(h, 102, Reject.bad_pointer)
-    r, o_msg, o_len, o_valid = h.sampling_read(id=a_id, capacity=a_capacity)
+    a = h.sampling_read(id=a_id, capacity=a_capacity)
+    if not isinstance(a, tuple):
+        return a  # an effect, for the hypervisor
+    r: int  # the result word (to mypy, an Effect could also be a tuple)
+    r, o_msg, o_len, o_valid = a
     if o_msg is not None:
         if len(o_msg) > n_msg:
             raise ValueError(
@@ -1084,7 +1277,12 @@ def _hc_sampling_read(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: 
     return r & _MASK
 
 
-def _hc_sampling_status(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_sampling_status(
+    nargs: int | None,
+    w: Sequence[int],
+    mem: GuestMemory,
+    h: Handlers,
+) -> int | Effect:
     # sampling_status = 103: The status of a sampling port.
     if nargs is not None and nargs != 2:
         return _reject(h, 103, Reject.bad_arg_count)
@@ -1095,13 +1293,22 @@ def _hc_sampling_status(nargs: int | None, w: Sequence[int], mem: GuestMemory, h
     p_status = w[1]
     if p_status == 0 or p_status > psize - 24:
         return _reject(h, 103, Reject.bad_pointer)
-    r, o_status = h.sampling_status(id=a_id)
+    a = h.sampling_status(id=a_id)
+    if not isinstance(a, tuple):
+        return a  # an effect, for the hypervisor
+    r: int  # the result word (to mypy, an Effect could also be a tuple)
+    r, o_status = a
     if o_status is not None:
         mem.write(p_status, _put_sampling_port_status(o_status))
     return r & _MASK
 
 
-def _hc_sampling_write(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_sampling_write(
+    nargs: int | None,
+    w: Sequence[int],
+    mem: GuestMemory,
+    h: Handlers,
+) -> int | Effect:
     # sampling_write = 104: Write a message to a source sampling port, replacing the previous one.
     if nargs is not None and nargs != 3:
         return _reject(h, 104, Reject.bad_arg_count)
@@ -1116,10 +1323,18 @@ def _hc_sampling_write(nargs: int | None, w: Sequence[int], mem: GuestMemory, h:
     a_msg = mem.read(p_msg, n_msg)
     # len: u32
     a_len = w[2]
-    return h.sampling_write(id=a_id, msg=a_msg, len=a_len) & _MASK
+    r = h.sampling_write(id=a_id, msg=a_msg, len=a_len)
+    if not isinstance(r, int):
+        return r  # an effect, for the hypervisor
+    return r & _MASK
 
 
-def _hc_sampling_create(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_sampling_create(
+    nargs: int | None,
+    w: Sequence[int],
+    mem: GuestMemory,
+    h: Handlers,
+) -> int | Effect:
     # sampling_create = 105: Create a sampling port that the module configuration declares.
     if nargs is not None and nargs != 5:
         return _reject(h, 105, Reject.bad_arg_count)
@@ -1149,18 +1364,27 @@ def _hc_sampling_create(nargs: int | None, w: Sequence[int], mem: GuestMemory, h
     p_id = w[4]
     if p_id == 0 or p_id > psize - 4:
         return _reject(h, 105, Reject.bad_pointer)
-    r, o_id = h.sampling_create(
+    a = h.sampling_create(
         name=a_name,
         max_size=a_max_size,
         direction=a_direction,
         refresh_period=a_refresh_period,
     )
+    if not isinstance(a, tuple):
+        return a  # an effect, for the hypervisor
+    r: int  # the result word (to mypy, an Effect could also be a tuple)
+    r, o_id = a
     if o_id is not None:
         mem.write(p_id, _U32.pack(o_id))
     return r & _MASK
 
 
-def _hc_queuing_create(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_queuing_create(
+    nargs: int | None,
+    w: Sequence[int],
+    mem: GuestMemory,
+    h: Handlers,
+) -> int | Effect:
     # queuing_create = 110: Create a queuing port that the module configuration declares.
     if nargs is not None and nargs != 5:
         return _reject(h, 110, Reject.bad_arg_count)
@@ -1187,18 +1411,27 @@ def _hc_queuing_create(nargs: int | None, w: Sequence[int], mem: GuestMemory, h:
     p_id = w[4]
     if p_id == 0 or p_id > psize - 4:
         return _reject(h, 110, Reject.bad_pointer)
-    r, o_id = h.queuing_create(
+    a = h.queuing_create(
         name=a_name,
         max_size=a_max_size,
         max_nb_message=a_max_nb_message,
         direction=a_direction,
     )
+    if not isinstance(a, tuple):
+        return a  # an effect, for the hypervisor
+    r: int  # the result word (to mypy, an Effect could also be a tuple)
+    r, o_id = a
     if o_id is not None:
         mem.write(p_id, _U32.pack(o_id))
     return r & _MASK
 
 
-def _hc_queuing_send(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_queuing_send(
+    nargs: int | None,
+    w: Sequence[int],
+    mem: GuestMemory,
+    h: Handlers,
+) -> int | Effect:
     # queuing_send = 111: Append a message to a source queuing port, without waiting (timeout 0).
     if nargs is not None and nargs != 3:
         return _reject(h, 111, Reject.bad_arg_count)
@@ -1213,10 +1446,18 @@ def _hc_queuing_send(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: H
     a_msg = mem.read(p_msg, n_msg)
     # len: u32
     a_len = w[2]
-    return h.queuing_send(id=a_id, msg=a_msg, len=a_len) & _MASK
+    r = h.queuing_send(id=a_id, msg=a_msg, len=a_len)
+    if not isinstance(r, int):
+        return r  # an effect, for the hypervisor
+    return r & _MASK
 
 
-def _hc_queuing_receive(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_queuing_receive(
+    nargs: int | None,
+    w: Sequence[int],
+    mem: GuestMemory,
+    h: Handlers,
+) -> int | Effect:
     # queuing_receive = 112: Take the oldest message of a destination queuing port, without waiting
     # (timeout 0).
     if nargs is not None and nargs != 4:
@@ -1235,7 +1476,11 @@ def _hc_queuing_receive(nargs: int | None, w: Sequence[int], mem: GuestMemory, h
     p_len = w[3]
     if p_len == 0 or p_len > psize - 4:
         return _reject(h, 112, Reject.bad_pointer)
-    r, o_msg, o_len = h.queuing_receive(id=a_id, capacity=a_capacity)
+    a = h.queuing_receive(id=a_id, capacity=a_capacity)
+    if not isinstance(a, tuple):
+        return a  # an effect, for the hypervisor
+    r: int  # the result word (to mypy, an Effect could also be a tuple)
+    r, o_msg, o_len = a
     if o_msg is not None:
         if len(o_msg) > n_msg:
             raise ValueError(
@@ -1248,7 +1493,12 @@ def _hc_queuing_receive(nargs: int | None, w: Sequence[int], mem: GuestMemory, h
     return r & _MASK
 
 
-def _hc_queuing_port_id(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_queuing_port_id(
+    nargs: int | None,
+    w: Sequence[int],
+    mem: GuestMemory,
+    h: Handlers,
+) -> int | Effect:
     # queuing_port_id = 113: The identifier of a queuing port this partition created.
     if nargs is not None and nargs != 2:
         return _reject(h, 113, Reject.bad_arg_count)
@@ -1267,13 +1517,22 @@ def _hc_queuing_port_id(nargs: int | None, w: Sequence[int], mem: GuestMemory, h
     p_id = w[1]
     if p_id == 0 or p_id > psize - 4:
         return _reject(h, 113, Reject.bad_pointer)
-    r, o_id = h.queuing_port_id(name=a_name)
+    a = h.queuing_port_id(name=a_name)
+    if not isinstance(a, tuple):
+        return a  # an effect, for the hypervisor
+    r: int  # the result word (to mypy, an Effect could also be a tuple)
+    r, o_id = a
     if o_id is not None:
         mem.write(p_id, _U32.pack(o_id))
     return r & _MASK
 
 
-def _hc_queuing_status(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_queuing_status(
+    nargs: int | None,
+    w: Sequence[int],
+    mem: GuestMemory,
+    h: Handlers,
+) -> int | Effect:
     # queuing_status = 114: The status of a queuing port.
     if nargs is not None and nargs != 2:
         return _reject(h, 114, Reject.bad_arg_count)
@@ -1284,7 +1543,11 @@ def _hc_queuing_status(nargs: int | None, w: Sequence[int], mem: GuestMemory, h:
     p_status = w[1]
     if p_status == 0 or p_status > psize - 20:
         return _reject(h, 114, Reject.bad_pointer)
-    r, o_status = h.queuing_status(id=a_id)
+    a = h.queuing_status(id=a_id)
+    if not isinstance(a, tuple):
+        return a  # an effect, for the hypervisor
+    r: int  # the result word (to mypy, an Effect could also be a tuple)
+    r, o_status = a
     if o_status is not None:
         mem.write(p_status, _put_queuing_port_status(o_status))
     return r & _MASK
@@ -1295,7 +1558,7 @@ def _hc_raise_application_error(
     w: Sequence[int],
     mem: GuestMemory,
     h: Handlers,
-) -> int:
+) -> int | Effect:
     # raise_application_error = 303: Report an application error to the health monitor.
     if nargs is not None and nargs != 2:
         return _reject(h, 303, Reject.bad_arg_count)
@@ -1308,10 +1571,18 @@ def _hc_raise_application_error(
     a_msg = mem.read(p_msg, n_msg)
     # len: u32
     a_len = w[1]
-    return h.raise_application_error(msg=a_msg, len=a_len) & _MASK
+    r = h.raise_application_error(msg=a_msg, len=a_len)
+    if not isinstance(r, int):
+        return r  # an effect, for the hypervisor
+    return r & _MASK
 
 
-def _hc_raise_os_error(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_raise_os_error(
+    nargs: int | None,
+    w: Sequence[int],
+    mem: GuestMemory,
+    h: Handlers,
+) -> int | Effect:
     # raise_os_error = 310: Report an error the partition's OS detected in one of its processes to
     # the health monitor, which acts on it as on its own.
     if nargs is not None and nargs != 3:
@@ -1329,7 +1600,10 @@ def _hc_raise_os_error(nargs: int | None, w: Sequence[int], mem: GuestMemory, h:
     a_msg = mem.read(p_msg, n_msg)
     # len: u32
     a_len = w[2]
-    return h.raise_os_error(error=a_error, msg=a_msg, len=a_len) & _MASK
+    r = h.raise_os_error(error=a_error, msg=a_msg, len=a_len)
+    if not isinstance(r, int):
+        return r  # an effect, for the hypervisor
+    return r & _MASK
 
 
 def _hc_partition_set_mode(
@@ -1337,7 +1611,7 @@ def _hc_partition_set_mode(
     w: Sequence[int],
     mem: GuestMemory,
     h: Handlers,
-) -> int:
+) -> int | Effect:
     # partition_set_mode = 404: Change the partition's operating mode (ARINC 653
     # SET_PARTITION_MODE).
     if nargs is not None and nargs != 1:
@@ -1346,7 +1620,10 @@ def _hc_partition_set_mode(
     a_mode = w[0]
     if not (a_mode <= 3):
         return _reject(h, 404, Reject.bad_value)
-    return h.partition_set_mode(mode=a_mode) & _MASK
+    r = h.partition_set_mode(mode=a_mode)
+    if not isinstance(r, int):
+        return r  # an effect, for the hypervisor
+    return r & _MASK
 
 
 def _hc_partition_get_status(
@@ -1354,7 +1631,7 @@ def _hc_partition_get_status(
     w: Sequence[int],
     mem: GuestMemory,
     h: Handlers,
-) -> int:
+) -> int | Effect:
     # partition_get_status = 411: The partition's status (ARINC 653 GET_PARTITION_STATUS).
     if nargs is not None and nargs != 1:
         return _reject(h, 411, Reject.bad_arg_count)
@@ -1363,21 +1640,30 @@ def _hc_partition_get_status(
     p_status = w[0]
     if p_status == 0 or p_status > psize - 32:
         return _reject(h, 411, Reject.bad_pointer)
-    r, o_status = h.partition_get_status()
+    a = h.partition_get_status()
+    if not isinstance(a, tuple):
+        return a  # an effect, for the hypervisor
+    r: int  # the result word (to mypy, an Effect could also be a tuple)
+    r, o_status = a
     if o_status is not None:
         mem.write(p_status, _put_partition_status(o_status))
     return r & _MASK
 
 
-def _hc_shutdown(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_shutdown(
+    nargs: int | None,
+    w: Sequence[int],
+    mem: GuestMemory,
+    h: Handlers,
+) -> int | Effect:
     # shutdown = 707: Shut the whole module down.
     if nargs is not None and nargs != 0:
         return _reject(h, 707, Reject.bad_arg_count)
-    h.shutdown()
-    return 0  # the call does not return: no result reaches the guest
+    e = h.shutdown()
+    return 0 if e is None else e  # no result reaches the guest: it does not return
 
 
-_Decoder = Callable[[int | None, Sequence[int], GuestMemory, Handlers], int]
+_Decoder = Callable[[int | None, Sequence[int], GuestMemory, Handlers], int | Effect]
 
 _DECODERS: dict[int, _Decoder] = {
     10: _hc_console_write,
@@ -1423,8 +1709,9 @@ _DECODERS: dict[int, _Decoder] = {
 
 def dispatch(
     number: int, nargs: int | None, words: Sequence[int], mem: GuestMemory, handlers: Handlers
-) -> int:
-    """Check and run one hypercall; return the result word (unsigned 32-bit).
+) -> int | Effect:
+    """Check and run one hypercall; return the result word (unsigned 32-bit), or the
+    handler's Effect.
 
     ``words`` are the argument words as unsigned 32-bit ints, at least as many as the call
     takes (``fetch_and_dispatch`` passes all the ABI's), a 64-bit value's low word first;
@@ -1443,7 +1730,9 @@ def dispatch(
 _BLOCK_pok_x86 = struct.Struct("<6I")
 
 
-def _fetch_pok_x86(registers: Sequence[int], mem: GuestMemory, handlers: Handlers) -> int:
+def _fetch_pok_x86(
+    registers: Sequence[int], mem: GuestMemory, handlers: Handlers
+) -> int | Effect:
     number = registers[0] & _MASK
     block = registers[1] & _MASK
     if block > mem.size - 24:
@@ -1455,7 +1744,9 @@ def _fetch_pok_x86(registers: Sequence[int], mem: GuestMemory, handlers: Handler
     return decoder(words[0], words[1:], mem, handlers)
 
 
-def _fetch_regs_x86(registers: Sequence[int], mem: GuestMemory, handlers: Handlers) -> int:
+def _fetch_regs_x86(
+    registers: Sequence[int], mem: GuestMemory, handlers: Handlers
+) -> int | Effect:
     number = registers[0] & _MASK
     words = [word & _MASK for word in registers[1:]]
     decoder = _DECODERS.get(number)  # dispatch(), inlined: one call less on every trap
@@ -1464,7 +1755,9 @@ def _fetch_regs_x86(registers: Sequence[int], mem: GuestMemory, handlers: Handle
     return decoder(None, words, mem, handlers)
 
 
-def _fetch_svc_arm(registers: Sequence[int], mem: GuestMemory, handlers: Handlers) -> int:
+def _fetch_svc_arm(
+    registers: Sequence[int], mem: GuestMemory, handlers: Handlers
+) -> int | Effect:
     number = registers[0] & _MASK
     words = [word & _MASK for word in registers[1:]]
     decoder = _DECODERS.get(number)  # dispatch(), inlined: one call less on every trap
@@ -1473,7 +1766,9 @@ def _fetch_svc_arm(registers: Sequence[int], mem: GuestMemory, handlers: Handler
     return decoder(None, words, mem, handlers)
 
 
-def _fetch_hvc_arm(registers: Sequence[int], mem: GuestMemory, handlers: Handlers) -> int:
+def _fetch_hvc_arm(
+    registers: Sequence[int], mem: GuestMemory, handlers: Handlers
+) -> int | Effect:
     number = registers[0] & _MASK
     words = [word & _MASK for word in registers[1:]]
     decoder = _DECODERS.get(number)  # dispatch(), inlined: one call less on every trap
@@ -1482,7 +1777,7 @@ def _fetch_hvc_arm(registers: Sequence[int], mem: GuestMemory, handlers: Handler
     return decoder(None, words, mem, handlers)
 
 
-_Fetcher = Callable[[Sequence[int], GuestMemory, Handlers], int]
+_Fetcher = Callable[[Sequence[int], GuestMemory, Handlers], int | Effect]
 
 _FETCHERS: dict[str, _Fetcher] = {
     'pok_x86': _fetch_pok_x86,
@@ -1494,7 +1789,7 @@ _FETCHERS: dict[str, _Fetcher] = {
 
 def fetch_and_dispatch(
     abi: str, registers: Sequence[int], mem: GuestMemory, handlers: Handlers
-) -> int:
+) -> int | Effect:
     """Fetch a trapped call as ``ABIS[abi]`` says, then ``dispatch`` it.
 
     ``registers`` are the values of the ABI's ``trap_registers``, in that order.

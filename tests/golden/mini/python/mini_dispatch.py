@@ -19,8 +19,10 @@ checked address (nothing is read at the call: the area is the hypervisor's to us
 on). It returns the result word, or a tuple of the result word and one value per
 ``out``/``inout`` parameter in ``HANDLER_OUTPUTS`` order (None: leave the guest's memory as it
 is; a struct as a dict by field name, where a ``reserved`` field left out is 0), which the
-dispatcher writes back (little-endian, times in the definition's unit). Nothing a guest passes
-makes the dispatcher raise; only handler bugs do.
+dispatcher writes back (little-endian, times in the definition's unit); or, in place of all
+that, an ``Effect`` (the caller blocks, stops, or resumes elsewhere), which the dispatcher hands
+back as it is for the hypervisor to act on. Nothing a guest passes makes the dispatcher raise;
+only handler bugs do.
 ``fetch_and_dispatch`` first fetches the number and the words as an ABI of ``ABIS`` says.
 
 Standard library only: the emulator imports this file as it is.
@@ -321,6 +323,12 @@ class GuestMemory(Protocol):
     def write(self, addr: int, data: bytes) -> None: ...
 
 
+class Effect(Protocol):
+    """What a call does to its caller besides answering: it blocks in the call, stops, or
+    resumes somewhere else. What one is, is the hypervisor's own; a handler returns it in
+    place of its answer, and the dispatcher returns it unread, writing nothing back."""
+
+
 class Handlers(Protocol):
     """The hypervisor's services: one method per hypercall, called once its checks pass."""
 
@@ -328,47 +336,47 @@ class Handlers(Protocol):
         """A call was refused; the guest receives ``event.status``."""
         ...
 
-    def put(self, *, buf: bytes, len: int) -> int:
+    def put(self, *, buf: bytes, len: int) -> int | Effect:
         """Hypercall 1: Write bytes."""
         ...
 
-    def get(self) -> tuple[int, bytes | None, int | None]:
+    def get(self) -> tuple[int, bytes | None, int | None] | Effect:
         """Hypercall 2: Read into a fixed-size buffer."""
         ...
 
-    def open(self, *, name: bytes, mode: int) -> tuple[int, int | None]:
+    def open(self, *, name: bytes, mode: int) -> tuple[int, int | None] | Effect:
         """Hypercall 3: Open an object by name."""
         ...
 
-    def sleep(self, *, duration: int, until: int, direction: int) -> int:
+    def sleep(self, *, duration: int, until: int, direction: int) -> int | Effect:
         """Hypercall 4: Sleep, with 64-bit arguments taking two words each."""
         ...
 
-    def sample_update(self, *, s: Sample) -> tuple[int, Sample | None]:
+    def sample_update(self, *, s: Sample) -> tuple[int, Sample | None] | Effect:
         """Hypercall 5: Update a sample in place."""
         ...
 
-    def set_handler(self, *, entry: int, level: int, enabled: int) -> int:
+    def set_handler(self, *, entry: int, level: int, enabled: int) -> int | Effect:
         """Hypercall 6: Register an entry point."""
         ...
 
-    def count(self) -> int:
+    def count(self) -> int | Effect:
         """Hypercall 7: Return a plain value instead of a status."""
         ...
 
-    def halt(self, *, code: int) -> None:
+    def halt(self, *, code: int) -> Effect | None:
         """Hypercall 8: Stop for good."""
         ...
 
-    def share(self, *, area: int) -> int:
+    def share(self, *, area: int) -> int | Effect:
         """Hypercall 10: Share the vCPU area: a pointer the hypervisor keeps."""
         ...
 
-    def irq_off(self) -> int:
+    def irq_off(self) -> int | Effect:
         """Hypercall 11: Disable without trapping once shared; the level is a narrow value."""
         ...
 
-    def irq_level(self, *, level: int) -> int:
+    def irq_level(self, *, level: int) -> int | Effect:
         """Hypercall 12: Set the level from a word; traps only to enable with a line pending."""
         ...
 
@@ -383,7 +391,7 @@ def _reject(h: Handlers, number: int, event: Reject) -> int:
     return _REJECT_WORD[event]
 
 
-def _hc_put(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_put(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int | Effect:
     # put = 1: Write bytes.
     if nargs is not None and nargs != 2:
         return _reject(h, 1, Reject.bad_arg_count)
@@ -396,10 +404,13 @@ def _hc_put(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) 
     a_buf = mem.read(p_buf, n_buf)
     # len: u32
     a_len = w[1]
-    return h.put(buf=a_buf, len=a_len) & _MASK
+    r = h.put(buf=a_buf, len=a_len)
+    if not isinstance(r, int):
+        return r  # an effect, for the hypervisor
+    return r & _MASK
 
 
-def _hc_get(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_get(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int | Effect:
     # get = 2: Read into a fixed-size buffer.
     if nargs is not None and nargs != 2:
         return _reject(h, 2, Reject.bad_arg_count)
@@ -412,7 +423,11 @@ def _hc_get(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) 
     p_count = w[1]
     if p_count != 0 and p_count > psize - 2:
         return _reject(h, 2, Reject.bad_pointer)
-    r, o_buf, o_count = h.get()
+    a = h.get()
+    if not isinstance(a, tuple):
+        return a  # an effect, for the hypervisor
+    r: int  # the result word (to mypy, an Effect could also be a tuple)
+    r, o_buf, o_count = a
     if o_buf is not None:
         if len(o_buf) > 16:
             raise ValueError(
@@ -425,7 +440,7 @@ def _hc_get(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) 
     return r & _MASK
 
 
-def _hc_open(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_open(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int | Effect:
     # open = 3: Open an object by name.
     if nargs is not None and nargs != 3:
         return _reject(h, 3, Reject.bad_arg_count)
@@ -448,13 +463,17 @@ def _hc_open(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers)
     p_h = w[2]
     if p_h == 0 or p_h > psize - 4:
         return _reject(h, 3, Reject.bad_pointer)
-    r, o_h = h.open(name=a_name, mode=a_mode)
+    a = h.open(name=a_name, mode=a_mode)
+    if not isinstance(a, tuple):
+        return a  # an effect, for the hypervisor
+    r: int  # the result word (to mypy, an Effect could also be a tuple)
+    r, o_h = a
     if o_h is not None:
         mem.write(p_h, _U32.pack(o_h))
     return r & _MASK
 
 
-def _hc_sleep(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_sleep(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int | Effect:
     # sleep = 4: Sleep, with 64-bit arguments taking two words each.
     if nargs is not None and nargs != 5:
         return _reject(h, 4, Reject.bad_arg_count)
@@ -466,10 +485,18 @@ def _hc_sleep(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers
     a_direction = (w[4] ^ _SIGN32) - _SIGN32
     if not (-1 <= a_direction <= 1):
         return _reject(h, 4, Reject.bad_value)
-    return h.sleep(duration=a_duration, until=a_until, direction=a_direction) & _MASK
+    r = h.sleep(duration=a_duration, until=a_until, direction=a_direction)
+    if not isinstance(r, int):
+        return r  # an effect, for the hypervisor
+    return r & _MASK
 
 
-def _hc_sample_update(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_sample_update(
+    nargs: int | None,
+    w: Sequence[int],
+    mem: GuestMemory,
+    h: Handlers,
+) -> int | Effect:
     # sample_update = 5: Update a sample in place.
     if nargs is not None and nargs != 1:
         return _reject(h, 5, Reject.bad_arg_count)
@@ -479,13 +506,22 @@ def _hc_sample_update(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: 
     if p_s == 0 or p_s > psize - 16:
         return _reject(h, 5, Reject.bad_pointer)
     a_s = _get_sample(mem.read(p_s, 16))
-    r, o_s = h.sample_update(s=a_s)
+    a = h.sample_update(s=a_s)
+    if not isinstance(a, tuple):
+        return a  # an effect, for the hypervisor
+    r: int  # the result word (to mypy, an Effect could also be a tuple)
+    r, o_s = a
     if o_s is not None:
         mem.write(p_s, _put_sample(o_s))
     return r & _MASK
 
 
-def _hc_set_handler(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_set_handler(
+    nargs: int | None,
+    w: Sequence[int],
+    mem: GuestMemory,
+    h: Handlers,
+) -> int | Effect:
     # set_handler = 6: Register an entry point.
     if nargs is not None and nargs != 3:
         return _reject(h, 6, Reject.bad_arg_count)
@@ -502,27 +538,33 @@ def _hc_set_handler(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Ha
     a_enabled = w[2]
     if not (a_enabled <= 1):
         return _reject(h, 6, Reject.bad_value)
-    return h.set_handler(entry=a_entry, level=a_level, enabled=a_enabled) & _MASK
+    r = h.set_handler(entry=a_entry, level=a_level, enabled=a_enabled)
+    if not isinstance(r, int):
+        return r  # an effect, for the hypervisor
+    return r & _MASK
 
 
-def _hc_count(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_count(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int | Effect:
     # count = 7: Return a plain value instead of a status.
     if nargs is not None and nargs != 0:
         return _reject(h, 7, Reject.bad_arg_count)
-    return h.count() & _MASK
+    r = h.count()
+    if not isinstance(r, int):
+        return r  # an effect, for the hypervisor
+    return r & _MASK
 
 
-def _hc_halt(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_halt(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int | Effect:
     # halt = 8: Stop for good.
     if nargs is not None and nargs != 1:
         return _reject(h, 8, Reject.bad_arg_count)
     # code: i32
     a_code = (w[0] ^ _SIGN32) - _SIGN32
-    h.halt(code=a_code)
-    return 0  # the call does not return: no result reaches the guest
+    e = h.halt(code=a_code)
+    return 0 if e is None else e  # no result reaches the guest: it does not return
 
 
-def _hc_share(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_share(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int | Effect:
     # share = 10: Share the vCPU area: a pointer the hypervisor keeps.
     if nargs is not None and nargs != 1:
         return _reject(h, 10, Reject.bad_arg_count)
@@ -532,26 +574,40 @@ def _hc_share(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers
     if p_area == 0 or p_area > psize - 8:
         return _reject(h, 10, Reject.bad_pointer)
     a_area = p_area  # shared: the handler keeps the address, nothing is read now
-    return h.share(area=a_area) & _MASK
+    r = h.share(area=a_area)
+    if not isinstance(r, int):
+        return r  # an effect, for the hypervisor
+    return r & _MASK
 
 
-def _hc_irq_off(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_irq_off(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int | Effect:
     # irq_off = 11: Disable without trapping once shared; the level is a narrow value.
     if nargs is not None and nargs != 0:
         return _reject(h, 11, Reject.bad_arg_count)
-    return h.irq_off() & _MASK
+    r = h.irq_off()
+    if not isinstance(r, int):
+        return r  # an effect, for the hypervisor
+    return r & _MASK
 
 
-def _hc_irq_level(nargs: int | None, w: Sequence[int], mem: GuestMemory, h: Handlers) -> int:
+def _hc_irq_level(
+    nargs: int | None,
+    w: Sequence[int],
+    mem: GuestMemory,
+    h: Handlers,
+) -> int | Effect:
     # irq_level = 12: Set the level from a word; traps only to enable with a line pending.
     if nargs is not None and nargs != 1:
         return _reject(h, 12, Reject.bad_arg_count)
     # level: u32
     a_level = w[0]
-    return h.irq_level(level=a_level) & _MASK
+    r = h.irq_level(level=a_level)
+    if not isinstance(r, int):
+        return r  # an effect, for the hypervisor
+    return r & _MASK
 
 
-_Decoder = Callable[[int | None, Sequence[int], GuestMemory, Handlers], int]
+_Decoder = Callable[[int | None, Sequence[int], GuestMemory, Handlers], int | Effect]
 
 _DECODERS: dict[int, _Decoder] = {
     1: _hc_put,
@@ -570,8 +626,9 @@ _DECODERS: dict[int, _Decoder] = {
 
 def dispatch(
     number: int, nargs: int | None, words: Sequence[int], mem: GuestMemory, handlers: Handlers
-) -> int:
-    """Check and run one hypercall; return the result word (unsigned 32-bit).
+) -> int | Effect:
+    """Check and run one hypercall; return the result word (unsigned 32-bit), or the
+    handler's Effect.
 
     ``words`` are the argument words as unsigned 32-bit ints, at least as many as the call
     takes (``fetch_and_dispatch`` passes all the ABI's), a 64-bit value's low word first;
@@ -606,7 +663,9 @@ def _low_first(number: int, words: Sequence[int]) -> Sequence[int]:
     return swapped
 
 
-def _fetch_block_x86(registers: Sequence[int], mem: GuestMemory, handlers: Handlers) -> int:
+def _fetch_block_x86(
+    registers: Sequence[int], mem: GuestMemory, handlers: Handlers
+) -> int | Effect:
     number = registers[0] & _MASK
     block = registers[1] & _MASK
     if block > mem.size - 28:
@@ -618,7 +677,9 @@ def _fetch_block_x86(registers: Sequence[int], mem: GuestMemory, handlers: Handl
     return decoder(words[0], words[1:], mem, handlers)
 
 
-def _fetch_regs_x86(registers: Sequence[int], mem: GuestMemory, handlers: Handlers) -> int:
+def _fetch_regs_x86(
+    registers: Sequence[int], mem: GuestMemory, handlers: Handlers
+) -> int | Effect:
     number = registers[0] & _MASK
     words = [word & _MASK for word in registers[1:]]
     decoder = _DECODERS.get(number)  # dispatch(), inlined: one call less on every trap
@@ -627,7 +688,9 @@ def _fetch_regs_x86(registers: Sequence[int], mem: GuestMemory, handlers: Handle
     return decoder(None, _low_first(number, words), mem, handlers)
 
 
-def _fetch_svc_arm(registers: Sequence[int], mem: GuestMemory, handlers: Handlers) -> int:
+def _fetch_svc_arm(
+    registers: Sequence[int], mem: GuestMemory, handlers: Handlers
+) -> int | Effect:
     number = registers[0] & _MASK
     words = [word & _MASK for word in registers[1:]]
     decoder = _DECODERS.get(number)  # dispatch(), inlined: one call less on every trap
@@ -636,7 +699,7 @@ def _fetch_svc_arm(registers: Sequence[int], mem: GuestMemory, handlers: Handler
     return decoder(None, words, mem, handlers)
 
 
-_Fetcher = Callable[[Sequence[int], GuestMemory, Handlers], int]
+_Fetcher = Callable[[Sequence[int], GuestMemory, Handlers], int | Effect]
 
 _FETCHERS: dict[str, _Fetcher] = {
     'block_x86': _fetch_block_x86,
@@ -647,7 +710,7 @@ _FETCHERS: dict[str, _Fetcher] = {
 
 def fetch_and_dispatch(
     abi: str, registers: Sequence[int], mem: GuestMemory, handlers: Handlers
-) -> int:
+) -> int | Effect:
     """Fetch a trapped call as ``ABIS[abi]`` says, then ``dispatch`` it.
 
     ``registers`` are the values of the ABI's ``trap_registers``, in that order.
