@@ -26,7 +26,7 @@ from pvgen.definition import load
 from pvgen.diagnostics import PvgenError
 from pvgen.image.builder import build_image
 from pvgen.pok.check import build_system
-from pvgen.pok.qemu import Progress, boot
+from pvgen.pok.qemu import BootProgress, boot
 from pvgen.pok.tree import locate, work_tree
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,12 +38,12 @@ LONG_RUNS = {"ticker": 2}  # about 45 s each on POK under QEMU
 LIMIT_SECONDS = 120.0
 
 
-def until_every_end(partitions: int) -> Callable[[str], Progress]:
+def until_every_end(partitions: int) -> Callable[[str], BootProgress]:
     """Done when every partition has printed its END banner (ticker's names its test)."""
 
-    def progress(console: str) -> Progress:
+    def progress(console: str) -> BootProgress:
         ended = console.count("*** END OF TEST ")
-        return Progress.DONE if ended >= partitions else Progress.RUNNING
+        return BootProgress.DONE if ended >= partitions else BootProgress.RUNNING
 
     return progress
 

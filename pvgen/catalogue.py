@@ -22,7 +22,7 @@ from pvgen.diagnostics import Location
 from pvgen.lang_py import py_is_buffer  # what a handler sees as bytes, as the dispatcher does
 
 
-class Kind(Enum):
+class Received(Enum):
     """What a handler receives for a parameter."""
 
     VALUE = "a value"  # a by-value word, or a shared area's address
@@ -30,29 +30,29 @@ class Kind(Enum):
 
 
 @dataclass(frozen=True)
-class Param:
+class ServiceParam:
     name: str
-    kind: Kind = Kind.VALUE
+    kind: Received = Received.VALUE
     optional: bool = False  # the handler has a default (definitions that leave it out)
 
 
 @dataclass(frozen=True)
 class Service:
-    params: tuple[Param, ...] = ()
+    params: tuple[ServiceParam, ...] = ()
     fields: tuple[str, ...] = ()  # of the struct it returns (an out parameter), if any
     enums: tuple[str, ...] = ()  # the definition's enums it reads (ENUM_MEMBERS)
 
 
-def _values(*names: str) -> tuple[Param, ...]:
-    return tuple(Param(name) for name in names)
+def _values(*names: str) -> tuple[ServiceParam, ...]:
+    return tuple(ServiceParam(name) for name in names)
 
 
-_BUF, _MSG, _NAME = Param("buf", Kind.BYTES), Param("msg", Kind.BYTES), Param("name", Kind.BYTES)
+_BUF, _MSG, _NAME = (ServiceParam(name, Received.BYTES) for name in ("buf", "msg", "name"))
 _MODES, _STARTS, _DIRECTION, _VALIDITY = ("partition_mode",), ("start_condition",), \
     ("port_direction",), ("validity",)
 
 SERVICES: dict[str, Service] = {
-    "console_write": Service((_BUF, Param("len"))),
+    "console_write": Service((_BUF, ServiceParam("len"))),
     "console_read": Service(_values("len")),
     "get_ticks": Service(),
     "get_time": Service(),
@@ -73,8 +73,9 @@ SERVICES: dict[str, Service] = {
     "partition_get_operating_mode": Service(enums=_MODES),
     "partition_get_start_condition": Service(enums=_STARTS),
     "partition_get_name": Service(_values("capacity")),
-    "raise_application_error": Service((_MSG, Param("len"))),
-    "raise_os_error": Service((Param("error"), _MSG, Param("len")), enums=("os_error",)),
+    "raise_application_error": Service((_MSG, ServiceParam("len"))),
+    "raise_os_error": Service((ServiceParam("error"), _MSG, ServiceParam("len")),
+                              enums=("os_error",)),
     "vcpu_register": Service(_values("handler")),
     "vcpu_unregister": Service(),
     "vcpu_share": Service(_values("area")),
@@ -92,19 +93,20 @@ SERVICES: dict[str, Service] = {
     "sampling_create": Service((_NAME, *_values("max_size", "direction", "refresh_period")),
                                enums=_DIRECTION),
     "queuing_create": Service((_NAME, *_values("max_size", "direction"),
-                               Param("max_nb_message", optional=True),
-                               Param("discipline", optional=True)), enums=_DIRECTION),
+                               ServiceParam("max_nb_message", optional=True),
+                               ServiceParam("discipline", optional=True)), enums=_DIRECTION),
     "sampling_port_id": Service((_NAME,)),
     "queuing_port_id": Service((_NAME,)),
-    "sampling_write": Service((Param("id"), _MSG, Param("len"))),
-    "sampling_read": Service((Param("id"), Param("capacity", optional=True)),
+    "sampling_write": Service((ServiceParam("id"), _MSG, ServiceParam("len"))),
+    "sampling_read": Service((ServiceParam("id"), ServiceParam("capacity", optional=True)),
                              enums=_VALIDITY),
     "sampling_status": Service(
         _values("id"), fields=("refresh_period", "max_message_size", "direction",
                                "last_msg_validity"), enums=(*_DIRECTION, *_VALIDITY)),
-    "queuing_send": Service((Param("id"), _MSG, Param("len"),
-                             Param("timeout", optional=True))),
-    "queuing_receive": Service((*_values("id", "capacity"), Param("timeout", optional=True))),
+    "queuing_send": Service((ServiceParam("id"), _MSG, ServiceParam("len"),
+                             ServiceParam("timeout", optional=True))),
+    "queuing_receive": Service((*_values("id", "capacity"),
+                                ServiceParam("timeout", optional=True))),
     "queuing_status": Service(
         _values("id"), fields=("nb_message", "max_nb_message", "max_message_size", "direction",
                                "overflowed", "waiting_processes"), enums=_DIRECTION),
@@ -153,7 +155,7 @@ def _call_mismatches(iface: m.Interface, call: m.Hypercall, service: Service
         if wanted is None:
             yield param.location, (f"{served} takes no parameter '{param.name}' (it takes "
                                    f"{_names(service.params)})")
-        elif (Kind.BYTES if py_is_buffer(param) else Kind.VALUE) is not wanted.kind:
+        elif (Received.BYTES if py_is_buffer(param) else Received.VALUE) is not wanted.kind:
             yield param.location, f"{served} takes '{param.name}' as {wanted.kind.value}"
     missing = [p.name for p in service.params
                if not p.optional and p.name not in {g.name for g in given}]
@@ -195,5 +197,5 @@ def _enum_mismatches(iface: m.Interface, name: str, calls: list[str]
                       f"{', '.join(ENUM_MEMBERS[name])})")
 
 
-def _names(params: tuple[Param, ...]) -> str:
+def _names(params: tuple[ServiceParam, ...]) -> str:
     return ", ".join(p.name for p in params) or "none"

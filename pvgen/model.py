@@ -504,7 +504,7 @@ class Return:
         return isinstance(r, Enum) and r.is_status
 
 
-class FastPath(PyEnum):
+class FastPathRole(PyEnum):
     """The part a call plays in the trap-free fast path (Xen's upcall mask).
 
     Once the ``SHARE`` call has shared the vCPU area, the guest keeps its virtual
@@ -523,12 +523,13 @@ class FastPath(PyEnum):
     def meaning(self) -> str:
         """How a guest makes the call once the area is shared, in one line."""
         return {
-            FastPath.SHARE: "traps; once it succeeds the virtual interrupt level lives in the "
+            FastPathRole.SHARE: "traps; once it succeeds the virtual interrupt level lives in the "
             "shared area, and the other fast-path calls stop trapping",
-            FastPath.ENABLE: "sets `enabled` to 1 and traps only if `pending` is set",
-            FastPath.DISABLE: "sets `enabled` to 0 and returns its previous value, without a trap",
-            FastPath.GET_LEVEL: "returns `enabled`, without a trap",
-            FastPath.SET_LEVEL: "sets `enabled` to 1 or 0 and traps only when it enables with "
+            FastPathRole.ENABLE: "sets `enabled` to 1 and traps only if `pending` is set",
+            FastPathRole.DISABLE: "sets `enabled` to 0 and returns its previous value, without "
+                                  "a trap",
+            FastPathRole.GET_LEVEL: "returns `enabled`, without a trap",
+            FastPathRole.SET_LEVEL: "sets `enabled` to 1 or 0 and traps only when it enables with "
             "`pending` set",
         }[self]
 
@@ -581,7 +582,7 @@ class Hypercall:
     doc: str
     params: tuple[Param, ...]
     returns: Return | None  # None: the call does not return (noreturn)
-    fastpath: FastPath | None  # its role in the trap-free fast path, if it has one
+    fastpath: FastPathRole | None  # its role in the trap-free fast path, if it has one
     features: tuple[str, ...]
     location: Location
     rules: tuple[ValueRule, ...] = ()
@@ -739,9 +740,9 @@ class Interface:
     def hypercall(self, name: str) -> Hypercall | None:
         return next((h for h in self.hypercalls if h.name == name), None)
 
-    def fastpath_call(self, role: FastPath | str) -> Hypercall | None:
+    def fastpath_call(self, role: FastPathRole | str) -> Hypercall | None:
         """The call that plays ``role`` (a FastPath or its name) in the fast path, if any."""
-        wanted = FastPath(role)
+        wanted = FastPathRole(role)
         return next((h for h in self.hypercalls if h.fastpath is wanted), None)
 
     @property
@@ -752,7 +753,7 @@ class Interface:
     @property
     def vcpu_area(self) -> Struct | None:
         """The struct the ``fastpath share`` call shares, if the interface has one."""
-        share = self.fastpath_call(FastPath.SHARE)
+        share = self.fastpath_call(FastPathRole.SHARE)
         param = share.shared_param if share else None
         return param.type.resolved if param and isinstance(param.type.resolved, Struct) else None
 

@@ -31,9 +31,9 @@ _C_KEYWORDS = (
     "true", "typeof", "typeof_unqual",
 )
 _KEYWORDS = frozenset(keyword.kwlist) | frozenset(_C_KEYWORDS)
-_FASTPATH_ROLES = {role.value: role for role in m.FastPath}
+_FASTPATH_ROLES = {role.value: role for role in m.FastPathRole}
 # The call that claimed each fast-path role: its ``fastpath`` statement and its name.
-_Roles = dict[m.FastPath, tuple[s.FastPathDecl, str]]
+_Roles = dict[m.FastPathRole, tuple[s.FastPathDecl, str]]
 _ABI_SETTINGS = ("trap", "number", "arguments", "return", "word", "split64", "clobbers", "default")
 _REQUIRED_ABI_SETTINGS = ("trap", "number", "arguments", "return", "word")
 
@@ -552,7 +552,7 @@ class _Resolver:
     # -- the fast path ------------------------------------------------------------
     def _fastpath_role(
         self, d: s.HypercallDecl, noreturn: bool, roles: _Roles
-    ) -> m.FastPath | None:
+    ) -> m.FastPathRole | None:
         """The role of a call's ``fastpath ROLE;``, once it is known to be its own."""
         if not d.fastpaths:
             return None
@@ -586,7 +586,7 @@ class _Resolver:
                 f"{first[0].role.location.line}); "
                 + (
                     "an interface shares one vCPU area"
-                    if role is m.FastPath.SHARE
+                    if role is m.FastPathRole.SHARE
                     else "each role belongs to one call"
                 ),
             )
@@ -598,7 +598,7 @@ class _Resolver:
         """What the roles need from the whole interface: a share call, a success status."""
         if not roles:
             return
-        share = m.FastPath.SHARE
+        share = m.FastPathRole.SHARE
         for role, (decl, name) in roles.items():
             if role is not share and share not in roles:
                 self.errors.error(
@@ -882,12 +882,12 @@ class _FastPathShape:
         self.call = call
         self.errors = errors
 
-    def check(self, role: m.FastPath) -> None:
+    def check(self, role: m.FastPathRole) -> None:
         what = f"'fastpath {role.value}'"
-        if role is m.FastPath.SHARE:
+        if role is m.FastPathRole.SHARE:
             if self._one_param(what, "the vCPU area ('shared NAME: STRUCT;')"):
                 self._area(what)
-        elif role is m.FastPath.SET_LEVEL:
+        elif role is m.FastPathRole.SET_LEVEL:
             if self._one_param(what, "the new level (a bool or an unsigned integer)"):
                 self._level_param(what)
         elif self.d.params:
@@ -895,7 +895,7 @@ class _FastPathShape:
                 self.d.params[0].name.location,
                 f"{what} takes no parameters; remove '{self.d.params[0].name.text}'",
             )
-        if role in (m.FastPath.DISABLE, m.FastPath.GET_LEVEL):
+        if role in (m.FastPathRole.DISABLE, m.FastPathRole.GET_LEVEL):
             self._level_result(what, role)
         else:
             self._status_result(what)
@@ -953,10 +953,10 @@ class _FastPathShape:
                 f"not '{param.type.name}'",
             )
 
-    def _level_result(self, what: str, role: m.FastPath) -> None:
+    def _level_result(self, what: str, role: m.FastPathRole) -> None:
         result = self.call.returns
         assert result is not None
-        level = "the previous level" if role is m.FastPath.DISABLE else "the level"
+        level = "the previous level" if role is m.FastPathRole.DISABLE else "the level"
         if not self.d.returns:
             self.errors.error(
                 self.d.fastpaths[0].role.location,

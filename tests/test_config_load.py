@@ -22,13 +22,13 @@ from pvgen.config.errors import ConfigError
 from pvgen.config.model import (
     ErrorCode,
     ErrorLevel,
-    Module,
     ModuleAction,
+    ModuleConfig,
     PartitionAction,
     PortDirection,
     PortKind,
     PortRef,
-    Toolchain,
+    ToolchainConfig,
 )
 from pvgen.config.values import format_seconds, nanoseconds
 
@@ -37,7 +37,7 @@ XS = "{http://www.w3.org/2001/XMLSchema}"
 MS = 1_000_000
 
 
-def load_example(name: str, programs: tuple[str, ...], tmp_path: Path) -> Module:
+def load_example(name: str, programs: tuple[str, ...], tmp_path: Path) -> ModuleConfig:
     copy = tmp_path / name
     shutil.copytree(EXAMPLES / name, copy)
     for program in programs:
@@ -53,7 +53,7 @@ def module(
     extra: str = "",
     toolchain: str = "",
     programs: tuple[str, ...] = ("p.c",),
-) -> Module:
+) -> ModuleConfig:
     """Load a configuration assembled from its parts, with empty stand-in programs."""
     for program in programs:
         (tmp_path / program).parent.mkdir(parents=True, exist_ok=True)
@@ -102,7 +102,7 @@ def window(identifier: int, start: str, duration: str, attributes: str = "") -> 
     )
 
 
-def solo(tmp_path: Path, **changes: str) -> Module:
+def solo(tmp_path: Path, **changes: str) -> ModuleConfig:
     """One partition with everything else left to its default."""
     parts = {
         "partitions": partition(7, "solo"),
@@ -132,7 +132,7 @@ def test_hello_example(tmp_path: Path) -> None:
         1, 1, 0, 20 * MS, True,
     )
     assert hello.channels == ()
-    assert hello.toolchain == Toolchain(arch="x86")
+    assert hello.toolchain == ToolchainConfig(arch="x86")
 
 
 def test_multi_example(tmp_path: Path) -> None:
@@ -253,7 +253,7 @@ def test_defaults(tmp_path: Path) -> None:
         8192, "baremetal", "LEVEL_E", False,
     )
     assert (p.timer_period_ns, p.hm_actions, p.ports) == (None, {}, ())
-    assert loaded.toolchain == Toolchain(arch="x86", cc=None, cross_prefix="")
+    assert loaded.toolchain == ToolchainConfig(arch="x86", cc=None, cross_prefix="")
     assert loaded.schedule.windows[0].period_start is True
     assert loaded.channels == ()
     assert (loaded.health_monitor.levels, loaded.health_monitor.module_actions) == ({}, {})
@@ -272,7 +272,8 @@ def test_extension_and_optional_attributes(tmp_path: Path) -> None:
     )
 
     [p] = loaded.partitions
-    assert loaded.toolchain == Toolchain(arch="arm", cc="clang", cross_prefix="arm-none-eabi-")
+    assert loaded.toolchain == ToolchainConfig(arch="arm", cc="clang",
+                                               cross_prefix="arm-none-eabi-")
     assert (p.image.runtime, p.stack_size, p.timer_period_ns) == ("baremetal", 4096, 500_000)
     assert (p.criticality, p.system) == ("LEVEL_A", True)
 

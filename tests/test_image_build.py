@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from pvgen.config.model import Toolchain
+from pvgen.config.model import ToolchainConfig
 from pvgen.image.read import read_image
 from pvgen.image.toolchain import ToolchainError, resolve_compiler
 from tests.conftest import DEFINITION, ROOT
@@ -149,14 +149,14 @@ def test_a_missing_compiler_is_named_with_how_to_install_it(tmp_path: Path) -> N
     assert result.returncode == 2
     assert "the x86 compiler '/nonexistent/bin/cc' ($PVGEN_CC) was not found" in result.stderr
     with pytest.raises(ToolchainError, match="gcc-arm-none-eabi"):
-        resolve_compiler(Toolchain("arm", cross_prefix="/nowhere/arm-none-eabi-"), env={})
+        resolve_compiler(ToolchainConfig("arm", cross_prefix="/nowhere/arm-none-eabi-"), env={})
     with pytest.raises(ToolchainError, match="cannot build guests for architecture 'riscv32'"):
-        resolve_compiler(Toolchain("riscv32"), env={})
+        resolve_compiler(ToolchainConfig("riscv32"), env={})
 
 
 def test_the_toolchain_follows_environment_then_configuration_then_default() -> None:
-    assert resolve_compiler(Toolchain("x86"), env={}).command == ("gcc", "-m32")
-    assert resolve_compiler(Toolchain("x86", cc="gcc -m32 -g"), env={}).command == (
+    assert resolve_compiler(ToolchainConfig("x86"), env={}).command == ("gcc", "-m32")
+    assert resolve_compiler(ToolchainConfig("x86", cc="gcc -m32 -g"), env={}).command == (
         "gcc", "-m32", "-g")
-    chosen = resolve_compiler(Toolchain("x86", cc="clang"), env={"PVGEN_CC": "gcc -m32 -Os"})
+    chosen = resolve_compiler(ToolchainConfig("x86", cc="clang"), env={"PVGEN_CC": "gcc -m32 -Os"})
     assert (chosen.command, chosen.origin) == (("gcc", "-m32", "-Os"), "$PVGEN_CC")

@@ -12,7 +12,7 @@ from pvgen.emulated import ModuleRun
 from pvgen.pok.check import compare, partition_lines, watch
 from pvgen.pok.cli import report
 from pvgen.pok.errors import PokError
-from pvgen.pok.qemu import Progress, QemuRun
+from pvgen.pok.qemu import BootProgress, QemuRun
 from pvgen.pok.tree import locate, work_tree
 
 PRINTED = (("a", "one"), ("b", "two"), ("a", "three"))
@@ -34,10 +34,10 @@ def test_complete_lines_only_until_the_end_and_the_kernel_s_own_apart() -> None:
 
 def test_the_run_is_done_at_the_last_expected_line_and_wrong_at_the_first_other() -> None:
     progress = watch(["one", "two", "three"])
-    assert progress("one\ntwo\nthr") is Progress.RUNNING
-    assert progress("one\ntwo\nthree\n") is Progress.DONE
-    assert progress("one\n[KERNEL] x\ntwo\nthree\n") is Progress.DONE
-    assert progress("one\nTWO\n") is Progress.WRONG
+    assert progress("one\ntwo\nthr") is BootProgress.RUNNING
+    assert progress("one\ntwo\nthree\n") is BootProgress.DONE
+    assert progress("one\n[KERNEL] x\ntwo\nthree\n") is BootProgress.DONE
+    assert progress("one\nTWO\n") is BootProgress.WRONG
 
 
 def test_each_line_goes_to_the_partition_that_printed_it_in_the_emulator() -> None:

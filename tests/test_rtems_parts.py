@@ -21,7 +21,7 @@ from pvgen.rtems.port import EDITS, HOOKS, MARK, PortError, apply_hooks
 from pvgen.rtems.run import Member, module_xml
 from pvgen.rtems.sources import NEWLIB, RTEMS, Source, SourceError, find, locate
 from pvgen.rtems.steps import run_logged
-from pvgen.rtems.toolchain import ToolchainError, gcc_toolchain, zig_toolchain
+from pvgen.rtems.toolchain import RtemsToolchainError, gcc_toolchain, zig_toolchain
 from pvgen.tester import Verdict, judge, read
 from tests.conftest import DEFINITION, ROOT
 
@@ -308,7 +308,7 @@ def test_an_archive_with_a_member_outside_its_top_is_refused(
 
 
 def test_a_users_gcc_is_taken_from_its_prefix_or_refused(tmp_path: Path) -> None:
-    with pytest.raises(ToolchainError, match=r"no i386-rtems6 gcc there"):
+    with pytest.raises(RtemsToolchainError, match=r"no i386-rtems6 gcc there"):
         gcc_toolchain(tmp_path)
     (tmp_path / "bin").mkdir()
     (tmp_path / "bin" / "i386-rtems6-gcc").touch()
@@ -326,7 +326,7 @@ def test_a_cache_with_white_space_in_its_path_is_refused_before_any_build(
     below the cache, must have none, and a cache that would give them some is named."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "my cache"))
     newlib = Source(NEWLIB, tmp_path, "newlib-identity")
-    with pytest.raises(ToolchainError, match=r"my cache/pvgen has white space in its path"):
+    with pytest.raises(RtemsToolchainError, match=r"my cache/pvgen has white space in its path"):
         zig_toolchain(newlib)
     assert not (tmp_path / "my cache").exists()
 
@@ -346,15 +346,15 @@ def test_a_port_edited_by_another_version_of_the_hooks_is_refused(tmp_path: Path
 def test_a_failed_build_step_shows_the_end_of_its_log(tmp_path: Path) -> None:
     log = tmp_path / "step.log"
     command = ["sh", "-c", "for i in $(seq 1 30); do echo line $i; done; exit 3"]
-    with pytest.raises(ToolchainError) as raised:
-        run_logged(command, cwd=tmp_path, log=log, error=ToolchainError, what="the step")
+    with pytest.raises(RtemsToolchainError) as raised:
+        run_logged(command, cwd=tmp_path, log=log, error=RtemsToolchainError, what="the step")
     message = str(raised.value)
     assert message.startswith(f"pvgen: error: the step failed (exit 3); the log is {log}:")
     assert message.endswith("line 30") and "line 16\n" in message and "line 15\n" not in message
-    assert run_logged(command, cwd=tmp_path, log=log, error=ToolchainError, check=False) == 3
+    assert run_logged(command, cwd=tmp_path, log=log, error=RtemsToolchainError, check=False) == 3
     assert log.read_text().count("$ sh -c") == 2  # appended, each command first
-    with pytest.raises(ToolchainError, match=r"cannot run make-that-is-not: .*"):
-        run_logged(["make-that-is-not"], cwd=tmp_path, log=log, error=ToolchainError)
+    with pytest.raises(RtemsToolchainError, match=r"cannot run make-that-is-not: .*"):
+        run_logged(["make-that-is-not"], cwd=tmp_path, log=log, error=RtemsToolchainError)
 
 
 def test_two_processes_building_the_same_thing_take_turns(tmp_path: Path) -> None:

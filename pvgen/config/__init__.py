@@ -1,6 +1,6 @@
 """The module configuration: an ARINC 653 style XML file read into pvgen.config.model.
 
-``load_module(path)`` returns the checked ``Module`` or raises ``ConfigError``
+``load_module(path)`` returns the checked ``ModuleConfig`` or raises ``ConfigError``
 listing every error with its file, line and column. The format is described in
 docs/module-configuration.md and, formally, in module.xsd (next to this file).
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pvgen.config.errors import Problems, line_of
-from pvgen.config.model import Channel, Partition, Port, PortDirection, PortKind, PortRef
+from pvgen.config.model import Channel, PartitionConfig, Port, PortDirection, PortKind, PortRef
 from pvgen.config.references import PartitionIndex
 from pvgen.config.unique import FirstSeen
 from pvgen.config.xmltree import XmlElement
@@ -33,7 +33,7 @@ class _Ends:
     """Resolves channel ends to ports, remembering which channel each port is in."""
 
     def __init__(
-        self, partitions: Mapping[int, Partition], index: PartitionIndex, problems: Problems
+        self, partitions: Mapping[int, PartitionConfig], index: PartitionIndex, problems: Problems
     ) -> None:
         self._partitions = partitions
         self._index = index
@@ -69,7 +69,7 @@ class _Ends:
 
 def read_channels(
     table: XmlElement | None,
-    partitions: Mapping[int, Partition],
+    partitions: Mapping[int, PartitionConfig],
     index: PartitionIndex,
     problems: Problems,
 ) -> tuple[Channel, ...]:

@@ -14,7 +14,13 @@ from enum import Enum
 from typing import TypeVar
 
 from pvgen.config.errors import Problems, line_of
-from pvgen.config.model import ErrorCode, ErrorLevel, HealthMonitor, ModuleAction, PartitionAction
+from pvgen.config.model import (
+    ErrorCode,
+    ErrorLevel,
+    HealthMonitorConfig,
+    ModuleAction,
+    PartitionAction,
+)
 from pvgen.config.references import PartitionIndex
 from pvgen.config.unique import FirstSeen
 from pvgen.config.values import token
@@ -23,7 +29,7 @@ from pvgen.config.xmltree import XmlElement
 E = TypeVar("E", bound=Enum)
 
 
-def read_health_monitor(root: XmlElement, problems: Problems) -> HealthMonitor:
+def read_health_monitor(root: XmlElement, problems: Problems) -> HealthMonitorConfig:
     """The module-wide tables (absent tables are empty)."""
     levels: dict[ErrorCode, ErrorLevel] = {}
     system = root.child("System_HM_Table")
@@ -39,7 +45,7 @@ def read_health_monitor(root: XmlElement, problems: Problems) -> HealthMonitor:
     if module is not None:
         actions = _table(module, module.children("Error_ID_Action"), "Action", ModuleAction,
                          problems)
-    return HealthMonitor(levels=levels, module_actions=actions)
+    return HealthMonitorConfig(levels=levels, module_actions=actions)
 
 
 def read_partition_actions(

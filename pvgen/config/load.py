@@ -13,7 +13,7 @@ from pathlib import Path
 from pvgen.config.channels import read_channels
 from pvgen.config.errors import Problems
 from pvgen.config.health import read_health_monitor
-from pvgen.config.model import Module
+from pvgen.config.model import ModuleConfig
 from pvgen.config.partitions import read_partitions
 from pvgen.config.schedule import read_schedule
 from pvgen.config.schema import check_structure
@@ -23,7 +23,7 @@ from pvgen.diagnostics import Location, SourceText
 from pvgen.limits import beyond_limits
 
 
-def load_module(path: Path) -> Module:
+def load_module(path: Path) -> ModuleConfig:
     """The module described by the XML file at ``path``.
 
     Raises ConfigError (every error, each with file:line:col) for a configuration that is not
@@ -40,7 +40,7 @@ def load_module(path: Path) -> Module:
     return module
 
 
-def _read_module(root: XmlElement, path: Path, problems: Problems) -> Module:
+def _read_module(root: XmlElement, path: Path, problems: Problems) -> ModuleConfig:
     toolchain = read_toolchain(root.child("Toolchain"), problems)
     partitions, index = read_partitions(root, path.parent, problems)
     schedule_element = root.child("Module_Schedule")
@@ -50,7 +50,7 @@ def _read_module(root: XmlElement, path: Path, problems: Problems) -> Module:
     channels = read_channels(root.child("Connection_Table"), by_identifier, index, problems)
     for problem in beyond_limits(partitions, len(schedule.windows)):
         problems.at(root, problem)
-    return Module(
+    return ModuleConfig(
         name=root.attrib["ModuleName"],
         source=path,
         partitions=partitions,

@@ -85,7 +85,7 @@ class KeptSection:
 
 
 @dataclass(frozen=True)
-class Partition:
+class PartitionConfig:
     identifier: int
     name: str
     memory_size: int  # bytes: the partition's whole address space [0, memory_size)
@@ -163,7 +163,7 @@ class Channel:
 
 
 @dataclass(frozen=True)
-class HealthMonitor:
+class HealthMonitorConfig:
     """The System_HM_Table levels and the Module_HM_Table actions."""
 
     levels: dict[ErrorCode, ErrorLevel]
@@ -174,7 +174,7 @@ class HealthMonitor:
 
 
 @dataclass(frozen=True)
-class Toolchain:
+class ToolchainConfig:
     """How guests are compiled: a C compiler command and its cross prefix, per architecture."""
 
     arch: str  # an architecture of pvgen.arch, e.g. "x86"
@@ -183,21 +183,21 @@ class Toolchain:
 
 
 @dataclass(frozen=True)
-class Module:
+class ModuleConfig:
     name: str
     source: Path  # the XML file; relative paths in it are relative to its directory
-    partitions: tuple[Partition, ...]  # sorted by identifier
+    partitions: tuple[PartitionConfig, ...]  # sorted by identifier
     schedule: Schedule
     channels: tuple[Channel, ...]
-    health_monitor: HealthMonitor
-    toolchain: Toolchain
+    health_monitor: HealthMonitorConfig
+    toolchain: ToolchainConfig
     # Where the elements without a location field of their own are, for later stages' messages:
     # "<Tag>" for a module-level element (e.g. "Module_Schedule"), "<Tag>:<PartitionIdentifier>"
     # for a partition's (e.g. "Partition_Memory:1", "Guest:1", "Partition_HM_Table:1").
     locations: dict[str, Location] = field(default_factory=dict, compare=False)
 
-    def partition(self, identifier: int) -> Partition | None:
+    def partition(self, identifier: int) -> PartitionConfig | None:
         return next((p for p in self.partitions if p.identifier == identifier), None)
 
-    def partition_named(self, name: str) -> Partition | None:
+    def partition_named(self, name: str) -> PartitionConfig | None:
         return next((p for p in self.partitions if p.name == name), None)

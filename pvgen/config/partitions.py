@@ -13,7 +13,7 @@ from pvgen.config.errors import Problems
 from pvgen.config.guest import read_guest
 from pvgen.config.health import read_partition_actions
 from pvgen.config.memory import read_memory
-from pvgen.config.model import Partition
+from pvgen.config.model import PartitionConfig
 from pvgen.config.ports import read_ports
 from pvgen.config.references import PartitionIndex
 from pvgen.config.values import boolean, token
@@ -24,7 +24,7 @@ DEFAULT_CRITICALITY = "LEVEL_E"
 
 def read_partitions(
     root: XmlElement, directory: Path, problems: Problems
-) -> tuple[tuple[Partition, ...], PartitionIndex]:
+) -> tuple[tuple[PartitionConfig, ...], PartitionIndex]:
     """The partitions sorted by identifier, and the index that resolves references to them.
 
     A partition whose identifier repeats an earlier one is reported and left out, but its own
@@ -56,7 +56,7 @@ def read_partitions(
                         f"for the program in the {memory_size} bytes of partition '{name}'",
                         "StackSize")
         partitions.append(
-            Partition(
+            PartitionConfig(
                 identifier=identifier,
                 name=name,
                 memory_size=memory_size or 0,

@@ -56,13 +56,13 @@ class Stop:
 
 
 @dataclass(frozen=True)
-class Segment:
+class LoadSegment:
     address: int
     data: bytes
     memsz: int
 
 
-def load_segments(entry: PartitionEntry, elf: bytes) -> list[Segment]:
+def load_segments(entry: PartitionEntry, elf: bytes) -> list[LoadSegment]:
     """The PT_LOAD segments of a partition ELF, checked against the partition's size (the
     manifest's reader has checked the ranges a warm start keeps)."""
     try:
@@ -80,7 +80,8 @@ def load_segments(entry: PartitionEntry, elf: bytes) -> list[Segment]:
                 f"pvgen: error: partition '{entry.name}': a segment at {seg.vaddr:#x} does not "
                 f"fit its {entry.memory_size} bytes"
             )
-        segments.append(Segment(seg.vaddr, elf[seg.offset : seg.offset + seg.filesz], seg.memsz))
+        data = elf[seg.offset : seg.offset + seg.filesz]
+        segments.append(LoadSegment(seg.vaddr, data, seg.memsz))
     return segments
 
 

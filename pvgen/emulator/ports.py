@@ -43,7 +43,7 @@ SOURCE, DESTINATION = "SOURCE", "DESTINATION"
 VALID, INVALID = "VALID", "INVALID"
 
 
-class Outcome(NamedTuple):
+class PortOutcome(NamedTuple):
     """What a port call came to: its status name, and for the trace the port it concerned
     ("" when the call named none this partition has), the bytes moved or offered, and why a
     refused call was refused. A named tuple, not a frozen dataclass: every message makes one,
@@ -351,52 +351,53 @@ class PortCalls:
 
     # -- creation and look-up -------------------------------------------------------------
     def sampling_create(self, name: str, max_size: int, direction: str, refresh_ns: int,
-                        initializing: bool) -> tuple[Outcome, int | None]:
+                        initializing: bool) -> tuple[PortOutcome, int | None]:
         config = self.ports.configured(self.partition, name)
         if config is None or config.kind != SAMPLING:
-            return Outcome(INVALID_CONFIG, reason=f"no sampling port '{name}' here"), None
+            return PortOutcome(INVALID_CONFIG, reason=f"no sampling port '{name}' here"), None
         wrong = _mismatch(config, max_size, direction, ("refresh period", refresh_ns,
                                                         config.refresh_period_ns))
         return self._create(config, wrong, initializing)
 
     def queuing_create(self, name: str, max_size: int, depth: int | None, direction: str,
-                       initializing: bool) -> tuple[Outcome, int | None]:
+                       initializing: bool) -> tuple[PortOutcome, int | None]:
         """`depth` None: the caller does not repeat it (POK's call has none), the configured
         one holds."""
         config = self.ports.configured(self.partition, name)
         if config is None or config.kind != QUEUING:
-            return Outcome(INVALID_CONFIG, reason=f"no queuing port '{name}' here"), None
+            return PortOutcome(INVALID_CONFIG, reason=f"no queuing port '{name}' here"), None
         configured = config.max_nb_messages
         wrong = _mismatch(config, max_size, direction,
                           ("depth", configured if depth is None else depth, configured))
         return self._create(config, wrong, initializing)
 
     def _create(self, config: PortEntry, wrong: str,
-                initializing: bool) -> tuple[Outcome, int | None]:
+                initializing: bool) -> tuple[PortOutcome, int | None]:
         if wrong:
-            return Outcome(INVALID_CONFIG, config.name, reason=wrong), None
+            return PortOutcome(INVALID_CONFIG, config.name, reason=wrong), None
         created = self.ports.created(self.partition)
         existing = created.named(config.name)
         if existing is not None:
-            return Outcome(NO_ACTION, config.name, reason="already created"), existing.identifier
+            outcome = PortOutcome(NO_ACTION, config.name, reason="already created")
+            return outcome, existing.identifier
         if not initializing:
-            return Outcome(INVALID_MODE, config.name, reason="created in NORMAL mode"), None
+            return PortOutcome(INVALID_MODE, config.name, reason="created in NORMAL mode"), None
         key = (self.partition, config.name)
         port: Port
         if config.kind == SAMPLING:
             port = created.add_sampling(config, self.ports.sampling_channel(*key))
         else:
             port = created.add_queuing(config, self.ports.queuing_channel(*key))
-        return Outcome(OK, config.name), port.identifier
+        return PortOutcome(OK, config.name), port.identifier
 
-    def port_id(self, kind: str, name: str) -> tuple[Outcome, int | None]:
+    def port_id(self, kind: str, name: str) -> tuple[PortOutcome, int | None]:
         port = self.ports.created(self.partition).named(name)
         if port is None or port.config.kind != kind:
-            return Outcome(INVALID_CONFIG, reason=f"no {kind} port '{name}' created"), None
-        return Outcome(OK, name), port.identifier
+            return PortOutcome(INVALID_CONFIG, reason=f"no {kind} port '{name}' created"), None
+        return PortOutcome(OK, name), port.identifier
 
     # -- sampling ---------------------------------------------------------------------------
-    def sampling_write(self, identifier: int, data: bytes, now_ns: int) -> Outcome:
+    def sampling_write(self, identifier: int, data: bytes, now_ns: int) -> PortOutcome:
         port = self._sampling(identifier)
         if port is None:
             return _unknown(SAMPLING, identifier, len(data))
@@ -405,10 +406,10 @@ class PortCalls:
             return refused
         name, size = port.config.name, len(data)
         port.channel.write(data, now_ns)
-        return Outcome(OK, name, size)
+        return PortOutcome(OK, name, size)
 
     def sampling_read(self, identifier: int, capacity: int | None, now_ns: int
-                      ) -> tuple[Outcome, bytes | None, int | None, str | None]:
+                      ) -> tuple[PortOutcome, bytes | None, int | None, str | None]:
         """The latest message, its length and its validity: VALID while its age is at most
         this port's refresh period. `capacity` None: the caller's buffer holds the port's
         largest message."""
@@ -417,21 +418,22 @@ class PortCalls:
             return _unknown(SAMPLING, identifier), None, None, None
         name = port.config.name
         if port.config.direction != DESTINATION:
-            return Outcome(INVALID_MODE, name, reason="not a DESTINATION port"), None, None, None
+            refused = PortOutcome(INVALID_MODE, name, reason="not a DESTINATION port")
+            return refused, None, None, None
         message = port.channel.message
         if message is None:
             port.last_validity = INVALID
-            return Outcome(NO_ACTION, name, 0, "nothing written yet"), None, 0, INVALID
+            return PortOutcome(NO_ACTION, name, 0, "nothing written yet"), None, 0, INVALID
         size = len(message.data)
         if capacity is not None and capacity < size:
             reason = f"{size} bytes do not fit {capacity}"
-            return Outcome(INVALID_PARAM, name, size, reason), None, None, None
+            return PortOutcome(INVALID_PARAM, name, size, reason), None, None, None
         refresh = port.config.refresh_period_ns
         assert refresh is not None, "a sampling port has a refresh period"
         port.last_validity = VALID if now_ns - message.written_ns <= refresh else INVALID
-        return Outcome(OK, name, size), message.data, size, port.last_validity
+        return PortOutcome(OK, name, size), message.data, size, port.last_validity
 
-    def sampling_status(self, identifier: int) -> tuple[Outcome, SamplingStatus | None]:
+    def sampling_status(self, identifier: int) -> tuple[PortOutcome, SamplingStatus | None]:
         port = self._sampling(identifier)
         if port is None:
             return _unknown(SAMPLING, identifier), None
@@ -439,10 +441,10 @@ class PortCalls:
         assert config.refresh_period_ns is not None, "a sampling port has a refresh period"
         status = SamplingStatus(config.refresh_period_ns, config.max_message_size,
                                 config.direction, port.last_validity)
-        return Outcome(OK, config.name), status
+        return PortOutcome(OK, config.name), status
 
     # -- queuing ----------------------------------------------------------------------------
-    def queuing_send(self, identifier: int, data: bytes) -> Outcome:
+    def queuing_send(self, identifier: int, data: bytes) -> PortOutcome:
         port = self._queuing(identifier)
         if port is None:
             return _unknown(QUEUING, identifier, len(data))
@@ -451,29 +453,29 @@ class PortCalls:
             return refused
         name, size = port.config.name, len(data)
         if not port.channel.connected:
-            return Outcome(INVALID_CONFIG, name, size, "connected to no destination")
+            return PortOutcome(INVALID_CONFIG, name, size, "connected to no destination")
         if not port.channel.append(data):
-            return Outcome(NOT_AVAILABLE, name, size, "queue full")
-        return Outcome(OK, name, size)
+            return PortOutcome(NOT_AVAILABLE, name, size, "queue full")
+        return PortOutcome(OK, name, size)
 
     def queuing_receive(self, identifier: int, capacity: int
-                        ) -> tuple[Outcome, bytes | None, int | None]:
+                        ) -> tuple[PortOutcome, bytes | None, int | None]:
         port = self._queuing(identifier)
         if port is None:
             return _unknown(QUEUING, identifier), None, None
         name = port.config.name
         if port.config.direction != DESTINATION:
-            return Outcome(INVALID_MODE, name, reason="not a DESTINATION port"), None, None
+            return PortOutcome(INVALID_MODE, name, reason="not a DESTINATION port"), None, None
         oldest = port.channel.oldest()
         if oldest is None:
-            return Outcome(NOT_AVAILABLE, name, 0, "queue empty"), None, 0
+            return PortOutcome(NOT_AVAILABLE, name, 0, "queue empty"), None, 0
         if capacity < len(oldest):
             reason = f"{len(oldest)} bytes do not fit {capacity}"
-            return Outcome(INVALID_PARAM, name, len(oldest), reason), None, None
+            return PortOutcome(INVALID_PARAM, name, len(oldest), reason), None, None
         data = port.channel.take()
-        return Outcome(OK, name, len(data)), data, len(data)
+        return PortOutcome(OK, name, len(data)), data, len(data)
 
-    def queuing_status(self, identifier: int) -> tuple[Outcome, QueuingStatus | None]:
+    def queuing_status(self, identifier: int) -> tuple[PortOutcome, QueuingStatus | None]:
         """A SOURCE port's own queue is always empty: a message goes to the destination's
         queue as it is sent (or is refused), so only a DESTINATION counts messages and
         overflows."""
@@ -486,7 +488,7 @@ class PortCalls:
         status = QueuingStatus(len(queue.messages) if inbound else 0, config.max_nb_messages,
                                config.max_message_size, config.direction,
                                queue.overflowed and inbound)
-        return Outcome(OK, config.name), status
+        return PortOutcome(OK, config.name), status
 
     # -- identifiers ----------------------------------------------------------------------
     def _sampling(self, identifier: int) -> SamplingPort | None:
@@ -510,18 +512,18 @@ def _mismatch(config: PortEntry, max_size: int, direction: str,
     return ""
 
 
-def _unknown(kind: str, identifier: int, length: int = 0) -> Outcome:
-    return Outcome(INVALID_PARAM, "", length, f"no {kind} port {identifier} created")
+def _unknown(kind: str, identifier: int, length: int = 0) -> PortOutcome:
+    return PortOutcome(INVALID_PARAM, "", length, f"no {kind} port {identifier} created")
 
 
-def _refused_outgoing(config: PortEntry, size: int) -> Outcome | None:
+def _refused_outgoing(config: PortEntry, size: int) -> PortOutcome | None:
     """What APEX answers a write or send of `size` bytes on the port, in ARINC's order of
     checks, if it refuses it: oversize, empty, not a SOURCE port."""
     if size > config.max_message_size:
-        return Outcome(INVALID_CONFIG, config.name, size,
+        return PortOutcome(INVALID_CONFIG, config.name, size,
                        f"longer than its {config.max_message_size} bytes")
     if size == 0:
-        return Outcome(INVALID_PARAM, config.name, 0, "empty message")
+        return PortOutcome(INVALID_PARAM, config.name, 0, "empty message")
     if config.direction != SOURCE:
-        return Outcome(INVALID_MODE, config.name, size, "not a SOURCE port")
+        return PortOutcome(INVALID_MODE, config.name, size, "not a SOURCE port")
     return None

@@ -26,8 +26,8 @@ from pvgen.emulator.ports import (
     QUEUING,
     SAMPLING,
     TIMED_OUT,
-    Outcome,
     PortCalls,
+    PortOutcome,
 )
 
 
@@ -427,7 +427,7 @@ class PartitionServices:
         negative one is infinite."""
         return timeout_ns != 0 and not self.module.waited(self.partition)
 
-    def _timed(self, outcome: Outcome) -> Outcome:
+    def _timed(self, outcome: PortOutcome) -> PortOutcome:
         """A queue still empty or full when a wait has run out: TIMED_OUT."""
         if outcome.status == NOT_AVAILABLE and self.module.waited(self.partition):
             return outcome._replace(status=TIMED_OUT, reason="the wait ran out")
@@ -459,7 +459,7 @@ class PartitionServices:
         name: str = self._enum("port_direction")(direction).name
         return name
 
-    def _port_status(self, call: str, outcome: Outcome, validity: str | None = None) -> int:
+    def _port_status(self, call: str, outcome: PortOutcome, validity: str | None = None) -> int:
         """The outcome's status number; with --trace, a `port` instant for each call that moved
         a message or was refused (and each creation): the port, the length, the status."""
         if self._tracing and (outcome.status != OK or call not in _QUIET_PORT_CALLS):

@@ -14,7 +14,7 @@ from pathlib import Path
 from pvgen.abi_lock import lock_path_for
 from pvgen.arch import ARCHITECTURES
 from pvgen.config import load_module
-from pvgen.config.model import Module, Toolchain
+from pvgen.config.model import ModuleConfig, ToolchainConfig
 from pvgen.definition import carried, files
 from pvgen.image.elf import PartitionElf, load_partition_elf
 from pvgen.image.guests import build_partitions
@@ -43,7 +43,7 @@ class BuildResult:
 
 
 def _pok_system(
-    module: Module, iface: Interface, elves: Sequence[PartitionElf], pok_dir: Path
+    module: ModuleConfig, iface: Interface, elves: Sequence[PartitionElf], pok_dir: Path
 ) -> str | None:
     """Write the module's POK system directory; return why it could not be made, if so."""
     if module.toolchain.arch != "x86":
@@ -108,11 +108,11 @@ def build_image(
                        frozenset(read), written, built.compiler)
 
 
-def for_arch(module: Module, arch: str | None, config: Path) -> Module:
+def for_arch(module: ModuleConfig, arch: str | None, config: Path) -> ModuleConfig:
     """The module with its guests built for `arch` (None or its own: unchanged)."""
     if arch is None or arch == module.toolchain.arch:
         return module
     if arch not in ARCHITECTURES:
         raise ToolchainError(f"pvgen: error: {config}: --arch {arch}: pvgen knows no such "
                              f"architecture (it knows {', '.join(sorted(ARCHITECTURES))})")
-    return replace(module, toolchain=Toolchain(arch=arch))
+    return replace(module, toolchain=ToolchainConfig(arch=arch))

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pvgen.bsp import BaremetalRuntime, render_baremetal
-from pvgen.config.model import Module, Partition
+from pvgen.config.model import ModuleConfig, PartitionConfig
 from pvgen.diagnostics import BuildFailed
-from pvgen.image.steps import RECORD_NAME, Outcome, Step, StepRecord, failures, run_stage
+from pvgen.image.steps import RECORD_NAME, Step, StepOutcome, StepRecord, failures, run_stage
 from pvgen.image.toolchain import (
     PROGRAM_FLAGS,
     Compiler,
@@ -46,7 +46,7 @@ class Built:
     compiler: tuple[str, ...]  # the command that built them (none: all were prebuilt)
 
 
-def build_partitions(module: Module, iface: Interface, work: Path, jobs: int | None = None
+def build_partitions(module: ModuleConfig, iface: Interface, work: Path, jobs: int | None = None
                      ) -> Built:
     """Each partition's ELF: its prebuilt file, or built from its sources."""
     work = work.resolve()
@@ -85,7 +85,7 @@ class _Plan:
     link: Step
 
 
-def _plan(compiler: Compiler, partition: Partition, runtime: BaremetalRuntime, work: Path
+def _plan(compiler: Compiler, partition: PartitionConfig, runtime: BaremetalRuntime, work: Path
           ) -> _Plan:
     """The compiler runs that build one partition: an object per source, then the link."""
     source_dirs = sorted({s.parent for s in partition.image.sources})
@@ -132,7 +132,7 @@ def _object_names(program: Sequence[Path], runtime: Sequence[Path]
     return named
 
 
-def _said_by_partition(outcomes: Sequence[Outcome]) -> dict[str, str]:
+def _said_by_partition(outcomes: Sequence[StepOutcome]) -> dict[str, str]:
     said: dict[str, list[str]] = {}
     for outcome in outcomes:
         if outcome.said:

@@ -7,7 +7,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Protocol
 
-from pvgen.config.model import ErrorCode, Module
+from pvgen.config.model import ErrorCode, ModuleConfig
 from pvgen.image.container import pack_archive, pok_padded, write_image
 from pvgen.image.manifest import (
     ChannelEntry,
@@ -44,7 +44,7 @@ def _by_value(table: Mapping[ErrorCode, Enum]) -> dict[str, str]:
 
 
 def build_manifest(
-    module: Module, built: Sequence[BuiltPartition], iface: Interface, abi: str
+    module: ModuleConfig, built: Sequence[BuiltPartition], iface: Interface, abi: str
 ) -> Manifest:
     partitions = []
     offset = 0

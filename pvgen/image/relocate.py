@@ -41,7 +41,7 @@ from pvgen.image.elfview import (
 MASK32 = 0xFFFF_FFFF
 
 
-class Field(Enum):
+class RelocationField(Enum):
     """How a relocated value is encoded in its 4 bytes."""
 
     NONE = "none"
@@ -53,23 +53,24 @@ class Field(Enum):
 
 
 @dataclass(frozen=True)
-class Kind:
-    field: Field
+class RelocationKind:
+    field: RelocationField
     pc_relative: bool = False
     base_relative: bool = False  # R_*_RELATIVE: image base + A, no symbol
 
 
-def _by_number(names: Mapping[str, int], kinds: dict[str, Kind]) -> dict[int, Kind]:
+def _by_number(names: Mapping[str, int], kinds: dict[str, RelocationKind]
+               ) -> dict[int, RelocationKind]:
     return {names[name]: kind for name, kind in kinds.items()}
 
 
-_ABS = Kind(Field.WORD)
-_PC = Kind(Field.WORD, pc_relative=True)
-_RELATIVE = Kind(Field.WORD, base_relative=True)
-_NONE = Kind(Field.NONE)
-_BRANCH = Kind(Field.BRANCH24, pc_relative=True)
+_ABS = RelocationKind(RelocationField.WORD)
+_PC = RelocationKind(RelocationField.WORD, pc_relative=True)
+_RELATIVE = RelocationKind(RelocationField.WORD, base_relative=True)
+_NONE = RelocationKind(RelocationField.NONE)
+_BRANCH = RelocationKind(RelocationField.BRANCH24, pc_relative=True)
 
-KINDS: dict[str, dict[int, Kind]] = {
+KINDS: dict[str, dict[int, RelocationKind]] = {
     "x86": _by_number(ENUM_RELOC_TYPE_i386, {
         "R_386_NONE": _NONE, "R_386_32": _ABS, "R_386_PC32": _PC, "R_386_RELATIVE": _RELATIVE,
     }),
@@ -79,8 +80,9 @@ KINDS: dict[str, dict[int, Kind]] = {
         # .init_array entries; an absolute word for arm-*-eabi linkers (ld, lld) by default.
         "R_ARM_TARGET1": _ABS,
         "R_ARM_PC24": _BRANCH, "R_ARM_CALL": _BRANCH, "R_ARM_JUMP24": _BRANCH,
-        "R_ARM_PREL31": Kind(Field.PREL31, pc_relative=True),
-        "R_ARM_MOVW_ABS_NC": Kind(Field.MOVW), "R_ARM_MOVT_ABS": Kind(Field.MOVT),
+        "R_ARM_PREL31": RelocationKind(RelocationField.PREL31, pc_relative=True),
+        "R_ARM_MOVW_ABS_NC": RelocationKind(RelocationField.MOVW),
+        "R_ARM_MOVT_ABS": RelocationKind(RelocationField.MOVT),
     }),
 }
 _TYPE_NAMES = {
@@ -270,12 +272,12 @@ class _Rebaser:
                 patches.append(_word_patch(relocation.entry_offset + 8, value))
                 if apply:
                     patches.append(_word_patch(self._field_offset(relocation), value))
-            elif apply and kind.field is not Field.NONE:
+            elif apply and kind.field is not RelocationField.NONE:
                 change = self._change(relocation, kind, place_moves)
                 if change:
                     patches.append(self._adjusted(relocation, kind, change))
 
-    def _change(self, relocation: Relocation, kind: Kind, place_moves: bool) -> int:
+    def _change(self, relocation: Relocation, kind: RelocationKind, place_moves: bool) -> int:
         """How much the relocated value changes: -delta per moving S, +delta per moving P."""
         if kind.base_relative:
             symbol_moves = True
@@ -287,11 +289,11 @@ class _Rebaser:
             change += self.delta
         return change
 
-    def _adjusted(self, relocation: Relocation, kind: Kind, change: int) -> Patch:
+    def _adjusted(self, relocation: Relocation, kind: RelocationKind, change: int) -> Patch:
         offset = self._field_offset(relocation)
         (word,) = struct.unpack_from("<I", self.view.data, offset)
         try:
-            if kind.field is Field.MOVT:
+            if kind.field is RelocationField.MOVT:
                 new = _movt(word, change, self._paired_movw(relocation))
             else:
                 new = _ENCODERS[kind.field](word, change)
@@ -415,9 +417,9 @@ def _movt(word: int, change: int, low: int | None) -> int:
     return _with_imm16(word, value >> 16)
 
 
-_ENCODERS: dict[Field, Callable[[int, int], int]] = {
-    Field.WORD: _word,
-    Field.PREL31: _prel31,
-    Field.BRANCH24: _branch24,
-    Field.MOVW: _movw,
+_ENCODERS: dict[RelocationField, Callable[[int, int], int]] = {
+    RelocationField.WORD: _word,
+    RelocationField.PREL31: _prel31,
+    RelocationField.BRANCH24: _branch24,
+    RelocationField.MOVW: _movw,
 }

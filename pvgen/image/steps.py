@@ -38,7 +38,7 @@ class Step:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class StepOutcome:
     step: Step
     said: str  # the compiler's stderr: its warnings, or why it failed
     failed: bool
@@ -138,18 +138,18 @@ class StepRecord:
         os.replace(partial, self.path)
 
 
-def run_stage(steps: Sequence[Step], record: StepRecord, jobs: int) -> list[Outcome]:
+def run_stage(steps: Sequence[Step], record: StepRecord, jobs: int) -> list[StepOutcome]:
     """Run the steps that are not reusable, up to `jobs` at a time; their outcomes in the
     order of `steps`. The record learns each success and forgets each failure."""
 
-    def run(step: Step) -> Outcome:
+    def run(step: Step) -> StepOutcome:
         said = record.reusable(step)
         if said is not None:
-            return Outcome(step, said, failed=False, reused=True)
+            return StepOutcome(step, said, failed=False, reused=True)
         step.output.parent.mkdir(parents=True, exist_ok=True)
         result = subprocess.run(step.arguments, capture_output=True, text=True, check=False,
                                 errors="replace")
-        return Outcome(step, result.stderr.rstrip(), failed=result.returncode != 0,
+        return StepOutcome(step, result.stderr.rstrip(), failed=result.returncode != 0,
                        reused=False)
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -162,7 +162,7 @@ def run_stage(steps: Sequence[Step], record: StepRecord, jobs: int) -> list[Outc
     return outcomes
 
 
-def failures(outcomes: Iterable[Outcome]) -> str:
+def failures(outcomes: Iterable[StepOutcome]) -> str:
     """The failed steps, each with its command and the compiler's words."""
     return "\n".join(f"pvgen: error: {o.step.what} failed:\n  {shlex.join(o.step.arguments)}"
                      f"\n{o.said}" for o in outcomes if o.failed)

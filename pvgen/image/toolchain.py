@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pvgen.arch import ARCHITECTURES
-from pvgen.config.model import Toolchain
+from pvgen.config.model import ToolchainConfig
 from pvgen.diagnostics import PvgenError
 
 ENV_VARIABLE = "PVGEN_CC"
@@ -79,7 +79,7 @@ _INSTALL_HINTS = {
 }
 
 
-def resolve_compiler(toolchain: Toolchain, env: Mapping[str, str] | None = None) -> Compiler:
+def resolve_compiler(toolchain: ToolchainConfig, env: Mapping[str, str] | None = None) -> Compiler:
     """The compiler for the module's architecture; raise ToolchainError if it is missing."""
     env = os.environ if env is None else env
     arch = toolchain.arch

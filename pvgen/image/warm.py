@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pvgen.config.model import KeptSection, Partition
+from pvgen.config.model import KeptSection, PartitionConfig
 from pvgen.diagnostics import PvgenError
 from pvgen.image.manifest import KeptRange
 
@@ -21,7 +21,7 @@ class KeptSectionError(PvgenError):
     """A Warm_Start_Keeps that the partition's ELF cannot honour."""
 
 
-def kept_ranges(partition: Partition, file: str, sections: Mapping[str, tuple[int, int]],
+def kept_ranges(partition: PartitionConfig, file: str, sections: Mapping[str, tuple[int, int]],
                 symbols: Mapping[str, int]) -> tuple[KeptRange, ...]:
     """The ranges a warm start of `partition` keeps, in address order.
 

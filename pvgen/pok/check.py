@@ -26,7 +26,7 @@ from pathlib import Path
 from pvgen.emulated import ModuleRun, boot_image
 from pvgen.image.builder import build_image
 from pvgen.pok.errors import PokBuildError, PokError
-from pvgen.pok.qemu import Progress, QemuRun, boot
+from pvgen.pok.qemu import BootProgress, QemuRun, boot
 
 KERNEL_PREFIX = "[KERNEL]"  # POK's own messages on the console
 QEMU_LIMIT_SECONDS = 120.0  # ticker: 35 virtual seconds, about 45 s under QEMU
@@ -74,14 +74,14 @@ def partition_lines(console: str, final: bool = False) -> tuple[list[str], list[
     return ours, kernel
 
 
-def watch(expected: Sequence[str]) -> Callable[[str], Progress]:
+def watch(expected: Sequence[str]) -> Callable[[str], BootProgress]:
     """QEMU's progress rule: done at the last expected line, wrong at a differing one."""
 
-    def progress(console: str) -> Progress:
+    def progress(console: str) -> BootProgress:
         lines, _ = partition_lines(console)
         if any(got != want for got, want in zip(lines, expected, strict=False)):
-            return Progress.WRONG
-        return Progress.DONE if len(lines) >= len(expected) else Progress.RUNNING
+            return BootProgress.WRONG
+        return BootProgress.DONE if len(lines) >= len(expected) else BootProgress.RUNNING
 
     return progress
 

@@ -18,7 +18,7 @@ from functools import cache
 import jinja2
 
 from pvgen import lang_c
-from pvgen.config.model import MODULE_TICK_NS, Module, PortKind
+from pvgen.config.model import MODULE_TICK_NS, ModuleConfig, PortKind
 from pvgen.model import Interface
 from pvgen.pok.errors import PokError
 from pvgen.pok.patch import NEEDS as PARAVIRT_NEEDS
@@ -107,7 +107,7 @@ class PokDeployment:
         return tuple((name, self.ports_of(i)) for i, name in enumerate(self.partition_names))
 
 
-def deployment(module: Module, iface: Interface) -> PokDeployment:
+def deployment(module: ModuleConfig, iface: Interface) -> PokDeployment:
     """POK's view of the module; refuses what POK's scheduler cannot express."""
     index = {p.identifier: i for i, p in enumerate(module.partitions)}
     cursor = 0
@@ -184,7 +184,7 @@ SYSTEM_TEMPLATES = {
 
 
 def system_files(
-    module: Module, iface: Interface, partitions: Sequence[bytes]
+    module: ModuleConfig, iface: Interface, partitions: Sequence[bytes]
 ) -> dict[str, bytes]:
     """Every file of the module's POK system directory, by its path there."""
     pok = deployment(module, iface)

@@ -27,7 +27,7 @@ ICOUNT_SHIFT = 4  # 16 ns of guest time an instruction: POK's slots progress und
 SETTLE_SECONDS = 1.0  # how long a run goes on once its partitions are done
 
 
-class Progress(Enum):
+class BootProgress(Enum):
     """What the caller makes of the console so far."""
 
     RUNNING = "running"
@@ -49,7 +49,7 @@ def command(kernel: Path) -> list[str]:
             "-no-reboot", "-icount", f"shift={ICOUNT_SHIFT}", "-kernel", str(kernel)]
 
 
-def boot(kernel: Path, progress: Callable[[str], Progress], limit_seconds: float) -> QemuRun:
+def boot(kernel: Path, progress: Callable[[str], BootProgress], limit_seconds: float) -> QemuRun:
     """Boot `kernel`, read its console until `progress` says DONE (and SETTLE_SECONDS
     more) or WRONG, QEMU exits, or `limit_seconds` pass."""
     started = time.monotonic()
@@ -76,9 +76,9 @@ def boot(kernel: Path, progress: Callable[[str], Progress], limit_seconds: float
                 state = progress(_after_ready(received).decode("utf-8", "replace"))
                 if not chunk:
                     ended_by = "exited"
-                elif state is Progress.WRONG:
+                elif state is BootProgress.WRONG:
                     ended_by = "wrong"
-                elif state is Progress.DONE and done_at is None:
+                elif state is BootProgress.DONE and done_at is None:
                     done_at = now
     qemu.kill()
     _, errors = qemu.communicate()

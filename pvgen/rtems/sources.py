@@ -32,7 +32,7 @@ class SourceError(PvgenError):
 
 
 @dataclass(frozen=True)
-class Kind:
+class SourceKind:
     """What a source is: its name for messages, its variable, and files its top must have."""
 
     name: str
@@ -41,11 +41,11 @@ class Kind:
     archive: str  # how its source archives are named (a glob pattern)
 
 
-RTEMS = Kind("RTEMS 6", RTEMS_ENV, ("wscript", "cpukit", "spec/build"), "rtems-6*-src.tar.*")
-NEWLIB = Kind("newlib", NEWLIB_ENV, ("configure", "newlib/libc"), "newlib-*-src.tar.*")
+RTEMS = SourceKind("RTEMS 6", RTEMS_ENV, ("wscript", "cpukit", "spec/build"), "rtems-6*-src.tar.*")
+NEWLIB = SourceKind("newlib", NEWLIB_ENV, ("configure", "newlib/libc"), "newlib-*-src.tar.*")
 
 
-def find(kind: Kind, directory: Path) -> Path | None:
+def find(kind: SourceKind, directory: Path) -> Path | None:
     """Where a source is when none is given: its environment variable, else its archive in
     `directory` (the last by name, the newest of a version's); None if neither."""
     given = os.environ.get(kind.variable)
@@ -56,7 +56,7 @@ def find(kind: Kind, directory: Path) -> Path | None:
 
 @dataclass(frozen=True)
 class Source:
-    kind: Kind
+    kind: SourceKind
     tree: Path  # the top of the source tree
     identity: str  # changes when the source does: an archive's digest, a checkout's commit
 
@@ -66,7 +66,7 @@ class Source:
         return hashlib.sha256(self.identity.encode()).hexdigest()[:12]
 
 
-def locate(kind: Kind, given: Path | None) -> Source:
+def locate(kind: SourceKind, given: Path | None) -> Source:
     """The source given, else the one its environment variable names."""
     if given is None:
         value = os.environ.get(kind.variable)
@@ -86,7 +86,7 @@ def locate(kind: Kind, given: Path | None) -> Source:
     return Source(kind, checked(kind, _unpacked(given, digest)), f"archive {digest}")
 
 
-def checked(kind: Kind, tree: Path) -> Path:
+def checked(kind: SourceKind, tree: Path) -> Path:
     """`tree`, if it has the files a source of `kind` has at its top."""
     missing = [m for m in kind.markers if not (tree / m).exists()]
     if missing:

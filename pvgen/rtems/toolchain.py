@@ -60,7 +60,7 @@ NEWLIB_OPTIONS = (
 Log = Callable[[str], None]
 
 
-class ToolchainError(PvgenError):
+class RtemsToolchainError(PvgenError):
     """The RTEMS toolchain cannot be made from what is here (zig, the cache, a prefix)."""
 
 
@@ -96,12 +96,12 @@ def zig_executable() -> Path:
     """The zig binary of the ziglang package, or how to install it."""
     spec = importlib.util.find_spec("ziglang")
     if spec is None or spec.origin is None:
-        raise ToolchainError(
+        raise RtemsToolchainError(
             "pvgen: error: the RTEMS toolchain is zig's clang, and the ziglang package is not "
             "installed: python3 -m pip install 'pvgen[rtems]'")
     zig = Path(spec.origin).parent / "zig"
     if not zig.is_file():
-        raise ToolchainError(f"pvgen: error: the ziglang package has no zig binary ({zig})")
+        raise RtemsToolchainError(f"pvgen: error: the ziglang package has no zig binary ({zig})")
     return zig
 
 
@@ -110,9 +110,9 @@ def zig_version(zig: Path) -> str:
         done = subprocess.run([str(zig), "version"], capture_output=True, text=True,
                               check=False)
     except OSError as exc:
-        raise ToolchainError(f"pvgen: error: cannot run {zig}: {exc.strerror}") from None
+        raise RtemsToolchainError(f"pvgen: error: cannot run {zig}: {exc.strerror}") from None
     if done.returncode != 0:
-        raise ToolchainError(f"pvgen: error: {zig} version failed (exit {done.returncode}): "
+        raise RtemsToolchainError(f"pvgen: error: {zig} version failed (exit {done.returncode}): "
                              f"{done.stderr.strip()}")
     return done.stdout.strip()
 
@@ -130,7 +130,7 @@ def zig_toolchain(newlib: Source, *, log: Log = print, rebuild: bool = False,
     if any(c.isspace() for c in str(prefix)):
         # RTEMS's waf splits LDFLAGS and LINKFLAGS at white space, so the libraries' paths
         # below must have none
-        raise ToolchainError(f"pvgen: error: the cache {cache_dir()} has white space in its "
+        raise RtemsToolchainError(f"pvgen: error: the cache {cache_dir()} has white space in its "
                              "path, which RTEMS's build splits flags at; set XDG_CACHE_HOME "
                              "to a directory without any")
     done = prefix / "toolchain.json"
@@ -163,7 +163,7 @@ def gcc_toolchain(prefix: Path) -> Toolchain:
     """A user's i386-rtems6 gcc (the RTEMS Source Builder's), installed below `prefix`."""
     gcc = prefix / "bin" / f"{TARGET}-gcc"
     if not gcc.is_file():
-        raise ToolchainError(f"pvgen: error: {prefix}: no {TARGET} gcc there (no {gcc})")
+        raise RtemsToolchainError(f"pvgen: error: {prefix}: no {TARGET} gcc there (no {gcc})")
     cxx = (prefix / "bin" / f"{TARGET}-g++").is_file()
     # RTEMS's own way of linking an application with gcc: the BSP's specs (-qrtems) find
     # linkcmds and the BSP's libraries below -B
