@@ -20,8 +20,8 @@ def port(name: str, kind: c.PortKind, direction: c.PortDirection, size: int = 64
     )
 
 
-def partition(identifier: int, name: str, ports: tuple[c.Port, ...] = ()) -> c.Partition:
-    return c.Partition(
+def partition(identifier: int, name: str, ports: tuple[c.Port, ...] = ()) -> c.PartitionConfig:
+    return c.PartitionConfig(
         identifier=identifier, name=name, memory_size=0x20000, stack_size=0x2000, system=False,
         criticality="LEVEL_A", image=c.GuestImage((Path(f"/src/{name}.c"),), None, "baremetal"),
         ports=ports, hm_actions={c.ErrorCode.MEMORY_VIOLATION: c.PartitionAction.COLD_START},
@@ -29,7 +29,7 @@ def partition(identifier: int, name: str, ports: tuple[c.Port, ...] = ()) -> c.P
     )
 
 
-def three_partitions() -> c.Module:
+def three_partitions() -> c.ModuleConfig:
     """alpha -(sampling)-> beta -(queuing)-> gamma, in 5/5/10 ms windows of a 20 ms frame."""
     S, Q = c.PortKind.SAMPLING, c.PortKind.QUEUING
     SRC, DST = c.PortDirection.SOURCE, c.PortDirection.DESTINATION
@@ -48,9 +48,9 @@ def three_partitions() -> c.Module:
         c.Channel(1, c.PortRef(1, "temp_out"), (c.PortRef(2, "temp_in"),), HERE),
         c.Channel(2, c.PortRef(2, "cmd_out"), (c.PortRef(3, "cmd_in"),), HERE),
     )
-    hm = c.HealthMonitor(
+    hm = c.HealthMonitorConfig(
         {c.ErrorCode.POWER_FAIL: c.ErrorLevel.MODULE},
         {c.ErrorCode.POWER_FAIL: c.ModuleAction.SHUTDOWN},
     )
-    return c.Module("three", Path("/src/module.xml"), parts, c.Schedule(20 * ms, windows),
-                    channels, hm, c.Toolchain("x86"))
+    return c.ModuleConfig("three", Path("/src/module.xml"), parts, c.Schedule(20 * ms, windows),
+                    channels, hm, c.ToolchainConfig("x86"))

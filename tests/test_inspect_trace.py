@@ -17,7 +17,7 @@ import pytest
 from pvgen.cli import main as pvgen_main
 from pvgen.emulator.hm import KEPT_EVENTS, HealthMonitor, HmEvent, log_lines
 from pvgen.emulator.trace import Trace
-from pvgen.image.manifest import Manifest
+from pvgen.image.manifest_rules import read_manifest
 from tests.conftest import DEFINITION, ROOT
 from tests.emulator_harness import Builder, Part, Run
 from tests.test_manifest_rules import GOOD
@@ -186,7 +186,7 @@ def test_a_flood_of_hm_events_is_counted_and_the_first_kept_in_the_run_and_the_t
 ) -> None:
     """The health monitor keeps KEPT_EVENTS events and counts every one; `pvgen inspect`
     reads the trace (which has them all) back to the same report."""
-    monitor = HealthMonitor(Manifest.from_json(json.dumps(GOOD).encode()), tables=False)
+    monitor = HealthMonitor(read_manifest(json.dumps(GOOD).encode()), tables=False)
     trace = Trace(tmp_path / "t.json", "m", [(7, "p")])
     for n in range(KEPT_EVENTS + 3):
         event = monitor.decide(n, "p", "APPLICATION_ERROR", f"error {n}", resumable=True)

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pvgen.config.errors import Problems, line_of
 from pvgen.config.model import Channel, PartitionConfig, Port, PortDirection, PortKind, PortRef
+from pvgen.config.problems import Problems, line_of
 from pvgen.config.references import PartitionIndex
 from pvgen.config.unique import FirstSeen
 from pvgen.config.xmltree import XmlElement

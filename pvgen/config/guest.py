@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pvgen.config.errors import Problems
 from pvgen.config.model import GuestImage
+from pvgen.config.problems import Problems
 from pvgen.config.values import seconds, token
 from pvgen.config.xmltree import XmlElement
 

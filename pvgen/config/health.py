@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from enum import Enum
 from typing import TypeVar
 
-from pvgen.config.errors import Problems, line_of
 from pvgen.config.model import (
     ErrorCode,
     ErrorLevel,
@@ -21,6 +20,7 @@ from pvgen.config.model import (
     ModuleAction,
     PartitionAction,
 )
+from pvgen.config.problems import Problems, line_of
 from pvgen.config.references import PartitionIndex
 from pvgen.config.unique import FirstSeen
 from pvgen.config.values import token

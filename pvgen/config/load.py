@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from pvgen.config.channels import read_channels
-from pvgen.config.errors import Problems
 from pvgen.config.health import read_health_monitor
 from pvgen.config.model import ModuleConfig
 from pvgen.config.partitions import read_partitions
+from pvgen.config.problems import Problems
 from pvgen.config.schedule import read_schedule
 from pvgen.config.schema import check_structure
 from pvgen.config.toolchain import read_toolchain

@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from pvgen.config.errors import Problems
 from pvgen.config.model import KeptSection
+from pvgen.config.problems import Problems
 from pvgen.config.references import PartitionIndex
 from pvgen.config.xmltree import XmlElement
 

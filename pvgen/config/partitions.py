@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pvgen.config.errors import Problems
 from pvgen.config.guest import read_guest
 from pvgen.config.health import read_partition_actions
 from pvgen.config.memory import read_memory
 from pvgen.config.model import PartitionConfig
 from pvgen.config.ports import read_ports
+from pvgen.config.problems import Problems
 from pvgen.config.references import PartitionIndex
 from pvgen.config.values import boolean, token
 from pvgen.config.xmltree import XmlElement

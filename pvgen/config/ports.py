@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pvgen.config.errors import Problems, line_of
 from pvgen.config.model import Port, PortDirection, PortKind
+from pvgen.config.problems import Problems, line_of
 from pvgen.config.unique import FirstSeen
 from pvgen.config.values import seconds, token
 from pvgen.config.xmltree import XmlElement

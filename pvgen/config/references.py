@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pvgen.config.errors import Problems, line_of
+from pvgen.config.problems import Problems, line_of
 from pvgen.config.unique import FirstSeen
 from pvgen.config.xmltree import XmlElement
 

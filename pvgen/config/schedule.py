@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, replace
 
-from pvgen.config.errors import Problems, line_of
 from pvgen.config.model import PartitionPeriod, Schedule, Window
+from pvgen.config.problems import Problems, line_of
 from pvgen.config.references import PartitionIndex
 from pvgen.config.unique import FirstSeen
 from pvgen.config.values import boolean, format_seconds, seconds

@@ -18,7 +18,7 @@ from importlib import resources
 import xmlschema
 from xmlschema.validators import XsdAttribute, XsdElement, XsdGroup
 
-from pvgen.config.errors import Problems
+from pvgen.config.problems import Problems
 from pvgen.config.xmltree import XmlElement
 
 ROOT = "ARINC_653_Module"

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from pvgen.arch import ARCHITECTURES
-from pvgen.config.errors import Problems
 from pvgen.config.model import ToolchainConfig
+from pvgen.config.problems import Problems
 from pvgen.config.values import token
 from pvgen.config.xmltree import XmlElement
 

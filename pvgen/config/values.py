@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from fractions import Fraction
 
-from pvgen.config.errors import Problems
+from pvgen.config.problems import Problems
 from pvgen.config.xmltree import XmlElement
 
 NANOSECONDS_PER_SECOND = 10**9

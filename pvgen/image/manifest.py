@@ -13,9 +13,6 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
-from pvgen.image.manifest_rules import broken_rules
-from pvgen.image.typed_json import ShapeError, decode
-
 MANIFEST_FORMAT = 1
 
 
@@ -95,26 +92,3 @@ class Manifest:
     def to_json(self) -> bytes:
         document = {"format": MANIFEST_FORMAT, **asdict(self)}
         return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
-
-    @classmethod
-    def from_json(cls, data: bytes) -> Manifest:
-        """The manifest in ``data``, every field of the type and in the range it must be, and
-        every reference leading somewhere: else a ManifestError saying what is wrong."""
-        try:
-            document = json.loads(data)
-        except (ValueError, RecursionError) as exc:  # not JSON, not UTF-8, nested too deep
-            raise ManifestError(f"manifest is not JSON ({exc})") from None
-        if not isinstance(document, dict) or document.pop("format", None) != MANIFEST_FORMAT:
-            raise ManifestError(f"manifest format is not {MANIFEST_FORMAT}")
-        try:
-            manifest = decode(Manifest, document)
-        except ShapeError as exc:
-            raise ManifestError(f"manifest is corrupt: {exc}") from None
-        problems = broken_rules(manifest)
-        if problems:
-            raise ManifestError("manifest is corrupt: " + "; ".join(problems[:_SHOWN]) + (
-                f"; and {len(problems) - _SHOWN} more" if len(problems) > _SHOWN else ""))
-        return manifest
-
-
-_SHOWN = 8  # broken rules shown in one error: a hand-made manifest may break thousands

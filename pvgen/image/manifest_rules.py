@@ -6,16 +6,16 @@ between a hand-made value and the emulator, which trusts a checked manifest. The
 those of values one by one (names, ranges, the words an enumeration has) and those between
 them (references from windows and channels to partitions and ports, uniqueness, windows that
 do not overlap, the limits of pvgen.limits). Each broken rule is a sentence naming the
-element; the manifest's reader joins them into its one error.
+element; ``read_manifest`` joins them into its one error.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from enum import Enum
-from typing import TYPE_CHECKING
 
 from pvgen.config.model import (
     ErrorCode,
@@ -25,10 +25,16 @@ from pvgen.config.model import (
     PortDirection,
     PortKind,
 )
+from pvgen.image.manifest import (
+    MANIFEST_FORMAT,
+    ChannelEntry,
+    Manifest,
+    ManifestError,
+    PartitionEntry,
+    PortEntry,
+)
+from pvgen.image.typed_json import ShapeError, decode
 from pvgen.limits import MAX_TIME_NS, beyond_limits, too_short
-
-if TYPE_CHECKING:  # the manifest's reader imports this module to check what it has read
-    from pvgen.image.manifest import ChannelEntry, Manifest, PartitionEntry, PortEntry
 
 # What `pvgen image` writes for names (pvgen/config/module.xsd's Name; the definition's and the
 # module's identifiers): an image's names become file names (--console-dir) and C identifiers.
@@ -196,3 +202,26 @@ def _limits(manifest: Manifest) -> list[str]:
     problems = beyond_limits(manifest.partitions, len(manifest.windows))
     short = too_short("the major frame", manifest.major_frame_ns)
     return problems + ([short] if short else [])
+
+
+def read_manifest(data: bytes) -> Manifest:
+    """The manifest in ``data``, every field of the type and in the range it must be, and
+    every reference leading somewhere: else a ManifestError saying what is wrong."""
+    try:
+        document = json.loads(data)
+    except (ValueError, RecursionError) as exc:  # not JSON, not UTF-8, nested too deep
+        raise ManifestError(f"manifest is not JSON ({exc})") from None
+    if not isinstance(document, dict) or document.pop("format", None) != MANIFEST_FORMAT:
+        raise ManifestError(f"manifest format is not {MANIFEST_FORMAT}")
+    try:
+        manifest = decode(Manifest, document)
+    except ShapeError as exc:
+        raise ManifestError(f"manifest is corrupt: {exc}") from None
+    problems = broken_rules(manifest)
+    if problems:
+        raise ManifestError("manifest is corrupt: " + "; ".join(problems[:_SHOWN]) + (
+            f"; and {len(problems) - _SHOWN} more" if len(problems) > _SHOWN else ""))
+    return manifest
+
+
+_SHOWN = 8  # broken rules shown in one error: a hand-made manifest may break thousands

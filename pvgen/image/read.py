@@ -27,6 +27,7 @@ from pvgen.image.container import (
     pok_padded,
 )
 from pvgen.image.manifest import Manifest, ManifestError
+from pvgen.image.manifest_rules import read_manifest
 
 # How pyelftools names the machines of pvgen.image.container.ELF_MACHINES.
 _PYELFTOOLS_MACHINES = {"x86": "EM_386", "arm": "EM_ARM"}
@@ -105,7 +106,7 @@ def _parse(path: Path, data: bytes) -> Image:
         raise _fail(path, "not a little-endian ELF32 image")
     manifest_bytes = _section(elf, path, MANIFEST_SECTION)
     try:
-        manifest = Manifest.from_json(manifest_bytes)
+        manifest = read_manifest(manifest_bytes)
     except ManifestError as exc:
         raise _fail(path, str(exc)) from None
     machine = _PYELFTOOLS_MACHINES.get(manifest.arch)

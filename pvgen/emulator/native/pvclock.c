@@ -80,14 +80,6 @@ static int pv_budget_has_run(const struct pv_budget *budget, uint32_t first, uin
     return 0;
 }
 
-void pv_written_add(struct pv_written *written, uint32_t address, uint32_t size)
-{
-    if (address < written->first)
-        written->first = address;
-    if (address + size > written->last)
-        written->last = address + size;
-}
-
 /* Drop the translations of what the hypervisor wrote, if any can be there: with a budget,
  * only where a block ran; without one, Unicorn is asked every time. Unicorn drops only the
  * blocks the bytes overlap. The budget's cache tells a rewritten block by its size, as it

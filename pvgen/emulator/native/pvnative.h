@@ -27,6 +27,16 @@ struct pv_written {
     uint32_t last;
 };
 
+/* Add [address, address + size) to what was written (the fast path's writes and the trap
+ * hook's alike: one definition, beside the structure, so neither file needs the other). */
+static inline void pv_written_add(struct pv_written *written, uint32_t address, uint32_t size)
+{
+    if (address < written->first)
+        written->first = address;
+    if (address + size > written->last)
+        written->last = address + size;
+}
+
 struct pv_block {
     uint64_t pc;
     uint32_t size;
@@ -154,7 +164,6 @@ struct pv_trap *pv_trap_new(uint32_t trap, const int32_t *registers, int32_t cou
                             int64_t (*serve)(uint32_t interrupt), pv_ctl_fn ctl);
 void pv_trap_free(struct pv_trap *hook);
 void pv_trap_drop_written(struct pv_trap *hook, uc_engine *uc);
-void pv_written_add(struct pv_written *written, uint32_t address, uint32_t size);
 void pv_written_drop(struct pv_written *written, struct pv_budget *budget, pv_ctl_fn ctl,
                      uc_engine *uc);
 void pv_trap_interrupt(uc_engine *uc, uint32_t interrupt, void *user_data);
