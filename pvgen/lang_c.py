@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pvgen import model as m
+from pvgen.decode_plan import Area, CodeAddress, ParamStep, String, Use, plan_of
 
 _SCALAR_C = {
     "u8": "uint8_t",
@@ -228,45 +229,65 @@ class DispatchPlan:
     """
 
     checks: tuple[DispatchCheck, ...]  # in the order docs/dispatch-semantics.md gives
-    arguments: tuple[str, ...]  # the handler's arguments after the caller's info
+    answer: tuple[str, ...]  # the statements that call the handler and return its word
     needs_size: bool
 
 
 def dispatch_plan(call: m.Hypercall, prefix: str, helpers: str,
                   dialect: str = "c99") -> DispatchPlan:
-    """Checks and handler arguments of a kernel dispatcher, from the parameters.
+    """The call's decode plan (pvgen.decode_plan) spelled for a kernel dispatcher.
 
     ``prefix`` spells the interface's types in the kernel's C ``dialect``; ``helpers``
-    prefixes the two helpers the dispatcher defines: ``<helpers>_range_ok(addr, count,
-    elem, psize)`` and ``<helpers>_string_ok(base, addr, max, psize)``.
+    prefixes the handlers (``<helpers>_<call>(infos, ...)``) and the two helpers the
+    dispatcher defines: ``<helpers>_range_ok(addr, count, elem, psize)`` and
+    ``<helpers>_string_ok(base, addr, max, psize)``.
     """
+    plan = plan_of(call)
     value = _word_values(call)
     checks: list[DispatchCheck] = []
-    arguments: list[str] = []
-    for p in call.params:
-        w = value[p.name]
-        if p.is_pointer:
-            inside = _pointer_inside(p, w, value, helpers)
-            failed = f"{w} != 0u && !{inside}" if p.nullable else f"{w} == 0u || !{inside}"
-            checks.append(DispatchCheck(p.name, failed, m.RejectEvent.BAD_POINTER))
-            const = "const " if p.direction is m.Direction.IN else ""
-            pointer = f"{const}{c_type(p.type, prefix, dialect)} *"
-            rebased = f"({pointer})(infos->base_addr + {w})"
-            arguments.append(f"({w} == 0u ? ({pointer})0 : {rebased})" if p.nullable else rebased)
-            continue
-        if p.value_check is not None:
-            if p.words_needed == 2:
-                raise ValueError(f"{call.name}: no value check for the 64-bit '{p.name}'")
-            failed = f"!({c_value_ok(p.value_check, w)})"
-            checks.append(DispatchCheck(p.name, failed, m.RejectEvent.BAD_VALUE))
-        elif p.is_code:
-            checks.append(DispatchCheck(p.name, f"{w} >= psize", m.RejectEvent.BAD_POINTER))
-        arguments.append(f"({c_type(p.type, prefix, dialect)}){w}")
-    return DispatchPlan(
-        checks=tuple(checks),
-        arguments=tuple(arguments),
-        needs_size=any(c.event is m.RejectEvent.BAD_POINTER for c in checks),
-    )
+    for step in plan.steps:
+        failed = _c_failed(step, value, helpers)
+        if failed is not None:
+            assert step.event is not None
+            checks.append(DispatchCheck(step.param.name, failed, step.event))
+    arguments = "".join(f", {_c_argument(step, value[step.param.name], prefix, dialect)}"
+                        for step in plan.steps)
+    handler = f"{helpers}_{call.name}(infos{arguments})"
+    answer = ((f"{handler};", "return 0u; /* the gate does not hand this to the guest */")
+              if call.noreturn else (f"return (uint32_t){handler};",))
+    return DispatchPlan(checks=tuple(checks), answer=answer, needs_size=plan.needs_size)
+
+
+def _c_failed(step: ParamStep, value: dict[str, str], helpers: str) -> str | None:
+    """The C condition under which the step's check rejects the call (None: no check)."""
+    p, check = step.param, step.check
+    w = value[p.name]
+    if isinstance(check, m.ValueCheck):
+        if len(step.words) == 2:
+            raise ValueError(f"{p.name}: no value check for the 64-bit '{p.name}'")
+        return f"!({c_value_ok(check, w)})"
+    if isinstance(check, CodeAddress):
+        return f"{w} >= psize"
+    if isinstance(check, String):
+        inside = f"{helpers}_string_ok(infos->base_addr, {w}, {check.max_bytes}u, psize)"
+    elif isinstance(check, Area):
+        count = f"{check.elements}u" if check.count is None else value[check.count]
+        inside = f"{helpers}_range_ok({w}, {count}, {check.element_size}u, psize)"
+    else:
+        return None
+    return f"{w} != 0u && !{inside}" if check.nullable else f"{w} == 0u || !{inside}"
+
+
+def _c_argument(step: ParamStep, w: str, prefix: str, dialect: str) -> str:
+    """What the handler is given for the step's parameter: its value, or its pointer
+    rebased onto the partition."""
+    p = step.param
+    if step.use is Use.VALUE:
+        return f"({c_type(p.type, prefix, dialect)}){w}"
+    const = "const " if p.direction is m.Direction.IN else ""
+    pointer = f"{const}{c_type(p.type, prefix, dialect)} *"
+    rebased = f"({pointer})(infos->base_addr + {w})"
+    return f"({w} == 0u ? ({pointer})0 : {rebased})" if p.nullable else rebased
 
 
 def _word_values(call: m.Hypercall) -> dict[str, str]:
@@ -279,18 +300,6 @@ def _word_values(call: m.Hypercall) -> dict[str, str]:
         or f"(((uint64_t){parts[m.WordPart.HIGH]} << 32) | {parts[m.WordPart.LOW]})"
         for name, parts in words.items()
     }
-
-
-def _pointer_inside(p: m.Param, w: str, value: dict[str, str], helpers: str) -> str:
-    """The C condition that a non-null pointer's area lies in the partition."""
-    assert p.length is not None
-    if p.length.kind is m.LengthKind.NUL:
-        return f"{helpers}_string_ok(infos->base_addr, {w}, {p.length.count}u, psize)"
-    if p.length.kind is m.LengthKind.PARAM:
-        count = value[p.length.param or ""]
-    else:
-        count = f"{p.length.count}u"
-    return f"{helpers}_range_ok({w}, {count}, {p.element_size}u, psize)"
 
 
 @dataclass(frozen=True)
@@ -344,7 +353,6 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "c_int": c_int,
     "c_local": c_local,
     "c_arg_words": c_arg_words,
-    "c_value_ok": c_value_ok,
     "c_comment": c_comment,
     "c_string": c_string,
     "c_abi_macro": c_abi_macro,

@@ -2,8 +2,9 @@
 
 The emulator's dispatcher (``templates/python/{prefix}_dispatch.py.j2``) calls
 these for every Python spelling it needs: handler argument types, the
-``struct`` formats of guest data, the expression that reads a parameter from
-the argument words, and value checks.
+``struct`` formats of guest data, and each decoder's body, spelled from the
+call's decode plan (``pvgen.decode_plan``: what is checked, and in which order,
+is decided there once, for the C dispatcher too).
 
 Inside a generated decoder the argument words are ``w`` (canonical order:
 the low word of a 64-bit value first) and, for a parameter ``x``, ``a_x`` is
@@ -21,6 +22,15 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from pvgen import model as m
+from pvgen.decode_plan import (
+    Area,
+    CallPlan,
+    CodeAddress,
+    ParamStep,
+    String,
+    Use,
+    plan_of,
+)
 
 _FORMATS = {
     "u8": "B",
@@ -106,11 +116,6 @@ def py_call(head: str, args: Sequence[str], indent: int, tail: str = "") -> str:
 def py_class_name(name: str) -> str:
     """A definition name in CamelCase: ``partition_status`` → ``PartitionStatus``."""
     return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
-
-
-def py_needs_size(call: m.Hypercall) -> bool:
-    """True when a decoder checks an address against the partition's size."""
-    return any(p.is_pointer or p.is_code for p in call.params)
 
 
 def _scalar(t: m.Type) -> m.Scalar:
@@ -280,31 +285,6 @@ def py_handler_return(call: m.Hypercall) -> str:
     return "tuple[" + ", ".join(["int", *(py_out_type(p) for p in outs)]) + "] | Effect"
 
 
-def _word_indices(call: m.Hypercall, p: m.Param) -> list[int]:
-    return [w.index for w in call.words if w.param.name == p.name]
-
-
-def py_word(call: m.Hypercall, p: m.Param) -> str:
-    """The expression of a parameter's value from the argument words, sign included.
-
-    A pointer is its word, unsigned.
-    """
-    low, *high = (f"w[{i}]" for i in _word_indices(call, p))
-    if p.is_pointer:
-        return low
-    if not high:
-        value = f"({low} ^ _SIGN32) - _SIGN32" if _signed(p.type) else low
-    else:
-        joined = f"{low} | {high[0]} << 32"
-        value = f"(({joined}) ^ _SIGN64) - _SIGN64" if _signed(p.type) else joined
-    return py_to_handler(p.type, value)
-
-
-def _signed(t: m.Type) -> bool:
-    r = t.resolved
-    return not isinstance(r, m.Struct) and _scalar(r).signed
-
-
 def py_wide_words(call: m.Hypercall) -> tuple[int, ...]:
     """Where each 64-bit value's first word sits among the call's words."""
     return tuple(w.index for w in call.words if w.part is m.WordPart.LOW)
@@ -313,14 +293,6 @@ def py_wide_words(call: m.Hypercall) -> tuple[int, ...]:
 def py_has_high_first(iface: m.Interface) -> bool:
     """True when an ABI passes a 64-bit value's high word first."""
     return any(abi.split64 is m.Split64.HIGH_FIRST for abi in iface.abis)
-
-
-def py_length_word(call: m.Hypercall, p: m.Param) -> str:
-    """The argument word holding the element count of a ``[len]`` buffer."""
-    assert p.length is not None and p.length.param is not None
-    target = call.param(p.length.param)
-    assert target is not None
-    return f"w[{_word_indices(call, target)[0]}]"
 
 
 def py_value_ok(check: m.ValueCheck, expr: str, scale: int = 1) -> str:
@@ -343,13 +315,6 @@ def py_answered(call: m.Hypercall, result: str) -> str:
         return result
     table = ", ".join(f"{a.status.value}: {a.answer.value}" for a in call.answers)
     return f"{{{table}}}.get({result}, {result})"
-
-
-def py_param_ok(p: m.Param) -> str:
-    """The condition on a checked by-value parameter's ``a_x``: its check's ranges, in
-    nanoseconds for a time with a unit, which ``a_x`` already is."""
-    assert p.value_check is not None
-    return py_value_ok(p.value_check, f"a_{p.name}", m.ns_per_unit(p.type) or 1)
 
 
 def py_read(p: m.Param) -> str:
@@ -386,6 +351,138 @@ def py_capacity(p: m.Param) -> str:
     return str(p.fixed_byte_size)
 
 
+def py_decode(step: ParamStep, plan: CallPlan) -> str:
+    """A parameter's part of a decoder, as the plan says: its value or pointer word, its
+    check, its rules (lines at the decoder's indent, the first one without it)."""
+    x, number = step.param.name, plan.call.number
+    lines = [f"# {step.param.abi_spelling}"]
+    if step.use is Use.VALUE:
+        lines.append(f"a_{x} = {_py_value(step)}")
+        lines += _py_value_check(step, number) + _py_rules(step, number)
+        return "\n".join(lines)
+    lines.append(f"p_{x} = w[{step.words[0]}]")
+    check = step.check
+    reject = _py_reject(number, m.RejectEvent.BAD_POINTER)
+    if isinstance(check, String):
+        string = _py_string(x, check, reject)
+        if check.nullable:
+            string = [f"a_{x}: bytes | None = None", f"if p_{x} != 0:",
+                      *(f"    {line}" for line in string)]
+        lines += string
+    else:
+        assert isinstance(check, Area)
+        lines += _py_area(step, check, plan, reject)
+    return "\n".join(lines)
+
+
+def _py_reject(number: int, event: m.RejectEvent) -> str:
+    return f"return _reject(h, {number}, Reject.{event.value})"
+
+
+def _py_value(step: ParamStep) -> str:
+    """The expression of a by-value parameter's value from its words, sign included."""
+    low, *high = (f"w[{i}]" for i in step.words)
+    if not high:
+        value = f"({low} ^ _SIGN32) - _SIGN32" if step.signed else low
+    else:
+        joined = f"{low} | {high[0]} << 32"
+        value = f"(({joined}) ^ _SIGN64) - _SIGN64" if step.signed else joined
+    return py_to_handler(step.param.type, value)
+
+
+def _py_value_check(step: ParamStep, number: int) -> list[str]:
+    """A by-value check on ``a_x``, which holds a time with a unit in nanoseconds already."""
+    x, check = step.param.name, step.check
+    if isinstance(check, m.ValueCheck):
+        ok = py_value_ok(check, f"a_{x}", m.ns_per_unit(step.param.type) or 1)
+        return [f"if not ({ok}):", f"    {_py_reject(number, m.RejectEvent.BAD_VALUE)}"]
+    if isinstance(check, CodeAddress):
+        return [f"if a_{x} >= psize:", f"    {_py_reject(number, m.RejectEvent.BAD_POINTER)}"]
+    return []
+
+
+def _py_rules(step: ParamStep, number: int) -> list[str]:
+    lines = []
+    for rule in step.rules:
+        lines.append(f"if a_{step.param.name} == {rule.value.value}:  # {rule.spelling}")
+        if rule.ends:
+            lines += [f"    e = h.end_program({number})",
+                      "    return 0 if e is None else e  # no result reaches the guest: it does "
+                      "not return"]
+        else:
+            assert rule.status is not None
+            lines.append(f"    return {rule.status.value} & _MASK")
+    return lines
+
+
+def _py_string(x: str, check: String, reject: str) -> list[str]:
+    """A string's check and copy: it starts in the partition and ends within its bound."""
+    null = "" if check.nullable else f"p_{x} == 0 or "
+    return [f"if {null}p_{x} >= psize:", f"    {reject}",
+            f"n_{x} = min({check.max_bytes}, psize - p_{x})", f"s_{x} = mem.read(p_{x}, n_{x})",
+            f"e_{x} = s_{x}.find(0)", f"if e_{x} < 0:", f"    {reject}", f"a_{x} = s_{x}[:e_{x}]"]
+
+
+def _py_area(step: ParamStep, check: Area, plan: CallPlan, reject: str) -> list[str]:
+    """A pointer's area check, then what the handler gets of it. Python's integers do not
+    wrap, so "bytes <= psize and p <= psize - bytes" is just "p <= psize - bytes"."""
+    x, lines = step.param.name, []
+    if check.count is None:
+        bad = f"p_{x} > psize - {check.size}"
+    else:
+        scaled = f" * {check.element_size}" if check.element_size != 1 else ""
+        lines.append(f"n_{x} = w[{plan.words_of(check.count)[0]}]{scaled}")
+        bad = f"p_{x} > psize - n_{x}"
+    if check.nullable:
+        lines += [f"if p_{x} != 0 and {bad}:", f"    {reject}"]
+        if step.use is Use.READ:
+            lines.append(f"a_{x} = {py_read(step.param)} if p_{x} != 0 else None")
+        return lines
+    lines += [f"if p_{x} == 0 or {bad}:", f"    {reject}"]
+    if step.use is Use.READ:
+        lines.append(f"a_{x} = {py_read(step.param)}")
+    elif step.use is Use.SHARED:
+        lines.append(f"a_{x} = p_{x}  # shared: the handler keeps the address, nothing is read now")
+    return lines
+
+
+def py_answer(plan: CallPlan) -> str:
+    """The handler's call and the decoder's answer: the result word, with the outputs
+    written back, or the handler's Effect handed on (lines at the decoder's indent, the
+    first one without it)."""
+    call = plan.call
+    args = py_handler_args(call)
+    effect = "    return {}  # an effect, for the hypervisor"
+    if call.noreturn:
+        lines = [py_call(f"e = h.{call.name}", args, 4),
+                 "return 0 if e is None else e  # no result reaches the guest: it does not return"]
+    elif not call.out_params:
+        lines = [py_call(f"r = h.{call.name}", args, 4), "if not isinstance(r, int):",
+                 effect.format("r"), f"return {py_answered(call, 'r')} & _MASK"]
+    else:
+        outs = ", ".join(py_out_local(p) for p in call.out_params)
+        lines = [py_call(f"a = h.{call.name}", args, 4), "if not isinstance(a, tuple):",
+                 effect.format("a"),
+                 "r: int  # the result word (to mypy, an Effect could also be a tuple)",
+                 f"r, {outs} = a", *_py_outputs(call), f"return {py_answered(call, 'r')} & _MASK"]
+    return "\n    ".join(lines)
+
+
+def _py_outputs(call: m.Hypercall) -> list[str]:
+    """What the handler returned for each out parameter, written back (None: left)."""
+    lines = []
+    for p in call.out_params:
+        x = p.name
+        lines.append(f"if o_{x} is not None{f' and p_{x} != 0' if p.nullable else ''}:")
+        if py_is_buffer(p):
+            capacity = py_capacity(p)
+            lines += [f"    if len(o_{x}) > {capacity}:", "        raise ValueError(",
+                      f'            f"{call.name}: the handler returned {{len(o_{x})}} bytes for "',
+                      f'            f"{x}, which holds {{{capacity}}}"', "        )"]
+        lines.append(f"    mem.write(p_{x}, {py_pack(p)})")
+    return lines
+
+
 FILTERS: dict[str, Callable[..., Any]] = {
     "py_repr": py_repr,
     "py_name": py_name,
@@ -394,26 +491,18 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "py_tuple": py_tuple,
     "py_call": py_call,
     "py_class_name": py_class_name,
-    "py_needs_size": py_needs_size,
     "py_format": py_format,
     "py_scalar_structs": py_scalar_structs,
     "py_data_structs": py_data_structs,
     "py_field_get": py_field_get,
     "py_field_put": py_field_put,
-    "py_is_buffer": py_is_buffer,
     "py_handler_params": py_handler_params,
     "py_handler_param": py_handler_param,
-    "py_handler_args": py_handler_args,
     "py_struct_outputs": py_struct_outputs,
-    "py_out_local": py_out_local,
     "py_handler_return": py_handler_return,
-    "py_word": py_word,
-    "py_length_word": py_length_word,
     "py_wide_words": py_wide_words,
     "py_has_high_first": py_has_high_first,
-    "py_param_ok": py_param_ok,
-    "py_answered": py_answered,
-    "py_read": py_read,
-    "py_pack": py_pack,
-    "py_capacity": py_capacity,
+    "py_decode": py_decode,
+    "py_answer": py_answer,
+    "decode_plan": plan_of,
 }
