@@ -1,4 +1,5 @@
-"""Differential test: POK's generated C dispatcher and the emulator's generated Python one agree.
+"""Differential test: POK's generated C dispatcher and the emulator's generated Python one agree
+(and the emulator's native fast path takes exactly the calls the Python one accepts).
 
 Both are generated from the same definition. The C side is the real generated
 ``pok/kernel/core/hypercall.c``, compiled for the host (x86-64) together with
@@ -34,6 +35,9 @@ from hypothesis import strategies as st
 from pvgen import lang_c
 from pvgen import model as m
 from pvgen.definition import load
+from pvgen.emulator.fastpath import fetch_as
+from pvgen.emulator.native import PHASE_ACKED, PHASE_DELIVERED, library
+from pvgen.emulator.native.layout import FastHeader, WrittenHeader
 from pvgen.generate import render_all, write_artifacts
 from pvgen.model import Interface
 from tests.pydispatch import RESULT, GuestBytes, Recorder, load_dispatcher
@@ -546,3 +550,109 @@ def test_harness_reports_a_rejection_of_its_own_kind(pv: Both) -> None:
     assert handled.rejections == [] and handled.result == RESULT
     assert handled.calls == [("console_write", (bytes(pattern(0x13)[0x10:0x13]), 3))]
 
+
+
+# ---------------------------------------------------------------------------
+# The native fast path's fetch (pvupcall.c) against the Python dispatcher
+# ---------------------------------------------------------------------------
+# The upcall fast path serves irq_ack of the timer line itself, in C, fetching the line as
+# the ABI says (pvgen.emulator.fastpath.fetch_as, from the dispatcher's ABIS). What it takes,
+# the generated dispatcher must accept with that line; what the dispatcher accepts with
+# that line, it must take: on every ABI of the definition, over random trap registers,
+# blocks near the partition's end and counts.
+
+
+def native_takes_ack(dispatcher: ModuleType, abi: str, registers: Sequence[int],
+                     memory: bytearray) -> bool:
+    ram = (ctypes.c_uint8 * len(memory)).from_buffer(memory)
+    written = WrittenHeader(0xFFFFFFFF, 0)
+    header = FastHeader(armed=1, phase=PHASE_DELIVERED, ack_number=dispatcher.NUMBERS["irq_ack"],
+                        timer_line=0, memory_size=len(memory), ram=ctypes.addressof(ram),
+                        written=ctypes.addressof(written))
+    header.area_pending = len(memory) - 4
+    fetch_as(header, dispatcher.ABIS[abi])
+    values = (ctypes.c_uint32 * len(registers))(*registers)
+    result = ctypes.c_int64(-2)
+    taken = library().pv_fast_call(ctypes.byref(header), values, None, ctypes.byref(result))
+    assert bool(taken) == (header.phase == PHASE_ACKED)
+    return bool(taken)
+
+
+def python_takes_ack(dispatcher: ModuleType, iface: Interface, abi: str,
+                     registers: Sequence[int], memory: bytearray) -> bool:
+    recorder = Recorder(iface)
+    dispatcher.fetch_and_dispatch(abi, list(registers), GuestBytes(bytearray(memory)), recorder)
+    return recorder.calls == [("irq_ack", (0,))] and not recorder.rejections
+
+
+@pytest.fixture(scope="module")
+def dispatcher(interface: Interface, tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
+    if shutil.which("gcc") is None and shutil.which("cc") is None:
+        pytest.skip("no host C compiler for the native fast path")
+    return load_dispatcher(interface, tmp_path_factory.mktemp("native"))
+
+
+@settings(max_examples=600, deadline=None)
+@given(data=st.data())
+def test_the_native_fast_path_takes_exactly_the_acks_the_dispatcher_accepts(
+        interface: Interface, dispatcher: ModuleType, data: st.DataObject) -> None:
+    abi = data.draw(st.sampled_from([a.name for a in interface.abis]))
+    size = data.draw(st.sampled_from([64, 256]))
+    memory = bytearray(data.draw(st.binary(min_size=size, max_size=size)))
+    number = dispatcher.NUMBERS["irq_ack"]
+    layout = dispatcher.ABIS[abi]
+    if layout.convention == "block":  # a block at the partition's end (its count, the line)
+        edge = size - layout.block_bytes
+        block = data.draw(st.integers(-4, 8).map(lambda d: (edge + d) & MASK)
+                          | words_near(size))
+        if block + 8 <= size:  # also where the whole block does not fit
+            words = [data.draw(st.sampled_from([1, 1, 0, 2, MASK])),
+                     data.draw(st.sampled_from([0, 0, 1, MASK]))]
+            memory[block:block + 8] = b"".join(w.to_bytes(4, "little") for w in words)
+        registers = [number, block]
+    else:
+        registers = [number, *(data.draw(st.sampled_from([0, 0, 1, MASK]))
+                               for _ in layout.argument_registers)]
+    assert native_takes_ack(dispatcher, abi, registers, bytearray(memory)) == \
+        python_takes_ack(dispatcher, interface, abi, registers, memory)
+
+
+def test_the_native_fast_path_comparison_sees_both_answers(
+        interface: Interface, dispatcher: ModuleType) -> None:
+    """Not vacuous: the fast path takes a well-formed ack of the timer line, and not one of
+    another line."""
+    memory = bytearray(64)
+    for abi in interface.abis:
+        layout = dispatcher.ABIS[abi.name]
+        number = dispatcher.NUMBERS["irq_ack"]
+        for line, taken in ((0, True), (1, False)):
+            if layout.convention == "block":
+                words = [1, line] if layout.block_counted else [line]
+                memory[8:8 + 4 * len(words)] = b"".join(w.to_bytes(4, "little") for w in words)
+                registers = [number, 8]
+            else:
+                registers = [number, line, 0, 0, 0, 0][:1 + len(layout.argument_registers)]
+            assert native_takes_ack(dispatcher, abi.name, registers, bytearray(memory)) is taken
+            assert python_takes_ack(dispatcher, interface, abi.name, registers, memory) is taken
+
+
+def test_the_native_fast_path_and_the_dispatcher_agree_at_the_partition_s_end(
+        interface: Interface, dispatcher: ModuleType) -> None:
+    """Every block position around the last one that fits, with each count and line."""
+    size, number = 64, dispatcher.NUMBERS["irq_ack"]
+    for abi in interface.abis:
+        layout = dispatcher.ABIS[abi.name]
+        if layout.convention != "block":
+            continue
+        edge = size - layout.block_bytes
+        for block in range(edge - 8, size - 7):
+            for count in (0, 1, 2):
+                for line in (0, 1):
+                    memory = bytearray(size)
+                    words = [count, line] if layout.block_counted else [line, count]
+                    memory[block:block + 8] = b"".join(w.to_bytes(4, "little") for w in words)
+                    registers = [number, block]
+                    assert native_takes_ack(dispatcher, abi.name, registers,
+                                            bytearray(memory)) == \
+                        python_takes_ack(dispatcher, interface, abi.name, registers, memory), \
+                        (abi.name, block, count, line)

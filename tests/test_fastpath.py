@@ -29,7 +29,8 @@ import pytest
 
 from pvgen.emulator.loader import load
 from pvgen.emulator.module import Module
-from pvgen.emulator.native import PHASE_ACKED, PHASE_DELIVERED, FastHeader, library
+from pvgen.emulator.native import PHASE_ACKED, PHASE_DELIVERED, library
+from pvgen.emulator.native.layout import FastHeader
 from pvgen.emulator.run import RunOptions, RunResult
 from pvgen.image.elfview import read_view
 from tests.emulator_harness import PROGRAM, Builder, Part

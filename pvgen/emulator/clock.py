@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 
 from pvgen.emulator.cpu import Watchdog
-from pvgen.emulator.native import BudgetHeader
+from pvgen.emulator.native.layout import BudgetHeader
 from pvgen.emulator.partition import Partition, Stop
 
 # What a wall-clock segment that is late before it starts still runs (host nanoseconds).

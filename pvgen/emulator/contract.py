@@ -37,6 +37,8 @@ class AbiLayout(Protocol):
     def block_words(self) -> int: ...
     @property
     def block_counted(self) -> bool: ...
+    @property
+    def block_bytes(self) -> int: ...  # the block's size, which bounds its address
 
 
 class AreaLayout(Protocol):

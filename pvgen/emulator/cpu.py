@@ -38,7 +38,8 @@ from unicorn import (
 from unicorn.unicorn_py3.unicorn import uclib
 
 from pvgen.emulator.arch import Backend, Fault
-from pvgen.emulator.native import BudgetHeader, TrapHeader, UnraisedHeader, library
+from pvgen.emulator.native import library
+from pvgen.emulator.native.layout import BudgetHeader, TrapHeader, UnraisedHeader
 
 # emu_start's `until`, which the CPU ignores: it runs until stopped. Unicorn probes a
 # stop address after every run; at the partition's privilege level, that probe of an
@@ -164,7 +165,7 @@ class Cpu:
             raise MemoryError("no memory for a partition's trap hook, or too many trap registers")
         self._trap = TrapHeader.from_address(self._trap_handle)
         # [first, last) of what the hypervisor wrote since translations were last dropped
-        self.written_address = self._trap_handle + TrapHeader.written_first.offset
+        self.written_address = self._trap_handle + TrapHeader.written.offset
         self._written = memoryview((ctypes.c_uint32 * 2).from_address(
             self.written_address)).cast("B").cast("I")
         values = (ctypes.c_uint32 * len(trap.registers)).from_address(self._trap_handle)

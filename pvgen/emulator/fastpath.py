@@ -25,16 +25,19 @@ from collections.abc import Callable, Mapping
 
 from pvgen.emulator.contract import AbiLayout
 from pvgen.emulator.cpu import Cpu
-from pvgen.emulator.native import (
-    FRAME_REGISTERS,
-    PHASE_ACKED,
-    PHASE_DELIVERED,
-    PHASE_IDLE,
-    FastHeader,
-)
+from pvgen.emulator.native import PHASE_ACKED, PHASE_DELIVERED, PHASE_IDLE
+from pvgen.emulator.native.layout import FRAME_REGISTERS, FastHeader
 from pvgen.emulator.timer import VirtualTimer
 from pvgen.emulator.vcpu import TIMER_LINE, VirtualCpu
 from pvgen.upcall import MAX_NESTING, RETURN_ADDRESS, UpcallConvention
+
+
+def fetch_as(header: FastHeader, abi: AbiLayout) -> None:
+    """Make the fast path fetch a call's arguments as the dispatcher does for the ABI (its
+    ABIS: in the trap registers, or in a block whose address its size bounds)."""
+    if abi.convention == "block":
+        header.arguments_in_block = 1
+        header.block_counted, header.block_bytes = int(abi.block_counted), abi.block_bytes
 
 
 class FastPath:
@@ -63,10 +66,7 @@ class FastPath:
         h.written = cpu.written_address
         h.ack_number, h.return_number = (numbers[name] for name in self.CALLS)
         h.ok = ok
-        if abi.convention == "block":
-            h.arguments_in_block = 1
-            h.block_counted = int(abi.block_counted)
-            h.block_bytes = 4 * (abi.block_words + h.block_counted)
+        fetch_as(h, abi)
         h.frame_count = len(frame)
         h.frame_registers[: len(frame)] = [register(name) for name in frame]
         h.status_index, h.sp_index = frame.index(convention.status), frame.index(convention.sp)

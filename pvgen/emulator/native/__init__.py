@@ -26,68 +26,12 @@ import unicorn
 
 from pvgen.cache import cache_dir
 from pvgen.emulator.errors import EmulatorError
+from pvgen.emulator.native.layout import c_header
 
 HERE = Path(__file__).parent
 SOURCES = (HERE / "pvclock.c", HERE / "pvupcall.c")
-HEADER = HERE / "pvnative.h"
+HEADER = HERE / "pvnative.h"  # it includes pvshared.h, made from pvgen.emulator.native.layout
 UNICORN_INCLUDE = Path(unicorn.__file__).parent / "include"
-
-
-class BudgetHeader(ctypes.Structure):
-    """The fields of ``struct pv_budget`` Python reads and writes."""
-
-    _fields_ = (("left", ctypes.c_int64), ("executed", ctypes.c_uint64),
-                ("at", ctypes.c_int64), ("granted", ctypes.c_int64), ("until", ctypes.c_int64),
-                ("exhausted", ctypes.c_int64), ("fast", ctypes.c_void_p))
-
-
-TRAP_REGISTERS = 8  # PV_TRAP_REGISTERS
-
-
-class TrapHeader(ctypes.Structure):
-    """The fields of ``struct pv_trap`` Python reads and writes."""
-
-    _fields_ = (("values", ctypes.c_uint32 * TRAP_REGISTERS), ("served", ctypes.c_uint64),
-                ("budget", ctypes.c_void_p), ("cost", ctypes.c_int64), ("fast", ctypes.c_void_p),
-                # struct pv_written: what the hypervisor wrote since translations were dropped
-                ("written_first", ctypes.c_uint32), ("written_last", ctypes.c_uint32))
-
-
-class UnraisedHeader(ctypes.Structure):
-    """``struct pv_unraised``: what an unraised instruction's hook raises, and through
-    which trap hook."""
-
-    _fields_ = (("trap", ctypes.c_void_p), ("exception", ctypes.c_uint32))
-
-
-FRAME_REGISTERS = 20  # PV_FRAME_REGISTERS
-
-
-class FastHeader(ctypes.Structure):
-    """``struct pv_fast``, field for field: Python allocates and fills it
-    (pvgen.emulator.fastpath)."""
-
-    _fields_ = (
-        ("armed", ctypes.c_int32), ("phase", ctypes.c_int32), ("taken", ctypes.c_uint64),
-        ("last_due", ctypes.c_int64), ("period", ctypes.c_int64), ("next_due", ctypes.c_int64),
-        ("end", ctypes.c_int64), ("mips", ctypes.c_int64), ("frame", ctypes.c_uint32),
-        ("ticks", ctypes.c_uint32), ("handler", ctypes.c_uint32),
-        ("area_enabled", ctypes.c_uint32), ("area_pending", ctypes.c_uint32),
-        ("area_ticks", ctypes.c_uint32),
-        ("timer_line", ctypes.c_uint32), ("ram", ctypes.c_void_p), ("written", ctypes.c_void_p),
-        ("memory_size", ctypes.c_uint32), ("ack_number", ctypes.c_uint32),
-        ("return_number", ctypes.c_uint32), ("ok", ctypes.c_uint32),
-        ("arguments_in_block", ctypes.c_int32), ("block_bytes", ctypes.c_int32),
-        ("block_counted", ctypes.c_int32),
-        ("frame_count", ctypes.c_int32), ("frame_registers", ctypes.c_int32 * FRAME_REGISTERS),
-        ("status_index", ctypes.c_int32), ("sp_index", ctypes.c_int32),
-        ("pc_register", ctypes.c_int32), ("argument_registers", ctypes.c_int32 * 2),
-        ("return_register", ctypes.c_int32), ("return_address", ctypes.c_uint32),
-        ("level_bit", ctypes.c_uint32), ("level_bit_enables", ctypes.c_int32),
-        ("restored_status_bits", ctypes.c_uint32), ("scratch", ctypes.c_uint32),
-        ("stack_alignment", ctypes.c_uint32), ("call_bias", ctypes.c_uint32),
-        ("read", ctypes.c_void_p), ("write", ctypes.c_void_p),
-    )
 
 
 # The phases of the cycle in progress (PV_FAST_*)
@@ -98,31 +42,42 @@ def _library_path() -> Path:
     digest = hashlib.sha256()
     for path in (*SOURCES, HEADER, UNICORN_INCLUDE / "unicorn" / "unicorn.h"):
         digest.update(path.read_bytes())
+    digest.update(c_header().encode())
     return cache_dir() / f"pvnative-{digest.hexdigest()[:16]}.so"
 
 
 def _compile(target: Path) -> None:
-    compiler = shlex.split(os.environ.get("CC") or "cc")
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".so", delete=False) as tmp:
         partial = Path(tmp.name)
+    try:
+        with tempfile.TemporaryDirectory(dir=target.parent) as shared:
+            (Path(shared) / "pvshared.h").write_text(c_header(), encoding="utf-8")
+            _run_compiler(shared, partial)
+    except EmulatorError:
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(target)  # atomic: a concurrent run sees the whole library or none
+
+
+def _run_compiler(include: str, output: Path) -> None:
+    """Compile the library into `output`, pvshared.h found in `include`."""
+    compiler = shlex.split(os.environ.get("CC") or "cc")
     command = [*compiler, "-O2", "-shared", "-fPIC", "-pthread", "-Wall", "-Wextra",
-               "-I", str(UNICORN_INCLUDE), *map(str, SOURCES), "-o", str(partial)]
+               "-I", include, "-I", str(UNICORN_INCLUDE), *map(str, SOURCES),
+               "-o", str(output)]
     try:
         done = subprocess.run(command, capture_output=True, text=True, check=False)
     except OSError as exc:
-        partial.unlink(missing_ok=True)
         raise EmulatorError(
             f"pvgen: error: the emulator builds its native clock with a C compiler, and "
             f"'{compiler[0]}' cannot run ({exc.strerror}); install Debian's gcc or set CC"
         ) from None
     if done.returncode != 0:
-        partial.unlink(missing_ok=True)
         raise EmulatorError(
             f"pvgen: error: building the emulator's native clock failed:\n{shlex.join(command)}\n"
             f"{done.stderr.strip()}"
         )
-    partial.replace(target)  # atomic: a concurrent run sees the whole library or none
 
 
 @cache

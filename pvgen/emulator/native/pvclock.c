@@ -238,7 +238,7 @@ void pv_watchdog_free(struct pv_watchdog *dog)
 
 struct pv_trap *pv_trap_new(uint32_t trap, const int32_t *registers, int32_t count,
                             int32_t result_register, pv_reg_fn read, pv_reg_fn write,
-                            int64_t (*serve)(uint32_t interrupt), pv_ctl_fn ctl)
+                            pv_serve_fn serve, pv_ctl_fn ctl)
 {
     struct pv_trap *hook;
     if (count < 0 || count > PV_TRAP_REGISTERS)

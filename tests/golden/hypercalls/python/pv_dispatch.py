@@ -282,6 +282,7 @@ class Abi(NamedTuple):
     block_register: str | None  # block: the register holding the block's address
     block_words: int  # block: argument words the block holds
     block_counted: bool  # block: the block starts with the number of argument words
+    block_bytes: int  # block: its size, by which a block's address is bounded (registers: 0)
     return_register: str
     trap_instruction: str
     trap_vector: int | None
@@ -478,6 +479,7 @@ ABIS: dict[str, Abi] = {
         block_register='ebx',
         block_words=5,
         block_counted=True,
+        block_bytes=24,
         return_register='eax',
         trap_instruction='int',
         trap_vector=45,
@@ -493,6 +495,7 @@ ABIS: dict[str, Abi] = {
         block_register=None,
         block_words=0,
         block_counted=False,
+        block_bytes=0,
         return_register='eax',
         trap_instruction='int',
         trap_vector=46,
@@ -508,6 +511,7 @@ ABIS: dict[str, Abi] = {
         block_register=None,
         block_words=0,
         block_counted=False,
+        block_bytes=0,
         return_register='r0',
         trap_instruction='svc',
         trap_vector=0,
@@ -523,6 +527,7 @@ ABIS: dict[str, Abi] = {
         block_register=None,
         block_words=0,
         block_counted=False,
+        block_bytes=0,
         return_register='r0',
         trap_instruction='hvc',
         trap_vector=0,

@@ -169,6 +169,7 @@ class Abi(NamedTuple):
     block_register: str | None  # block: the register holding the block's address
     block_words: int  # block: argument words the block holds
     block_counted: bool  # block: the block starts with the number of argument words
+    block_bytes: int  # block: its size, by which a block's address is bounded (registers: 0)
     return_register: str
     trap_instruction: str
     trap_vector: int | None
@@ -269,6 +270,7 @@ ABIS: dict[str, Abi] = {
         block_register='ebx',
         block_words=6,
         block_counted=True,
+        block_bytes=28,
         return_register='eax',
         trap_instruction='int',
         trap_vector=45,
@@ -284,6 +286,7 @@ ABIS: dict[str, Abi] = {
         block_register=None,
         block_words=0,
         block_counted=False,
+        block_bytes=0,
         return_register='eax',
         trap_instruction='int',
         trap_vector=46,
@@ -299,6 +302,7 @@ ABIS: dict[str, Abi] = {
         block_register=None,
         block_words=0,
         block_counted=False,
+        block_bytes=0,
         return_register='r0',
         trap_instruction='svc',
         trap_vector=0,
