@@ -237,12 +237,6 @@ def ns_per_unit(t: Type) -> int | None:
     return t.ns_per_unit if isinstance(t, Alias) else None
 
 
-def is_integer_type(t: Type) -> bool:
-    """True for types a length or a value check can be computed on."""
-    r = t.resolved
-    return isinstance(r, Enum) or (isinstance(r, Scalar) and r.kind is ScalarKind.INT)
-
-
 # --------------------------------------------------------------------------
 # Status codes and rejections
 # --------------------------------------------------------------------------
@@ -601,11 +595,6 @@ class Hypercall:
         """The out and inout pointers: what the handler hands back to the guest."""
         return tuple(p for p in self.params if p.direction is not None and p.direction.writes_guest)
 
-    @property
-    def checked_params(self) -> tuple[Param, ...]:
-        """Parameters the dispatchers check before calling the handler, in order."""
-        return tuple(p for p in self.params if p.is_pointer or p.is_code or p.value_check)
-
     @cached_property
     def words(self) -> tuple[ArgWord, ...]:
         words: list[ArgWord] = []
@@ -616,18 +605,6 @@ class Hypercall:
                 words.append(ArgWord(len(words), param, WordPart.LOW))
                 words.append(ArgWord(len(words), param, WordPart.HIGH))
         return tuple(words)
-
-    def words_for(self, abi: Abi) -> tuple[ArgWord, ...]:
-        """The argument words in the order this ABI passes them."""
-        if abi.split64 is Split64.LOW_FIRST:
-            return self.words
-        reordered: list[ArgWord] = []
-        for word in self.words:
-            if word.part is WordPart.HIGH:
-                reordered.insert(len(reordered) - 1, word)
-            else:
-                reordered.append(word)
-        return tuple(ArgWord(i, w.param, w.part) for i, w in enumerate(reordered))
 
     @property
     def word_count(self) -> int:

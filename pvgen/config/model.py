@@ -198,6 +198,3 @@ class ModuleConfig:
 
     def partition(self, identifier: int) -> PartitionConfig | None:
         return next((p for p in self.partitions if p.identifier == identifier), None)
-
-    def partition_named(self, name: str) -> PartitionConfig | None:
-        return next((p for p in self.partitions if p.name == name), None)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from pvgen.diagnostics import EXIT_FAILED
 from pvgen.emulator.console import Output
 from pvgen.emulator.hm import HmEvent
 from pvgen.tester import Verdict
@@ -91,4 +92,4 @@ class RunResult:
         state says; FATAL fails."""
         if self.signal is not None:
             return 128 + self.signal  # as a shell reports a process a signal ended
-        return 1 if any(p.verdict.bad for p in self.partitions) else 0
+        return EXIT_FAILED if any(p.verdict.bad for p in self.partitions) else 0

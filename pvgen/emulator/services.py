@@ -99,7 +99,6 @@ class PartitionServices:
         self.ok: int = status["OK"]
         self.no_action: int = status["NO_ACTION"]
         self.invalid_param: int = status["INVALID_PARAM"]
-        self.not_available: int = status["NOT_AVAILABLE"]
         self.invalid_mode: int = status["INVALID_MODE"]
         self._status: dict[str, int] = dict(status)  # port outcomes' numbers, looked up often
 
