@@ -483,6 +483,26 @@ def _py_outputs(call: m.Hypercall) -> list[str]:
     return lines
 
 
+def py_fetch(abi: m.Abi) -> str:
+    """A fetcher's body for one ABI: the number, the argument words where the ABI puts them
+    (a block bounded by the partition first), then the call's decoder (lines at the
+    function's indent, the first one without it)."""
+    lines = ["number = registers[0] & _MASK"]
+    if abi.is_block:
+        lines += ["block = registers[1] & _MASK", f"if block > mem.size - {abi.block_bytes}:",
+                  "    return _reject(handlers, number, Reject.bad_pointer)",
+                  f"words = _BLOCK_{abi.name}.unpack(mem.read(block, {abi.block_bytes}))"]
+    else:
+        lines.append("words = [word & _MASK for word in registers[1:]]")
+    nargs, args = ("words[0]", "words[1:]") if abi.block_counted else ("None", "words")
+    if abi.split64 is m.Split64.HIGH_FIRST:
+        args = f"_low_first(number, {args})"
+    lines += ["decoder = _DECODERS.get(number)  # dispatch(), inlined: one call less on every trap",
+              "if decoder is None:", "    return _reject(handlers, number, Reject.unknown_call)",
+              f"return decoder({nargs}, {args}, mem, handlers)"]
+    return "\n    ".join(lines)
+
+
 FILTERS: dict[str, Callable[..., Any]] = {
     "py_repr": py_repr,
     "py_name": py_name,
@@ -504,5 +524,6 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "py_has_high_first": py_has_high_first,
     "py_decode": py_decode,
     "py_answer": py_answer,
+    "py_fetch": py_fetch,
     "decode_plan": plan_of,
 }
