@@ -4,7 +4,8 @@ its own items over it.
 An item of the profile replaces the used definition's item of the same kind and name where
 that one stood (the interface line and the status block, of which there is one each;
 ``reject EVENT``; a type, enum or struct by its name; ``abi NAME``; ``hypercall NAME``);
-one the used definition lacks is added; ``drop KIND NAME;`` removes one, and
+one the used definition lacks is added, just before the next item the profile replaces
+(so a new type can come before the replaced struct that uses it), or at the end; ``drop KIND NAME;`` removes one, and
 ``renumber CALL = N;`` gives a call another number and keeps the rest of it (``drop
 reserved N;`` removes the reserved range that begins at N). Every item
 keeps the location it was written at, in whichever file that is, so the resolver's
@@ -56,6 +57,9 @@ def overlaid(base: Sequence[s.Item], profile: Sequence[s.Item], source: SourceTe
     applied (a drop or renumber of what the used definition does not have)."""
     items: list[s.Item] = list(base)
     problems: list[Diagnostic] = []
+    # New items wait for the next item the profile replaces, to stand before it as they do
+    # in the profile (a new type before the replaced struct that uses it); the rest go last.
+    new: list[s.Item] = []
 
     def find(wanted: tuple[str, str]) -> int | None:
         return next((i for i, item in enumerate(items) if key(item) == wanted), None)
@@ -82,10 +86,11 @@ def overlaid(base: Sequence[s.Item], profile: Sequence[s.Item], source: SourceTe
             wanted = key(item)
             at = find(wanted) if wanted is not None else None
             if at is None:
-                items.append(item)
+                new.append(item)
             else:
-                items[at] = item
-    return items, problems
+                items[at:at + 1] = [*new, item]
+                new.clear()
+    return items + new, problems
 
 
 def _missing(source: SourceText, where: Location, kind: str, name: str) -> Diagnostic:

@@ -185,3 +185,27 @@ def test_a_carried_definition_reads_no_file_of_the_machine(tmp_path: Path) -> No
         rendered = raised.value.render()
         assert "cannot use" in rendered and "not among the files the image carries" in rendered
         assert "not for the image" not in rendered
+
+
+def test_a_new_type_stands_before_the_replaced_item_that_follows_it(tmp_path: Path) -> None:
+    """A replaced struct keeps its place, and a type the profile declares before it is put
+    before it too, so that the struct may use it (the POK profile's time types)."""
+    base = BASE + '''
+struct info "Info." {
+    a: u32 "A.";
+}
+
+hypercall get = 12 "Get." {
+    out i: info "The info.";
+}
+'''
+    profile = _profile(tmp_path, '''
+type stamp = u64 unit ns "A time.";
+struct info "Info, with a time." {
+    a: stamp "A.";
+}
+type extra = u16 "Declared after every replacement: it goes last.";
+''', base)
+    names = [t.name for t in load(profile).types]
+    assert names.index("stamp") == names.index("info") - 1
+    assert names[-1] == "extra"

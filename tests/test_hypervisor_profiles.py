@@ -353,3 +353,30 @@ def test_an_architecture_pvgen_does_not_know_is_one_line_at_image(tmp_path: Path
     assert result.stderr.splitlines() == [
         f"pvgen: error: {ROOT / 'examples' / 'hello' / 'module.xml'}: --arch sparc: pvgen knows no "
         "such architecture (it knows arm, riscv32, x86)"]
+
+
+# The system calls of the unmodified POK kernel that pok_x86.def declares, by POK's numbers
+# (its kernel/include/core/syscall.h): the profile uses hypercalls.def, and must never
+# inherit a call of it that POK does not serve.
+POK_SYSTEM_CALLS = {
+    "console_write": 10, "get_time": 20, "sampling_port_id": 101, "sampling_read": 102,
+    "sampling_status": 103, "sampling_write": 104, "sampling_create": 105,
+    "queuing_create": 110, "queuing_send": 111, "queuing_receive": 112, "queuing_port_id": 113,
+    "queuing_status": 114, "raise_application_error": 303, "partition_set_mode": 404,
+    "partition_get_id": 405, "partition_get_period": 406, "partition_get_duration": 407,
+    "partition_get_lock_level": 408, "partition_get_operating_mode": 409,
+    "partition_get_start_condition": 410, "shutdown": 707,
+}
+
+
+def test_the_pok_profile_declares_exactly_pok_s_system_calls() -> None:
+    assert {h.name: h.number for h in load(POK).hypercalls} == POK_SYSTEM_CALLS
+
+
+def test_the_pok_profile_is_written_as_its_differences() -> None:
+    """It uses hypercalls.def and drops what POK lacks; what it keeps unchanged (the
+    rejections after the first, two reserved ranges) it does not write again."""
+    text = POK.read_text(encoding="utf-8")
+    assert 'use "../../hypercalls.def";' in text
+    assert "drop hypercall irq_ack;" in text and "reject bad_value" not in text
+    assert {r.first for r in load(POK).reserved} >= {50, 201}
