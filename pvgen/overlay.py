@@ -5,9 +5,9 @@ An item of the profile replaces the used definition's item of the same kind and 
 that one stood (the interface line and the status block, of which there is one each;
 ``reject EVENT``; a type, enum or struct by its name; ``abi NAME``; ``hypercall NAME``);
 one the used definition lacks is added, just before the next item the profile replaces
-(so a new type can come before the replaced struct that uses it), or at the end; ``drop KIND NAME;`` removes one, and
-``renumber CALL = N;`` gives a call another number and keeps the rest of it (``drop
-reserved N;`` removes the reserved range that begins at N). Every item
+(so a new type can come before the replaced struct that uses it), or at the end. ``drop
+KIND NAME;`` removes one, and ``renumber CALL = N;`` gives a call another number and keeps
+the rest of it (``drop reserved N;`` removes the reserved range that begins at N). Every item
 keeps the location it was written at, in whichever file that is, so the resolver's
 diagnostics point into the right file. This is a step between the parser and the
 resolver: it works on syntax, knows nothing of types or registers.
