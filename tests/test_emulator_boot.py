@@ -230,6 +230,25 @@ def test_a_dispatcher_of_another_interface_is_refused(
     assert "Traceback" not in result.stderr
 
 
+def test_a_dispatcher_an_older_pvgen_generated_is_refused_naming_what_it_lacks(
+    images: dict[str, Path], tmp_path: Path
+) -> None:
+    """Its ABIs lack a field this pvgen's emulator reads (block_bytes, exported since the
+    native fast path fetches as the dispatcher does): one line, no traceback."""
+    gen = tmp_path / "gen" / "python"
+    gen.mkdir(parents=True)
+    source = (images["hello"].parent / "gen" / "python" / "pv_dispatch.py").read_text()
+    old = re.sub(r"\n\s*block_bytes(: int  #.*|=\d+,)", "", source)
+    assert old != source
+    (gen / "pv_dispatch.py").write_text(old)
+    result = run("-m", "pvgen.emulator", str(images["hello"]), "--gen", str(tmp_path / "gen"))
+    assert result.returncode == 2
+    assert "not a dispatcher this pvgen generates (it lacks the ABIs' block_bytes)" in \
+        result.stderr
+    assert "generate it again with pvgen gen" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_an_image_s_fingerprint_never_becomes_a_path(images: dict[str, Path],
                                                      tmp_path: Path) -> None:
     """The dispatcher is found by the image's fingerprint among the generated ones; a
