@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from pvgen.defaults import GEN_DIR as DEFAULT_GEN_DIR
 from pvgen.diagnostics import PvgenError
+from pvgen.emulator.errors import EmulatorError
 from pvgen.emulator.hm import log_lines
 from pvgen.emulator.progress import ClearingWriter, Progress, StatusLine
 from pvgen.tester import Verdict
@@ -54,6 +55,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--wall-clock", action="store_true",
                         help="give windows their duration in host time (not deterministic)")
     parser.add_argument("--trace", type=Path, help="write a Chrome/Perfetto trace JSON here")
+    parser.add_argument("--junit", type=Path, metavar="FILE",
+                        help="write a JUnit XML report here: a test case per partition, its "
+                        "verdict, console and health-monitor events (for CI)")
     parser.add_argument("--console-dir", type=Path,
                         help="also write each partition's console to DIR/NAME.log")
     parser.add_argument("--console-baud", type=positive, metavar="BAUD",
@@ -73,6 +77,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
 def boot(image: Path, args: argparse.Namespace) -> int:
     # Unicorn and pyelftools only when booting: `pvgen` builds its parser with add_run_options
     # for every command, and `pvgen --help` or `pvgen gen` must work without the extras
+    from pvgen.emulator.junit import junit_report
     from pvgen.emulator.loader import load
     from pvgen.emulator.module import Module
     from pvgen.emulator.run import RunOptions
@@ -82,13 +87,23 @@ def boot(image: Path, args: argparse.Namespace) -> int:
     options = RunOptions(mips=args.mips, frames=args.frames, time_ns=args.time_ns,
                          wall_clock=args.wall_clock, trace=args.trace,
                          console_dir=args.console_dir, console_baud=args.console_baud,
-                         like_pok=args.like_pok,
+                         like_pok=args.like_pok, transcripts=args.junit is not None,
                          out=sys.stdout if status is None else ClearingWriter(sys.stdout, status))
     module = Module(loaded, dispatcher, options)
     with nullcontext() if status is None else Progress(status, partial(_where, module)):
         result = module.run()
     print(summary(result))
+    if args.junit is not None:
+        _write_report(args.junit, junit_report(result, loaded.manifest.module))
     return result.exit_status
+
+
+def _write_report(path: Path, report: bytes) -> None:
+    try:
+        path.write_bytes(report)
+    except OSError as exc:
+        raise EmulatorError(f"pvgen: error: {path}: cannot write the JUnit report: "
+                            f"{exc.strerror}") from None
 
 
 def _where(module: Module, host_seconds: float) -> str:

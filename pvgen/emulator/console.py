@@ -3,13 +3,15 @@
 The verdict is the RTEMS tester's reading of the lines (``pvgen.tester``: BEGIN OF TEST,
 END OF TEST, the test's own TEST STATE), with one rule of the emulator's own: a line
 ``*** FATAL`` (what the bare-metal runtime prints of a fatal error) makes it FATAL.
-The reading is taken line by line as they come, so a console keeps no lines at all: what
-a guest writes holds at most LINE_LIMIT bytes of the emulator's memory, however much it is.
+The reading is taken line by line as they come, so a console keeps no lines (but a report's
+bounded transcript): what a guest writes holds at most LINE_LIMIT bytes of the emulator's
+memory, however much it is.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TextIO
@@ -40,6 +42,31 @@ class Output(Protocol):
     def write(self, text: str, /) -> int: ...
 
 
+# The bytes of a console a transcript keeps (a report's system-out), the rest counted.
+TRANSCRIPT_LIMIT = 1 << 20
+
+
+@dataclass
+class Transcript:
+    """A console's lines for a report, at most TRANSCRIPT_LIMIT bytes of them: a guest that
+    prints without end holds no more of the emulator's memory."""
+
+    lines: list[str] = field(default_factory=list)
+    size: int = 0
+    left_out: int = 0  # lines past the limit
+
+    def add(self, text: str) -> None:
+        if self.size + len(text) > TRANSCRIPT_LIMIT:
+            self.left_out += 1
+            return
+        self.lines.append(text)
+        self.size += len(text)
+
+    def kept(self) -> tuple[str, ...]:
+        more = [f"[... {self.left_out} more line(s), not kept]"] if self.left_out else []
+        return (*self.lines, *more)
+
+
 @dataclass
 class Console:
     name: str
@@ -47,6 +74,7 @@ class Console:
     file: TextIO | None = None
     pending: bytearray = field(default_factory=bytearray)
     reading: Reading = field(default_factory=Reading)  # the tester's, of every line so far
+    transcript: Transcript | None = None  # its lines for a report, if one is made
 
     def write(self, data: bytes) -> None:
         self.pending += data
@@ -69,6 +97,8 @@ class Console:
         self.out.write(f"[{self.name}] {printable(text)}\n")
         if self.file is not None:
             self.file.write(text + "\n")
+        if self.transcript is not None:
+            self.transcript.add(text)
 
     def verdict(self, ended: bool, timed_out: bool = False) -> Verdict:
         """The RTEMS tester's reading of this console, `ended` whether its partition ended
@@ -82,7 +112,15 @@ class Console:
                      ended=ended)
 
 
-def open_console_file(directory: Path | None, name: str) -> TextIO | None:
+def open_consoles(names: Iterable[str], out: Output, directory: Path | None,
+                  transcripts: bool) -> dict[str, Console]:
+    """A console per partition, by name: each also written to DIRECTORY/NAME.log if a
+    directory is given, and keeping a transcript if asked."""
+    return {name: Console(name, out, _console_file(directory, name),
+                          transcript=Transcript() if transcripts else None) for name in names}
+
+
+def _console_file(directory: Path | None, name: str) -> TextIO | None:
     if directory is None:
         return None
     directory.mkdir(parents=True, exist_ok=True)

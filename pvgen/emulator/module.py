@@ -22,7 +22,7 @@ from functools import partial
 from pvgen.emulator.arch import backend
 from pvgen.emulator.calls import CallServer
 from pvgen.emulator.clock import HYPERCALL_NS, InstructionClock, RunTime, WallClock
-from pvgen.emulator.console import Console, open_console_file
+from pvgen.emulator.console import open_consoles
 from pvgen.emulator.contract import Dispatcher
 from pvgen.emulator.fastpath import FastPath
 from pvgen.emulator.hm import HealthMonitor
@@ -57,10 +57,8 @@ class Module:
                            [(p.identifier, p.name) for p in manifest.partitions])
         self.hm = HealthMonitor(manifest, tables=not options.like_pok)
         self.ports = ModulePorts(manifest, options.like_pok)
-        self._consoles = {
-            p.name: Console(p.name, options.out, open_console_file(options.console_dir, p.name))
-            for p in manifest.partitions
-        }
+        self._consoles = open_consoles((p.name for p in manifest.partitions), options.out,
+                                       options.console_dir, options.transcripts)
         calls = CallServer(dispatcher.fetcher(abi.name), abi.return_register, self.time,
                            self.trace, self.health_event)
         trap = Trap(arch.trap_interrupt(abi.trap_instruction, abi.trap_vector),
@@ -191,6 +189,8 @@ class Module:
             hm_log=tuple(self.hm.log),
             hm_events=self.hm.count,
             signal=self.interruption.requested if ended_by is Ending.INTERRUPTED else None,
+            consoles={name: c.transcript.kept() for name, c in self._consoles.items()
+                      if c.transcript is not None},
         )
 
     def _summary(self, p: Partition, limited: bool) -> PartitionSummary:

@@ -7,6 +7,7 @@ test harnesses, the benchmarks) needs nothing of how it was run.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -38,6 +39,8 @@ class RunOptions:
     # created by then (POK_NEEDS_FLUSH_ON_WINDOWS); the health monitor has no tables: an
     # event that can be resumed is only logged, any other stops the partition
     like_pok: bool = False
+    # keep each console's lines (at most console.TRANSCRIPT_LIMIT bytes each) for a report
+    transcripts: bool = False
     out: Output = field(default_factory=lambda: sys.stdout)  # as it is then: redirect_stdout works
 
     @property
@@ -82,6 +85,8 @@ class RunResult:
     hm_log: tuple[HmEvent, ...]  # the first KEPT_EVENTS (pvgen.emulator.hm)
     hm_events: int  # every event, kept or not
     signal: int | None = None  # the signal that interrupted the run (INTERRUPTED)
+    # each partition's console, by name, if the run kept transcripts (RunOptions.transcripts)
+    consoles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def exit_status(self) -> int:
