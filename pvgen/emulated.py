@@ -51,12 +51,14 @@ def boot_module(config: Path, image: Path, definition: Path, gen: Path,
                       console_baud)
 
 
-def boot_image(image: Path, gen: Path, limit_ns: int | None = None,
+def boot_image(image: Path, gen: Path | None, limit_ns: int | None = None,
                console_baud: int | None = CONSOLE_BAUD,
-               like_pok: bool = False) -> ModuleRun:
+               like_pok: bool = False, trace: Path | None = None) -> ModuleRun:
     """Boot a built image in the emulator, in this process, until every partition has
     stopped or `limit_ns` of virtual time (None: the emulator's own limit); served as real
-    POK serves it with `like_pok` (``RunOptions.like_pok``)."""
+    POK serves it with `like_pok` (``RunOptions.like_pok``); its trace written to `trace`.
+    `gen`: a directory `pvgen gen` wrote (None: the dispatcher of the definition the image
+    carries)."""
     from pvgen.emulator.loader import load
     from pvgen.emulator.module import Module
     from pvgen.emulator.run import RunOptions
@@ -65,7 +67,7 @@ def boot_image(image: Path, gen: Path, limit_ns: int | None = None,
     out = io.StringIO()
     module = Module(loaded, dispatcher, RunOptions(time_ns=limit_ns, out=out,
                                                      console_baud=console_baud,
-                                                     like_pok=like_pok))
+                                                     like_pok=like_pok, trace=trace))
     try:
         result = module.run()
     finally:  # a worker boots hundreds of modules: their CPUs' native memory goes now
