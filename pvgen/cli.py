@@ -148,6 +148,8 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
             head = file.read(4096)
     except OSError as exc:
         raise InputError(path, f"cannot read it: {exc.strerror}") from None
+    if args.schedule or args.svg or args.perfetto:
+        return _inspect_schedule(path, head, args)
     if head.startswith(b"\x7fELF"):
         from pvgen.image.inspect import format_manifest
         from pvgen.image.read import read_image
@@ -162,6 +164,32 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     else:
         raise InputError(path, "neither an image made by `pvgen image` (an ELF file) nor a "
                          "trace of `pvgen boot --trace` (a JSON document)")
+    return 0
+
+
+def _inspect_schedule(path: Path, head: bytes, args: argparse.Namespace) -> int:
+    """The configured schedule of an image or a module configuration: each partition's
+    shares printed, and an SVG or a Perfetto trace of one major frame if asked."""
+    from pvgen.image.frame import Frame
+
+    if head.startswith(b"\x7fELF"):
+        from pvgen.image.read import read_image
+
+        frame = Frame.of_manifest(read_image(path).manifest)
+    elif head.lstrip()[:1] == b"<":
+        from pvgen.config import load_module
+
+        frame = Frame.of_config(load_module(path))
+    else:
+        raise InputError(path, "neither an image made by `pvgen image` (an ELF file) nor a "
+                         "module configuration (an XML document)")
+    print(frame.shares(), end="")
+    for out, text in ((args.svg, frame.svg), (args.perfetto, frame.trace)):
+        if out is not None:
+            try:
+                out.write_text(text(), encoding="utf-8")
+            except OSError as exc:
+                raise InputError(out, f"cannot write it: {exc.strerror}") from None
     return 0
 
 
@@ -351,9 +379,18 @@ def build_parser() -> argparse.ArgumentParser:
         "inspect", help="print what an image holds, or a run's HM log and port traffic from "
         "its trace"
     )
-    inspect.add_argument("file", type=Path, metavar="IMAGE|TRACE",
-                         help="an image made by `pvgen image` or a trace written by "
-                         "`pvgen boot --trace`")
+    inspect.add_argument("file", type=Path, metavar="IMAGE|TRACE|CONFIG",
+                         help="an image made by `pvgen image`, a trace written by "
+                         "`pvgen boot --trace`, or (with --schedule) a module configuration")
+    inspect.add_argument("--schedule", action="store_true",
+                         help="the configured schedule of an image or a module configuration, "
+                         "without running it: each partition's share of the major frame and "
+                         "of its period")
+    inspect.add_argument("--svg", type=Path, metavar="FILE",
+                         help="with --schedule: draw one major frame into this SVG file")
+    inspect.add_argument("--perfetto", type=Path, metavar="FILE",
+                         help="with --schedule: write the configured windows as a trace to "
+                         "open in Perfetto (the Trace Event Format `pvgen boot --trace` writes)")
     inspect.set_defaults(run=_cmd_inspect)
     return parser
 
