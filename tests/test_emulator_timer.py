@@ -253,7 +253,7 @@ class Run:
 
     def hypercalls(self, tid: int, number: int) -> list[int]:
         return [ns(e) for e in self.instants(tid, "hypercall")
-                if e["name"] == f"hypercall {number}"]
+                if e["args"]["number"] == number]
 
 
 def ns(event: dict[str, Any]) -> int:

@@ -68,7 +68,7 @@ def blocked(now: int, queue: dict[str, bool]) -> tuple[CallServer, Caller, Clock
         return TIMED_OUT if server.waited(services) else Block(TIMEOUT)  # type: ignore[arg-type]
 
     server = CallServer(send, "eax", time, SimpleNamespace(enabled=False),  # type: ignore[arg-type]
-                        lambda *report: None)
+                        lambda *report: None, {"queuing_send": 111})
     assert server.on_trap(caller) == NO_RESULT  # type: ignore[arg-type]  # the trap: it blocks
     assert caller.halted == "wait" and caller.waiting.deadline_ns == now + TIMEOUT
     return server, caller, clock

@@ -71,7 +71,7 @@ class Booted:
 
     def hypercalls(self, tid: int = TID) -> list[tuple[int, int]]:
         """(ns, number) of each hypercall, in order."""
-        return [(ns(e), int(e["name"].removeprefix("hypercall "))) for e in
+        return [(ns(e), e["args"]["number"]) for e in
                 self.instants("hypercall", tid)]
 
     def calls(self, number: int, tid: int = TID) -> list[int]:

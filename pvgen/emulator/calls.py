@@ -11,7 +11,7 @@ falls inside one (``end_wait``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from pvgen.emulator.clock import RunTime
 from pvgen.emulator.contract import Fetcher
@@ -30,8 +30,10 @@ class CallServer:
     """The module's hypercall path, shared by its partitions."""
 
     def __init__(self, fetch: Fetcher, return_register: str, time: RunTime, trace: Trace,
-                 report: HealthReport) -> None:
+                 report: HealthReport, numbers: Mapping[str, int]) -> None:
+        """`numbers`: each hypercall's number, by name (the trace names the calls)."""
         self._fetch = fetch
+        self._names = {number: name for name, number in numbers.items()}
         self._return_register = return_register
         self._time = time
         self._trace = trace
@@ -54,8 +56,9 @@ class CallServer:
         """The word for the result register, or NO_RESULT to leave the registers alone."""
         registers = partition.cpu.trap_view  # read by the native hook for this trap
         if self._tracing:
+            number = registers[0]
             self._trace.instant(partition.entry.identifier, self._time.now(), "hypercall",
-                                f"hypercall {registers[0]}")
+                                self._names.get(number, f"hypercall {number}"), number=number)
         answer = self._fetch(registers, partition.memory, partition.services)
         if isinstance(answer, int):
             result = answer

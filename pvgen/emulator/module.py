@@ -60,7 +60,7 @@ class Module:
         self._consoles = open_consoles((p.name for p in manifest.partitions), options.out,
                                        options.console_dir, options.transcripts)
         calls = CallServer(dispatcher.fetcher(abi.name), abi.return_register, self.time,
-                           self.trace, self.health_event)
+                           self.trace, self.health_event, dispatcher.NUMBERS)
         trap = Trap(arch.trap_interrupt(abi.trap_instruction, abi.trap_vector),
                     abi.trap_registers, abi.return_register)
         cost = None if options.wall_clock else max(1, HYPERCALL_NS * options.mips // 1000)
