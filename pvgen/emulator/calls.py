@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from pvgen.emulator.calltrace import Recording, answered, shown
 from pvgen.emulator.clock import RunTime
 from pvgen.emulator.contract import Fetcher
 from pvgen.emulator.cpu import NO_RESULT
@@ -55,11 +56,10 @@ class CallServer:
     def _serve(self, partition: Partition) -> int:
         """The word for the result register, or NO_RESULT to leave the registers alone."""
         registers = partition.cpu.trap_view  # read by the native hook for this trap
-        if self._tracing:
-            number = registers[0]
-            self._trace.instant(partition.entry.identifier, self._time.now(), "hypercall",
-                                self._names.get(number, f"hypercall {number}"), number=number)
+        at = self._time.now() if self._tracing else 0
         answer = self._fetch(registers, partition.memory, partition.services)
+        if self._tracing:
+            self._traced(partition, at, registers[0], answer)
         if isinstance(answer, int):
             result = answer
         elif isinstance(answer, Halt):
@@ -76,6 +76,23 @@ class CallServer:
             partition.write_register(self._return_register, result)
         self.deliver(partition, line)
         return NO_RESULT
+
+    def handlers(self, services: object) -> object:
+        """The handlers a partition's calls go to: its services, recorded in a traced run."""
+        return Recording(services) if self._tracing else services
+
+    def _traced(self, partition: Partition, at: int, number: int, answer: object) -> None:
+        """The call's instant: its name, its decoded arguments (none if it was refused), its
+        answer."""
+        services = partition.services
+        call = services.call if isinstance(services, Recording) else None
+        if isinstance(services, Recording):
+            services.call = None
+        args = {} if call is None or call[0] == "hypercall_rejected" else {
+            name: shown(value) for name, value in call[1].items()}
+        self._trace.instant(partition.entry.identifier, at, "hypercall",
+                            self._names.get(number, f"hypercall {number}"), number=number,
+                            arguments=args, answer=answered(answer))
 
     def _act(self, partition: Partition, effect: object) -> int:
         """Act on an effect that leaves the caller's CPU running (or blocked): NO_RESULT, as

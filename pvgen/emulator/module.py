@@ -79,7 +79,7 @@ class Module:
         self.supervisor = Supervisor(self.hm, self.partitions, self._consoles, options.out,
                                      self.trace, self.time)
         for p in self.partitions:
-            p.services = PartitionServices(self, p)
+            p.services = calls.handlers(PartitionServices(self, p))
         self._running: Partition | None = None  # whose CPU runs now
         self.interruption = Interruption(self._stop_running)
         self._windows = WindowRunner(self.time, calls, self.interruption, self.trace)

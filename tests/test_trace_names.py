@@ -1,0 +1,43 @@
+"""A traced run names each hypercall as its definition does, with the arguments its handler
+was given and its answer (pvgen/emulator/calltrace.py), booted through pvgen's own pytest
+fixture."""
+
+from __future__ import annotations
+
+from pvgen.definition import load
+from pvgen.testing import Booter
+from tests.conftest import DEFINITION, ROOT
+
+EXAMPLES = ROOT / "examples"
+
+
+def test_a_console_write_shows_its_text_and_its_answer(pvgen_boot: Booter) -> None:
+    booted = pvgen_boot(config=EXAMPLES / "hello" / "module.xml", definition=DEFINITION,
+                        trace=True)
+    calls = booted.events("hypercall")
+    numbers = {h.name: h.number for h in load(DEFINITION).hypercalls}
+    assert all(e["args"]["number"] == numbers[e["name"]] for e in calls)
+    hello = next(e for e in calls if e["name"] == "console_write"
+                 and "Hello" in e["args"]["arguments"]["buf"]["text"])
+    assert hello["args"]["arguments"] == {"buf": {"text": "Hello World\\x0a", "length": 12},
+                                          "len": 12}
+    assert hello["args"]["answer"] == 0  # OK
+
+
+def test_a_refused_call_shows_no_arguments_and_what_the_guest_got(pvgen_boot: Booter) -> None:
+    """examples/health reports an error that is not the OS's own: the dispatcher refuses it
+    (bad_value) before any handler runs."""
+    booted = pvgen_boot(config=EXAMPLES / "health" / "module.xml", definition=DEFINITION,
+                        trace=True)
+    refused = [e for e in booted.events("hypercall") if e["name"] == "raise_os_error"
+               and not e["args"]["arguments"]]
+    assert refused and refused[0]["args"]["answer"] == 3  # INVALID_PARAM, as the console says
+    assert "fault: raise_os_error(ILLEGAL_REQUEST) returned 3; going on" in \
+        booted.console("fault")
+
+
+def test_a_call_that_stops_its_caller_shows_what_it_did(pvgen_boot: Booter) -> None:
+    booted = pvgen_boot(config=EXAMPLES / "hello" / "module.xml", definition=DEFINITION,
+                        trace=True)
+    last = booted.events("hypercall")[-1]
+    assert (last["name"], last["args"]["answer"]) == ("partition_set_mode", "halt")
