@@ -239,7 +239,11 @@ class Run:
     def summary(self, name: str) -> PartitionSummary:
         return next(p for p in self.result.partitions if p.name == name)
 
-    def instants(self, tid: int, category: str) -> list[dict[str, Any]]:
+    def instants(self, identifier: int, category: str) -> list[dict[str, Any]]:
+        """The events of one category of the partition with this identifier (its thread is
+        the one the trace's metadata gives it)."""
+        tid = next(e["tid"] for e in self.events if e["name"] == "thread_name"
+                   and e["args"]["identifier"] == identifier)
         return [e for e in self.events if e["ph"] == "i" and e["tid"] == tid
                 and e["cat"] == category]
 

@@ -4,6 +4,8 @@ fixture."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pvgen.definition import load
 from pvgen.testing import Booter
 from tests.conftest import DEFINITION, ROOT
@@ -41,3 +43,17 @@ def test_a_call_that_stops_its_caller_shows_what_it_did(pvgen_boot: Booter) -> N
                         trace=True)
     last = booted.events("hypercall")[-1]
     assert (last["name"], last["args"]["answer"]) == ("partition_set_mode", "halt")
+
+
+def test_threads_are_numbered_from_1_whatever_the_identifiers(pvgen_boot: Booter,
+                                                              tmp_path: Path) -> None:
+    """A partition may have identifier 0: its thread is still 1 (a viewer treats thread 0 as
+    the process's own), and the trace's metadata keeps the identifier."""
+    config = tmp_path / "module.xml"
+    config.write_text((EXAMPLES / "hello" / "module.xml").read_text(encoding="utf-8").replace(
+        'PartitionIdentifier="1"', 'PartitionIdentifier="0"'), encoding="utf-8")
+    (tmp_path / "hello.c").write_bytes((EXAMPLES / "hello" / "hello.c").read_bytes())
+    booted = pvgen_boot(config=config, definition=DEFINITION, trace=True)
+    threads = [e for e in booted.trace if e["name"] == "thread_name"]
+    assert [(e["tid"], e["args"]) for e in threads] == [(1, {"name": "hello", "identifier": 0})]
+    assert {e["tid"] for e in booted.trace if e["ph"] != "M"} == {1}

@@ -30,11 +30,14 @@ class Trace:
         if self._file is not None:
             self._file.write('{"displayTimeUnit":"ns","traceEvents":[')
         self._first = True
+        # a thread per partition, numbered from 1 in the configuration's order (a viewer
+        # treats thread 0 as the process's own, and an identifier may be 0)
+        self._tids = {identifier: tid for tid, (identifier, _) in enumerate(partitions, 1)}
         self._event({"ph": "M", "name": "process_name", "pid": 1, "tid": 0,
                      "args": {"name": module}})
-        for tid, name in partitions:
+        for (identifier, name), tid in zip(partitions, self._tids.values(), strict=True):
             self._event({"ph": "M", "name": "thread_name", "pid": 1, "tid": tid,
-                         "args": {"name": name}})
+                         "args": {"name": name, "identifier": identifier}})
 
     @property
     def enabled(self) -> bool:
@@ -47,13 +50,17 @@ class Trace:
         self._file.write(("" if self._first else ",") + json.dumps(event, separators=(",", ":")))
         self._first = False
 
-    def window(self, tid: int, start_ns: int, end_ns: int, name: str) -> None:
-        self._event({"ph": "X", "cat": "window", "name": name, "pid": 1, "tid": tid,
-                     "ts": start_ns / 1000, "dur": (end_ns - start_ns) / 1000})
+    def window(self, partition: int, start_ns: int, end_ns: int, name: str) -> None:
+        """A window of the partition with this identifier."""
+        self._event({"ph": "X", "cat": "window", "name": name, "pid": 1,
+                     "tid": self._tids[partition], "ts": start_ns / 1000,
+                     "dur": (end_ns - start_ns) / 1000})
 
-    def instant(self, tid: int, at_ns: int, category: str, name: str, **args: Any) -> None:
+    def instant(self, partition: int, at_ns: int, category: str, name: str, **args: Any
+                ) -> None:
+        """An event of the partition with this identifier."""
         self._event({"ph": "i", "s": "t", "cat": category, "name": name, "pid": 1,
-                     "tid": tid, "ts": at_ns / 1000, "args": args})
+                     "tid": self._tids[partition], "ts": at_ns / 1000, "args": args})
 
     def close(self) -> None:
         """End the document (a trace whose run broke off is not valid JSON)."""
