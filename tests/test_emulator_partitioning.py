@@ -81,7 +81,7 @@ def trace_events(path: Path) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = document["traceEvents"]
     number = (int, float)
     for event in events:
-        assert event["ph"] in ("M", "X", "i"), event
+        assert event["ph"] in ("M", "X", "i", "C"), event
         assert type(event["pid"]) is int and type(event["tid"]) is int, event
         assert isinstance(event["name"], str), event
         if event["ph"] == "M":  # metadata: no timestamp (Perfetto's advice)
@@ -91,6 +91,8 @@ def trace_events(path: Path) -> list[dict[str, Any]]:
         assert type(event["ts"]) in number and event["ts"] >= 0, event
         if event["ph"] == "X":
             assert type(event["dur"]) in number and event["dur"] > 0, event
+        elif event["ph"] == "C":  # a counter: its values by series name, numbers
+            assert all(type(v) in number for v in event["args"].values()), event
         else:
             assert event["s"] in ("g", "p", "t"), event
     return events
@@ -103,7 +105,7 @@ def assert_instants_in_windows(events: list[dict[str, Any]]) -> None:
         if w["ph"] == "X":
             windows.setdefault(w["tid"], []).append((w["ts"], w["ts"] + w["dur"]))
     for event in events:
-        if event["ph"] == "i":
+        if event["ph"] == "i" and event["s"] != "p":  # "p": the module's, a major frame
             assert any(start <= event["ts"] < end for start, end in windows[event["tid"]]), event
 
 

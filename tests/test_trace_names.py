@@ -56,4 +56,24 @@ def test_threads_are_numbered_from_1_whatever_the_identifiers(pvgen_boot: Booter
     booted = pvgen_boot(config=config, definition=DEFINITION, trace=True)
     threads = [e for e in booted.trace if e["name"] == "thread_name"]
     assert [(e["tid"], e["args"]) for e in threads] == [(1, {"name": "hello", "identifier": 0})]
-    assert {e["tid"] for e in booted.trace if e["ph"] != "M"} == {1}
+    # the module's own track (thread 0) holds only the major frames
+    assert {e["tid"] for e in booted.trace if e["ph"] != "M" and e.get("cat") != "frame"} == {1}
+    assert {e["tid"] for e in booted.events("frame")} == {0}
+
+
+def test_major_frames_and_what_each_window_ran(pvgen_boot: Booter) -> None:
+    """A module track marks each major frame; each window ends with counters of the
+    instructions and hypercalls it ran, the hypercalls those of its events."""
+    booted = pvgen_boot(config=EXAMPLES / "multi" / "module.xml", definition=DEFINITION,
+                        trace=True)
+    frames = booted.events("frame")
+    assert [(e["name"], e["tid"], e["s"], e["ts"]) for e in frames] == [
+        (f"major frame {n}", 0, "p", n * 20_000.0) for n in range(len(frames))]
+    assert frames  # the module ran one at least (multi: 20 ms frames)
+    counters = [e for e in booted.trace if e["ph"] == "C"]
+    for tid, name in ((1, "alpha"), (2, "beta"), (3, "gamma")):
+        calls = [e for e in booted.events("hypercall") if e["tid"] == tid]
+        counted = [e["args"]["value"] for e in counters if e["name"] == f"{name} hypercalls"]
+        assert sum(counted) == len(calls)
+        ran = [e["args"]["value"] for e in counters if e["name"] == f"{name} instructions"]
+        assert len(ran) == len(counted) and ran[0] > 0

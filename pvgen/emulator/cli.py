@@ -109,7 +109,8 @@ def _write_report(path: Path, report: bytes) -> None:
 def _where(module: Module, host_seconds: float) -> str:
     """The progress line: the virtual time reached, where the run stops, the host time."""
     return (f"pvgen: running {module.manifest.module}: {module.reached_ns / 1e9:.2f} of "
-            f"{module.stops_at_ns / 1e9:g} s virtual, {host_seconds:.0f} s")
+            f"{module.options.stops_at_ns(module.manifest.major_frame_ns) / 1e9:g} s virtual, "
+            f"{host_seconds:.0f} s")
 
 
 # How the summary says a verdict where its word alone would not tell.

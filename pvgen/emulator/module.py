@@ -89,14 +89,6 @@ class Module:
         """How far the run has come, to the last window's end (a progress line's thread)."""
         return self.time.between
 
-    @property
-    def stops_at_ns(self) -> int:
-        """When the run stops, whatever the partitions do: its time limit or frames' end."""
-        limit = self.options.limit_ns
-        if self.options.frames is not None:
-            limit = min(limit, self.options.frames * self.manifest.major_frame_ns)
-        return limit
-
     # -- what the services ask (pvgen.emulator.kernel.Kernel) ---------------------------
     def console_write(self, partition: Partition, data: bytes) -> None:
         """Write to the partition's console, which takes the serial line's time (10 bits a
@@ -131,6 +123,8 @@ class Module:
     def _frame(self, schedule: Schedule, base: int, limit: int) -> Ending | None:
         """Run one major frame from `base`; why the run ends after it (None: it goes on)."""
         frame_ns = self.manifest.major_frame_ns
+        if self.trace.enabled:
+            self.trace.frame(base // frame_ns, base)
         for offset, duration, partition in schedule:
             start = base + offset
             end = min(start + duration, limit)

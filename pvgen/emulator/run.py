@@ -48,6 +48,12 @@ class RunOptions:
         """The virtual time the run stops at, if nothing ends it sooner (its frames aside)."""
         return self.time_ns if self.time_ns is not None else DEFAULT_LIMIT_NS
 
+    def stops_at_ns(self, major_frame_ns: int) -> int:
+        """When the run stops, whatever the partitions do: its time limit or frames' end."""
+        if self.frames is None:
+            return self.limit_ns
+        return min(self.limit_ns, self.frames * major_frame_ns)
+
 
 @dataclass(frozen=True)
 class PartitionSummary:

@@ -62,6 +62,16 @@ class Trace:
         self._event({"ph": "i", "s": "t", "cat": category, "name": name, "pid": 1,
                      "tid": self._tids[partition], "ts": at_ns / 1000, "args": args})
 
+    def frame(self, number: int, start_ns: int) -> None:
+        """The start of a major frame, on the module's own track."""
+        self._event({"ph": "i", "s": "p", "cat": "frame", "name": f"major frame {number}",
+                     "pid": 1, "tid": 0, "ts": start_ns / 1000})
+
+    def counter(self, partition: int, at_ns: int, name: str, value: int) -> None:
+        """A value of the partition's at a time, drawn as a counter track of its own."""
+        self._event({"ph": "C", "name": name, "pid": 1, "tid": self._tids[partition],
+                     "ts": at_ns / 1000, "args": {"value": value}})
+
     def close(self) -> None:
         """End the document (a trace whose run broke off is not valid JSON)."""
         if self._file is not None:

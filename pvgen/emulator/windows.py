@@ -46,6 +46,7 @@ class WindowRunner:
         slept through, or the run is interrupted). Afterwards the run's time is when its CPU
         stopped."""
         clock, fast = self._clock, partition.fast
+        before = _counts(partition) if self._tracing else (0, 0)
         clock.begin(partition, start, end)
         if fast is not None:
             fast.window(end)
@@ -54,7 +55,20 @@ class WindowRunner:
         begun = self._resumed_at(partition, start, end)
         stop = None if begun is None else self._run_segments(partition, begun, end)
         self._time.leave()
+        if self._tracing:
+            self._count(partition, before)
         return stop
+
+    def _count(self, partition: Partition, before: tuple[int, int]) -> None:
+        """What the window ran, as counter tracks: its instructions (deterministic time
+        counts them) and its hypercalls."""
+        instructions, hypercalls = _counts(partition)
+        at, identifier = self._time.now(), partition.entry.identifier
+        if partition.cpu.budget is not None:
+            self._trace.counter(identifier, at, f"{partition.name} instructions",
+                                instructions - before[0])
+        self._trace.counter(identifier, at, f"{partition.name} hypercalls",
+                            hypercalls - before[1])
 
     def set_timer(self, partition: Partition, period: int) -> None:
         """Re-phase the partition's timer now (``timer_set_period``; 0 stops it).
@@ -167,6 +181,12 @@ class WindowRunner:
             if line is not None:
                 self._calls.deliver(partition, line)
         return raised
+
+
+def _counts(partition: Partition) -> tuple[int, int]:
+    """The instructions (0 without a budget) and hypercalls its CPU has run so far."""
+    budget = partition.cpu.budget
+    return (0 if budget is None else budget.executed), partition.cpu.hypercalls
 
 
 def _next_segment_end(timer: VirtualTimer, now: int) -> int | None:
