@@ -81,7 +81,7 @@ def trace_events(path: Path) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = document["traceEvents"]
     number = (int, float)
     for event in events:
-        assert event["ph"] in ("M", "X", "i", "C"), event
+        assert event["ph"] in ("M", "X", "i", "C", "s", "f"), event
         assert type(event["pid"]) is int and type(event["tid"]) is int, event
         assert isinstance(event["name"], str), event
         if event["ph"] == "M":  # metadata: no timestamp (Perfetto's advice)
@@ -93,6 +93,8 @@ def trace_events(path: Path) -> list[dict[str, Any]]:
             assert type(event["dur"]) in number and event["dur"] > 0, event
         elif event["ph"] == "C":  # a counter: its values by series name, numbers
             assert all(type(v) in number for v in event["args"].values()), event
+        elif event["ph"] in ("s", "f"):  # a flow's ends, linked by their id
+            assert type(event["id"]) is int and event.get("bp", "e") == "e", event
         else:
             assert event["s"] in ("g", "p", "t"), event
     return events

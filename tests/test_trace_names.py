@@ -77,3 +77,20 @@ def test_major_frames_and_what_each_window_ran(pvgen_boot: Booter) -> None:
         assert sum(counted) == len(calls)
         ran = [e["args"]["value"] for e in counters if e["name"] == f"{name} instructions"]
         assert len(ran) == len(counted) and ran[0] > 0
+
+
+def test_each_message_received_or_read_is_linked_to_where_it_was_sent(
+        pvgen_boot: Booter) -> None:
+    """examples/ports: a flow starts at each send or write and ends at each receive or read
+    of that message, on the other partition's thread, never before it began."""
+    booted = pvgen_boot(config=EXAMPLES / "ports" / "module.xml", definition=DEFINITION,
+                        trace=True, seconds=0.2)
+    starts = {e["id"]: e for e in booted.trace if e["ph"] == "s"}
+    ends = [e for e in booted.trace if e["ph"] == "f"]
+    assert len(starts) > 5 and len(ends) > 5
+    for end in ends:
+        start = starts[end["id"]]
+        assert start["tid"] != end["tid"] and start["ts"] <= end["ts"], (start, end)
+    moved = [e for e in booted.events("port") if e["args"]["status"] == "OK"
+             and e["name"].split()[0] in ("queuing_receive", "sampling_read")]
+    assert len(moved) == len(ends)

@@ -53,14 +53,24 @@ class PortOutcome(NamedTuple):
     port: str = ""
     length: int = 0
     reason: str = ""
+    message: int = 0  # the message sent, written, received or read, by its number (0: none)
 
 
 class SampledMessage(NamedTuple):
     """A sampling message and the virtual time it was written, which its validity needs (a
-    named tuple, as every write makes one: see Outcome)."""
+    named tuple, as every write makes one: see Outcome), and its number in the module."""
 
     data: bytes
     written_ns: int
+    number: int
+
+
+class QueuedMessage(NamedTuple):
+    """A queuing message, and its number in the module (the trace links its receive to its
+    send by it)."""
+
+    data: bytes
+    number: int
 
 
 class SamplingChannel:
@@ -70,8 +80,8 @@ class SamplingChannel:
     def __init__(self) -> None:
         self.message: SampledMessage | None = None  # None: never written
 
-    def write(self, data: bytes, now_ns: int) -> None:
-        self.message = SampledMessage(data, now_ns)
+    def write(self, data: bytes, now_ns: int, number: int) -> None:
+        self.message = SampledMessage(data, now_ns, number)
 
 
 class QueuingChannel:
@@ -81,7 +91,7 @@ class QueuingChannel:
 
     def __init__(self, depth: int | None) -> None:
         self.depth = depth  # None: no destination
-        self.messages: deque[bytes] = deque()
+        self.messages: deque[QueuedMessage] = deque()
         # a message was refused because the queue was full, since the destination last took one
         self.overflowed = False
 
@@ -89,19 +99,19 @@ class QueuingChannel:
     def connected(self) -> bool:
         return self.depth is not None
 
-    def append(self, data: bytes) -> bool:
+    def append(self, message: QueuedMessage) -> bool:
         """Queue a message; False (and the overflow flag set) when the queue is full."""
         assert self.depth is not None, "a channel without a destination takes no message"
         if len(self.messages) >= self.depth:
             self.overflowed = True
             return False
-        self.messages.append(data)
+        self.messages.append(message)
         return True
 
-    def oldest(self) -> bytes | None:
+    def oldest(self) -> QueuedMessage | None:
         return self.messages[0] if self.messages else None
 
-    def take(self) -> bytes:
+    def take(self) -> QueuedMessage:
         """Remove the oldest message: the destination has it, so the overflow is reported."""
         self.overflowed = False
         return self.messages.popleft()
@@ -183,6 +193,7 @@ class ModulePorts:
         }
         self._sampling: dict[tuple[int, str], SamplingChannel] = {}
         self._queuing: dict[tuple[int, str], QueuingChannel] = {}
+        self._sent = 0  # messages numbered so far: each send or write takes the next number
         # the queues whose destination each partition is, which its restart empties
         self._inbound: dict[int, list[QueuingChannel]] = {p.identifier: []
                                                           for p in manifest.partitions}
@@ -243,6 +254,11 @@ class ModulePorts:
         for outbox in self._outboxes[partition]:
             outbox.flush(self._created, now_ns)
 
+    def numbered(self) -> int:
+        """The next message's number in the module (from 1; the trace links by it)."""
+        self._sent += 1
+        return self._sent
+
     def configured(self, partition: int, name: str) -> PortEntry | None:
         """The port of this name the configuration gives the partition, if any."""
         return self._configured.get(partition, {}).get(name)
@@ -287,7 +303,7 @@ class SamplingOutbox:
     def flush(self, created: dict[int, PartitionPorts], now_ns: int) -> None:
         message, self.pending.message = self.pending.message, None
         if message is not None and _any_created(created, self.destinations):
-            self.channel.write(message.data, now_ns)  # its age counts from the move
+            self.channel.write(message.data, now_ns, message.number)  # its age: from the move
 
 
 class QueuingOutbox:
@@ -404,9 +420,9 @@ class PortCalls:
         refused = _refused_outgoing(port.config, len(data))
         if refused is not None:
             return refused
-        name, size = port.config.name, len(data)
-        port.channel.write(data, now_ns)
-        return PortOutcome(OK, name, size)
+        name, size, number = port.config.name, len(data), self.ports.numbered()
+        port.channel.write(data, now_ns, number)
+        return PortOutcome(OK, name, size, message=number)
 
     def sampling_read(self, identifier: int, capacity: int | None, now_ns: int
                       ) -> tuple[PortOutcome, bytes | None, int | None, str | None]:
@@ -431,7 +447,8 @@ class PortCalls:
         refresh = port.config.refresh_period_ns
         assert refresh is not None, "a sampling port has a refresh period"
         port.last_validity = VALID if now_ns - message.written_ns <= refresh else INVALID
-        return PortOutcome(OK, name, size), message.data, size, port.last_validity
+        return (PortOutcome(OK, name, size, message=message.number), message.data, size,
+                port.last_validity)
 
     def sampling_status(self, identifier: int) -> tuple[PortOutcome, SamplingStatus | None]:
         port = self._sampling(identifier)
@@ -454,9 +471,10 @@ class PortCalls:
         name, size = port.config.name, len(data)
         if not port.channel.connected:
             return PortOutcome(INVALID_CONFIG, name, size, "connected to no destination")
-        if not port.channel.append(data):
+        number = self.ports.numbered()
+        if not port.channel.append(QueuedMessage(data, number)):
             return PortOutcome(NOT_AVAILABLE, name, size, "queue full")
-        return PortOutcome(OK, name, size)
+        return PortOutcome(OK, name, size, message=number)
 
     def queuing_receive(self, identifier: int, capacity: int
                         ) -> tuple[PortOutcome, bytes | None, int | None]:
@@ -469,11 +487,12 @@ class PortCalls:
         oldest = port.channel.oldest()
         if oldest is None:
             return PortOutcome(NOT_AVAILABLE, name, 0, "queue empty"), None, 0
-        if capacity < len(oldest):
-            reason = f"{len(oldest)} bytes do not fit {capacity}"
-            return PortOutcome(INVALID_PARAM, name, len(oldest), reason), None, None
-        data = port.channel.take()
-        return PortOutcome(OK, name, len(data)), data, len(data)
+        size = len(oldest.data)
+        if capacity < size:
+            reason = f"{size} bytes do not fit {capacity}"
+            return PortOutcome(INVALID_PARAM, name, size, reason), None, None
+        message = port.channel.take()
+        return PortOutcome(OK, name, size, message=message.number), message.data, size
 
     def queuing_status(self, identifier: int) -> tuple[PortOutcome, QueuingStatus | None]:
         """A SOURCE port's own queue is always empty: a message goes to the destination's

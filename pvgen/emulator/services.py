@@ -468,11 +468,16 @@ class PartitionServices:
                 args["validity"] = validity
             if outcome.reason:
                 args["reason"] = outcome.reason
-            self.module.trace.instant(self.partition.entry.identifier, self._time.now(),
-                                      "port", f"{call} {outcome.port}".rstrip(), **args)
+            identifier, now = self.partition.entry.identifier, self._time.now()
+            self.module.trace.instant(identifier, now, "port", f"{call} {outcome.port}".rstrip(),
+                                      **args)
+            if outcome.message and outcome.status == OK:
+                self.module.trace.flow(identifier, now, outcome.message, call in _SENDING)
         return self._status[outcome.status]
 
 
+# Calls whose message a flow in the trace starts at (it ends where it is received or read).
+_SENDING = frozenset({"sampling_write", "queuing_send"})
 # Calls that move no message and change nothing: traced only when refused.
 _QUIET_PORT_CALLS = frozenset({"sampling_port_id", "queuing_port_id", "sampling_status",
                                "queuing_status"})

@@ -72,6 +72,16 @@ class Trace:
         self._event({"ph": "C", "name": name, "pid": 1, "tid": self._tids[partition],
                      "ts": at_ns / 1000, "args": {"value": value}})
 
+    def flow(self, partition: int, at_ns: int, message: int, sent: bool) -> None:
+        """One end of a port message's flow: where it was sent or written (`sent`), or where
+        it was received or read (a sampling message may be read many times)."""
+        event: dict[str, Any] = {"ph": "s" if sent else "f", "cat": "flow", "name": "message",
+                                 "id": message, "pid": 1, "tid": self._tids[partition],
+                                 "ts": at_ns / 1000}
+        if not sent:
+            event["bp"] = "e"  # bound to the receive's own instant
+        self._event(event)
+
     def close(self) -> None:
         """End the document (a trace whose run broke off is not valid JSON)."""
         if self._file is not None:
