@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pvgen import model as m
-from pvgen.decode_plan import Area, CodeAddress, ParamStep, String, Use, plan_of
+from pvgen.decode_plan import Area, CallPlan, CodeAddress, ParamStep, String, Use, plan_of
 
 _SCALAR_C = {
     "u8": "uint8_t",
@@ -243,10 +243,10 @@ def dispatch_plan(call: m.Hypercall, prefix: str, helpers: str,
     ``<helpers>_string_ok(base, addr, max, psize)``.
     """
     plan = plan_of(call)
-    value = _word_values(call)
+    value = _word_values(plan)
     checks: list[DispatchCheck] = []
     for step in plan.steps:
-        failed = _c_failed(step, value, helpers)
+        failed = _c_failed(call.name, step, value, helpers)
         if failed is not None:
             assert step.event is not None
             checks.append(DispatchCheck(step.param.name, failed, step.event))
@@ -258,13 +258,13 @@ def dispatch_plan(call: m.Hypercall, prefix: str, helpers: str,
     return DispatchPlan(checks=tuple(checks), answer=answer, needs_size=plan.needs_size)
 
 
-def _c_failed(step: ParamStep, value: dict[str, str], helpers: str) -> str | None:
+def _c_failed(call: str, step: ParamStep, value: dict[str, str], helpers: str) -> str | None:
     """The C condition under which the step's check rejects the call (None: no check)."""
     p, check = step.param, step.check
     w = value[p.name]
     if isinstance(check, m.ValueCheck):
         if len(step.words) == 2:
-            raise ValueError(f"{p.name}: no value check for the 64-bit '{p.name}'")
+            raise ValueError(f"{call}: no value check for the 64-bit '{p.name}'")
         return f"!({c_value_ok(check, w)})"
     if isinstance(check, CodeAddress):
         return f"{w} >= psize"
@@ -290,16 +290,14 @@ def _c_argument(step: ParamStep, w: str, prefix: str, dialect: str) -> str:
     return f"({w} == 0u ? ({pointer})0 : {rebased})" if p.nullable else rebased
 
 
-def _word_values(call: m.Hypercall) -> dict[str, str]:
-    """Each parameter's value as C: its word, or its two words re-joined."""
-    words: dict[str, dict[m.WordPart, str]] = {}
-    for w in call.words:
-        words.setdefault(w.param.name, {})[w.part] = f"args->arg{w.index + 1}"
-    return {
-        name: parts.get(m.WordPart.WHOLE)
-        or f"(((uint64_t){parts[m.WordPart.HIGH]} << 32) | {parts[m.WordPart.LOW]})"
-        for name, parts in words.items()
-    }
+def _word_values(plan: CallPlan) -> dict[str, str]:
+    """Each parameter's value as C: its word, or its two words (the plan's, low first)
+    re-joined."""
+    values = {}
+    for step in plan.steps:
+        low, *high = (f"args->arg{i + 1}" for i in step.words)
+        values[step.param.name] = f"(((uint64_t){high[0]} << 32) | {low})" if high else low
+    return values
 
 
 @dataclass(frozen=True)

@@ -42,14 +42,15 @@ class Output(Protocol):
     def write(self, text: str, /) -> int: ...
 
 
-# The bytes of a console a transcript keeps (a report's system-out), the rest counted.
+# The characters of a console a transcript keeps (a report's system-out), the lines past
+# them counted.
 TRANSCRIPT_LIMIT = 1 << 20
 
 
 @dataclass
 class Transcript:
-    """A console's lines for a report, at most TRANSCRIPT_LIMIT bytes of them: a guest that
-    prints without end holds no more of the emulator's memory."""
+    """A console's lines for a report, at most TRANSCRIPT_LIMIT characters of them: a guest
+    that prints without end holds no more of the emulator's memory."""
 
     lines: list[str] = field(default_factory=list)
     size: int = 0

@@ -34,8 +34,6 @@ class AbiLayout(Protocol):
     @property
     def convention(self) -> str: ...  # "registers" or "block"
     @property
-    def block_words(self) -> int: ...
-    @property
     def block_counted(self) -> bool: ...
     @property
     def block_bytes(self) -> int: ...  # the block's size, which bounds its address

@@ -19,7 +19,7 @@ import shutil
 from functools import cache
 from pathlib import Path
 
-from pvgen import lang_py
+from pvgen import decode_plan, lang_py
 from pvgen.cache import cache_dir, locked
 from pvgen.defaults import GEN_DIR as DEFAULT_GEN_DIR
 from pvgen.diagnostics import DefinitionError
@@ -68,10 +68,10 @@ def load_dispatcher(path: Path, image: Image) -> Dispatcher:
 
 @cache
 def _generator_stamp() -> bytes:
-    """What writes a dispatcher (its template and Python speller): a cached dispatcher of
-    another pvgen is not this one's."""
+    """What writes a dispatcher (its template, its Python speller and the decode plan the
+    speller spells): a cached dispatcher of another pvgen is not this one's."""
     templates = Path(lang_py.__file__).parent / "templates" / "python"
-    return b"".join(p.read_bytes() for p in (Path(lang_py.__file__),
+    return b"".join(p.read_bytes() for p in (Path(lang_py.__file__), Path(decode_plan.__file__),
                                               *sorted(templates.glob("*.j2"))))
 
 

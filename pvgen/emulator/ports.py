@@ -58,7 +58,7 @@ class PortOutcome(NamedTuple):
 
 class SampledMessage(NamedTuple):
     """A sampling message and the virtual time it was written, which its validity needs (a
-    named tuple, as every write makes one: see Outcome), and its number in the module."""
+    named tuple, as every write makes one: see PortOutcome), and its number in the module."""
 
     data: bytes
     written_ns: int

@@ -101,12 +101,7 @@ class PartitionServices:
         self.invalid_param: int = status["INVALID_PARAM"]
         self.invalid_mode: int = status["INVALID_MODE"]
         self._status: dict[str, int] = dict(status)  # port outcomes' numbers, looked up often
-
-    @cached_property
-    def _tracing(self) -> bool:
-        """Whether the run is traced (asked at the first call: the trace opens after the
-        partitions are made)."""
-        return self.module.trace.enabled
+        self._tracing = module.trace.enabled
 
     def _enum(self, name: str) -> type[IntEnum]:
         """The definition's enum `name`: there for each call whose service reads it (the
