@@ -38,23 +38,21 @@ UNICORN_INCLUDE = Path(unicorn.__file__).parent / "include"
 PHASE_IDLE, PHASE_DELIVERED, PHASE_ACKED = 0, 1, 2
 
 
-def _library_path(shared: str) -> Path:
-    """Where this machine keeps the library built from these sources and `shared`
-    (pvshared.h's text)."""
+def _library_path() -> Path:
     digest = hashlib.sha256()
     for path in (*SOURCES, HEADER, UNICORN_INCLUDE / "unicorn" / "unicorn.h"):
         digest.update(path.read_bytes())
-    digest.update(shared.encode())
+    digest.update(c_header().encode())
     return cache_dir() / f"pvnative-{digest.hexdigest()[:16]}.so"
 
 
-def _compile(target: Path, shared_header: str) -> None:
+def _compile(target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".so", delete=False) as tmp:
         partial = Path(tmp.name)
     try:
         with tempfile.TemporaryDirectory(dir=target.parent) as shared:
-            (Path(shared) / "pvshared.h").write_text(shared_header, encoding="utf-8")
+            (Path(shared) / "pvshared.h").write_text(c_header(), encoding="utf-8")
             _run_compiler(shared, partial)
     except EmulatorError:
         partial.unlink(missing_ok=True)
@@ -85,10 +83,9 @@ def _run_compiler(include: str, output: Path) -> None:
 @cache
 def library() -> ctypes.CDLL:
     """The native library, compiled if this machine has not built this version yet."""
-    shared = c_header()
-    path = _library_path(shared)
+    path = _library_path()
     if not path.exists():
-        _compile(path, shared)
+        _compile(path)
     lib = ctypes.CDLL(str(path))
     lib.pv_budget_new.restype = ctypes.c_void_p
     lib.pv_budget_new.argtypes = (ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint32)
